@@ -1,0 +1,1 @@
+"""Kindred's real-time layer: topics, wire protocol, per-process hub, Redis broker, presence."""

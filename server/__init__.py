@@ -1,0 +1,1 @@
+"""Kindred: the web application (pages, forms, JSON API, websocket endpoint, domain rules, SQL)."""

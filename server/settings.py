@@ -1,0 +1,76 @@
+"""Settings: the only module that reads the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+# Bumped when the layout of the data folder (embedded Postgres major version, Redis
+# persistence files) changes in a way an older folder cannot be used as is.
+DATA_FORMAT_VERSION = "1"
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application can be configured with, read once at start-up."""
+
+    environment: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str | None = None
+    redis_url: str | None = None
+    redis_prefix: str = "kindred:"
+    data_dir: Path = field(default_factory=lambda: Path(".kindred"))
+    site_origin: str = "http://127.0.0.1:8000"
+    secret_key: str = "development-only-secret-change-me"
+    load_demo_data: bool = True
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    smtp_url: str | None = None
+    crisis_text: str = (
+        "If someone is in immediate danger, call your local emergency number now "
+        "(112 in Europe, 911 in North America, 999 in the UK)."
+    )
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment in {"development", "test"}
+
+    @property
+    def secure_cookies(self) -> bool:
+        return not self.is_development
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        port = int(env.get("PORT", "8000"))
+        host = env.get("HOST", "127.0.0.1")
+        public_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - comparing, not binding
+        default_origin = f"http://{public_host}:{port}"
+        return cls(
+            environment=env.get("KINDRED_ENV", "development"),
+            host=host,
+            port=port,
+            database_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            redis_prefix=env.get("KINDRED_REDIS_PREFIX", "kindred:"),
+            data_dir=Path(env.get("KINDRED_DATA_DIR", ".kindred")),
+            site_origin=env.get("KINDRED_SITE_ORIGIN", default_origin).rstrip("/"),
+            secret_key=env.get("KINDRED_SECRET_KEY", "development-only-secret-change-me"),
+            load_demo_data=_bool(env.get("KINDRED_DEMO_DATA"), True),
+            db_pool_min=int(env.get("KINDRED_DB_POOL_MIN", "2")),
+            db_pool_max=int(env.get("KINDRED_DB_POOL_MAX", "10")),
+            smtp_url=env.get("KINDRED_SMTP_URL") or None,
+            crisis_text=env.get("KINDRED_CRISIS_TEXT") or cls.crisis_text,
+        )

@@ -1,0 +1,55 @@
+"""Jinja2 pages: one environment per app, gettext from the first template, a render helper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from server import i18n
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+class Templates:
+    """Renders templates with the request's user, CSRF token, language and translations."""
+
+    def __init__(self, directory: Path = TEMPLATES_DIR) -> None:
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(directory)),
+            autoescape=jinja2.select_autoescape(["html", "xml"]),
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+            enable_async=False,
+        )
+        # The callables read the request's language from a context variable, so one shared
+        # environment serves concurrent requests in different languages.
+        self.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+        self.env.filters["localtime"] = i18n.format_time
+        self.env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+
+    def render_string(self, name: str, context: dict[str, Any]) -> str:
+        return self.env.get_template(name).render(context)
+
+    def render(
+        self, request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
+    ) -> HTMLResponse:
+        full: dict[str, Any] = {
+            "request": request,
+            "user": getattr(request.state, "user", None),
+            "csrf_token": getattr(request.state, "csrf_token", ""),
+            "language": i18n.current_language(),
+            "cookie_notice_dismissed": request.cookies.get("kindred_notice") == "dismissed",
+        }
+        full.update(context or {})
+        return HTMLResponse(self.render_string(name, full), status_code=status)
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200) -> HTMLResponse:
+    """Render a page with the app's templates (the usual way routes answer with HTML)."""
+    templates: Templates = request.app.state.templates
+    return templates.render(request, name, context, status=status)

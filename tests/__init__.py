@@ -1,0 +1,1 @@
+"""Kindred's test suite: real Postgres, real Redis, real sockets."""
