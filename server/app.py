@@ -16,7 +16,8 @@ from starlette.staticfiles import StaticFiles
 
 from server import errors
 from server.db.pool import create_pool
-from server.routes import health, pages
+from server.ratelimit import RateLimiter
+from server.routes import accounts, health, pages
 from server.security import SecurityHeadersMiddleware
 from server.settings import Settings
 from server.templating import Templates
@@ -29,6 +30,7 @@ def build_routes() -> list[BaseRoute]:
     return [
         *health.routes,
         *pages.routes,
+        *accounts.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -49,6 +51,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.redis = redis.Redis.from_url(
             settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10
         )
+        app.state.limiter = RateLimiter(app.state.redis, settings.redis_prefix)
         try:
             yield
         finally:
@@ -63,4 +66,6 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.templates = Templates()
+    # Callbacks run after a logout (the live layer registers one to close that member's sockets).
+    app.state.on_logout = []
     return app

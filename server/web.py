@@ -1,23 +1,84 @@
-"""Per-request context: the reader's language and time zone, and (once signed in) the user."""
+"""Per-request context: the signed-in user and session, the CSRF token, the language and time zone."""
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
 
-from server import i18n
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server import auth, i18n
+from server.db.queries import sessions
+
+# Sliding expiry is refreshed at most this often, so reading pages does not write every time.
+TOUCH_INTERVAL = timedelta(hours=1)
 
 
 class RequestContextMiddleware:
-    """Sets the language for gettext before any handler or template runs."""
+    """Runs before every handler (HTTP and websocket): who is asking, in which language."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in {"http", "websocket"}:
-            headers = Headers(scope=scope)
-            state = scope.setdefault("state", {})
-            state.setdefault("user", None)
-            i18n.set_request_locale(i18n.negotiate(headers.get("accept-language")), "UTC")
-        await self.app(scope, receive, send)
+        if scope["type"] not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        cookies = SimpleCookie()
+        try:
+            cookies.load(headers.get("cookie", ""))
+        except Exception:  # noqa: S110 - a malformed cookie header is treated as no cookies
+            pass
+        state = scope.setdefault("state", {})
+        state["user"] = None
+        state["session_hash"] = None
+        session_cookie = cookies.get(auth.SESSION_COOKIE)
+        session = None
+        if session_cookie and session_cookie.value and scope["path"] not in {"/healthz", "/metrics"}:
+            session = await self._load_session(scope, session_cookie.value)
+        csrf_cookie = cookies.get(auth.CSRF_COOKIE)
+        set_csrf_cookie: str | None = None
+        if session is not None:
+            state["user"] = session.user
+            state["session_hash"] = session.id_hash
+            state["csrf_token"] = session.csrf_token
+        elif csrf_cookie and len(csrf_cookie.value) >= 32:
+            state["csrf_token"] = csrf_cookie.value
+        else:
+            set_csrf_cookie = auth.new_token()
+            state["csrf_token"] = set_csrf_cookie
+        user = state["user"]
+        language = i18n.negotiate(headers.get("accept-language"), user.language if user else None)
+        state["language"] = language
+        i18n.set_request_locale(language, user.time_zone if user else "UTC")
+
+        if set_csrf_cookie is None or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        secure = scope["app"].state.settings.secure_cookies
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableHeaders(scope=message)
+                cookie = f"{auth.CSRF_COOKIE}={set_csrf_cookie}; Path=/; HttpOnly; SameSite=Lax"
+                response_headers.append("set-cookie", cookie + ("; Secure" if secure else ""))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    async def _load_session(self, scope: Scope, token: str) -> sessions.Session | None:
+        app_state = scope["app"].state
+        id_hash = auth.hash_token(token)
+        try:
+            async with app_state.db.acquire() as connection:
+                session = await sessions.active(connection, id_hash)
+                if (
+                    session is not None
+                    and session.expires_at - datetime.now(UTC) < auth.SESSION_LIFETIME - TOUCH_INTERVAL
+                ):
+                    await sessions.touch(connection, id_hash, auth.SESSION_LIFETIME)
+        except Exception:  # the database is down: serve the request as anonymous; handlers report the outage
+            return None
+        return session

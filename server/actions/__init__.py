@@ -1,0 +1,1 @@
+"""Domain verbs on plain values and a connection: check_* validate, do_* act."""

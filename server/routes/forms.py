@@ -1,0 +1,40 @@
+"""Helpers for HTML forms: reading fields, safe redirects, re-rendering with errors."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+
+from server.auth import check_csrf
+
+
+async def read_form(request: Request) -> FormData:
+    """The submitted form, after its CSRF token has been checked (403 otherwise)."""
+    await check_csrf(request)
+    return await request.form()
+
+
+def text(form: FormData, name: str, limit: int = 100_000) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths: an open redirect would help phishing."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
