@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 
@@ -27,10 +28,8 @@ class RequestContextMiddleware:
             return
         headers = Headers(scope=scope)
         cookies = SimpleCookie()
-        try:
+        with contextlib.suppress(Exception):  # a malformed cookie header counts as no cookies
             cookies.load(headers.get("cookie", ""))
-        except Exception:  # noqa: S110 - a malformed cookie header is treated as no cookies
-            pass
         state = scope.setdefault("state", {})
         state["user"] = None
         state["session_hash"] = None
