@@ -1,0 +1,111 @@
+"""Live-room messages: validate, authorize, commit with the room's next sequence number, idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+from redis.exceptions import RedisError
+
+from server.actions.permissions import Actor, require_can_write, require_moderator
+from server.db.queries import audit, messages
+from server.db.queries.messages import Message
+from server.db.queries.rooms import Room
+from server.errors import AppError, bad_request, not_found
+from server.i18n import _, ngettext
+from server.ratelimit import MESSAGES_PER_USER, RateLimiter
+
+MAX_BODY_CHARS = 4000
+MAX_CLIENT_ID_CHARS = 64
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: Message
+    epoch: str
+    duplicate: bool  # True when this client id was already committed: same ack, nothing new
+
+
+def check_message(body: str, client_msg_id: str) -> str:
+    text = body.strip()
+    if not text:
+        raise bad_request(_("A message cannot be empty."))
+    if len(text) > MAX_BODY_CHARS:
+        raise AppError("too_large", 400, _("A message can have at most 4000 characters."))
+    if not client_msg_id or len(client_msg_id) > MAX_CLIENT_ID_CHARS:
+        raise bad_request(_("Each message needs a client id of 1 to 64 characters."))
+    return text
+
+
+async def _check_slow_mode(limiter: RateLimiter, room: Room, actor: Actor) -> None:
+    if room.slow_mode_seconds <= 0 or actor.can_moderate:
+        return
+    key = f"{limiter.prefix}slow:{room.id}:{actor.user_id}"
+    try:
+        # One key per member per room, shared by every process: the first send opens the window.
+        allowed = await limiter.client.set(key, 1, ex=room.slow_mode_seconds, nx=True)
+        wait = 0 if allowed else await limiter.client.ttl(key)
+    except RedisError:
+        return  # fail open: a Redis outage must not stop families talking
+    if not allowed:
+        seconds = max(int(wait), 1)
+        raise AppError(
+            "slow_mode",
+            429,
+            ngettext(
+                "Slow mode is on: you can send again in %(num)d second.",
+                "Slow mode is on: you can send again in %(num)d seconds.",
+                seconds,
+            )
+            % {"num": seconds},
+        )
+
+
+async def do_send_message(
+    connection: asyncpg.Connection, limiter: RateLimiter, actor: Actor, room: Room, *, client_msg_id: str, body: str
+) -> Sent:
+    """Commit a message (or find the one already committed under this client id) and return it."""
+    text = check_message(body, client_msg_id)
+    user = require_can_write(actor)
+    # A retry of a message that was committed gets the same answer, without counting against limits.
+    existing = await messages.by_client_id(connection, room.id, user.id, client_msg_id)
+    if existing is not None:
+        return Sent(existing, room.epoch, duplicate=True)
+    if not actor.can_moderate and not await limiter.hit(MESSAGES_PER_USER, str(user.id)):
+        raise AppError("rate_limited", 429, _("You are sending messages very quickly; please wait a moment."))
+    await _check_slow_mode(limiter, room, actor)
+    async with connection.transaction():
+        locked = await messages.lock_room(connection, room.id)
+        if locked is None:
+            raise not_found(_("This room no longer exists."))
+        _last_seq, epoch = locked
+        # Checked again under the room lock: a concurrent retry through another process may have won.
+        existing = await messages.by_client_id(connection, room.id, user.id, client_msg_id)
+        if existing is not None:
+            return Sent(existing, epoch, duplicate=True)
+        message = await messages.insert_next(connection, room.id, user.id, client_msg_id, text, "visible")
+    return Sent(message, epoch, duplicate=False)
+
+
+async def do_remove_message(
+    connection: asyncpg.Connection, actor: Actor, room: Room, *, seq: int, reason: str
+) -> Message:
+    """A leader removes a message: members and the resume path stop serving it; leaders still see it, marked."""
+    user = require_moderator(actor)
+    message = await messages.by_seq(connection, room.id, seq)
+    if message is None:
+        raise not_found(_("That message does not exist."))
+    async with connection.transaction():
+        removed = await messages.set_state(connection, message.id, "hidden", reason.strip()[:500], user.id)
+        await audit.record(
+            connection,
+            community_id=room.community_id,
+            actor_id=user.id,
+            action="remove_message",
+            target_user_id=message.author_id,
+            target_kind="room_message",
+            target_id=message.id,
+            reason=reason.strip()[:500],
+        )
+    assert removed is not None
+    return removed

@@ -1,0 +1,167 @@
+"""SQL for room messages: gap-free numbering, idempotent inserts, history and resume reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    room_id: int
+    seq: int
+    author_id: int | None
+    author_username: str
+    author_display_name: str
+    author_is_leader: bool
+    client_msg_id: str
+    body: str
+    state: str
+    state_reason: str
+    created_at: datetime
+    edited_at: datetime | None
+
+
+# Author names come from the users row (a deleted account shows as "Former member").
+_SELECT = """
+    SELECT m.id, m.room_id, m.seq, m.author_id,
+           coalesce(u.username, '') AS author_username,
+           coalesce(CASE WHEN u.deleted_at IS NULL THEN u.display_name END, 'Former member') AS author_display_name,
+           coalesce(ms.role = 'leader', false) AS author_is_leader,
+           m.client_msg_id, m.body, m.state, m.state_reason, m.created_at, m.edited_at
+    FROM room_messages m
+    JOIN rooms r ON r.id = m.room_id
+    LEFT JOIN users u ON u.id = m.author_id
+    LEFT JOIN memberships ms ON ms.community_id = r.community_id AND ms.user_id = m.author_id
+"""
+
+
+def _message(row: asyncpg.Record) -> Message:
+    return Message(**dict(row))
+
+
+async def lock_room(connection: asyncpg.Connection, room_id: int) -> tuple[int, str] | None:
+    """Lock the room row for this transaction: sends to one room are numbered one at a time."""
+    row = await connection.fetchrow("SELECT last_seq, epoch FROM rooms WHERE id = $1 FOR UPDATE", room_id)
+    return (row["last_seq"], row["epoch"]) if row else None
+
+
+async def by_client_id(
+    connection: asyncpg.Connection, room_id: int, author_id: int, client_msg_id: str
+) -> Message | None:
+    row = await connection.fetchrow(
+        _SELECT + " WHERE m.room_id = $1 AND m.author_id = $2 AND m.client_msg_id = $3",
+        room_id,
+        author_id,
+        client_msg_id,
+    )
+    return _message(row) if row else None
+
+
+async def insert_next(
+    connection: asyncpg.Connection, room_id: int, author_id: int, client_msg_id: str, body: str, state: str
+) -> Message:
+    """Take the room's next sequence number and store the message (call with the room locked)."""
+    row = await connection.fetchrow(
+        """WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq)
+           INSERT INTO room_messages (room_id, seq, author_id, client_msg_id, body, state)
+           SELECT $1, next.last_seq, $2, $3, $4, $5 FROM next
+           RETURNING id""",
+        room_id,
+        author_id,
+        client_msg_id,
+        body,
+        state,
+    )
+    found = await by_id(connection, row["id"])
+    assert found is not None
+    return found
+
+
+async def by_id(connection: asyncpg.Connection, message_id: int) -> Message | None:
+    row = await connection.fetchrow(_SELECT + " WHERE m.id = $1", message_id)
+    return _message(row) if row else None
+
+
+async def by_seq(connection: asyncpg.Connection, room_id: int, seq: int) -> Message | None:
+    row = await connection.fetchrow(_SELECT + " WHERE m.room_id = $1 AND m.seq = $2", room_id, seq)
+    return _message(row) if row else None
+
+
+async def after(
+    connection: asyncpg.Connection,
+    room_id: int,
+    since: int,
+    *,
+    viewer_id: int | None,
+    include_removed: bool,
+    limit: int,
+) -> list[Message]:
+    """Messages after `since` in sequence order, as this viewer may see them (resume and catch-up)."""
+    rows = await connection.fetch(
+        _SELECT
+        + """ WHERE m.room_id = $1 AND m.seq > $2
+              AND (m.state = 'visible' OR ($3 AND m.state <> 'deleted') OR (m.state = 'held' AND m.author_id = $4))
+              ORDER BY m.seq LIMIT $5""",
+        room_id,
+        since,
+        include_removed,
+        viewer_id,
+        limit,
+    )
+    return [_message(row) for row in rows]
+
+
+async def recent(
+    connection: asyncpg.Connection, room_id: int, *, viewer_id: int | None, include_removed: bool, limit: int
+) -> list[Message]:
+    """The latest messages a viewer may see, oldest first (the room page's server-rendered history)."""
+    rows = await connection.fetch(
+        "SELECT * FROM ("
+        + _SELECT
+        + """ WHERE m.room_id = $1
+              AND (m.state = 'visible' OR ($2 AND m.state <> 'deleted') OR (m.state = 'held' AND m.author_id = $3))
+              ORDER BY m.seq DESC LIMIT $4) latest ORDER BY seq""",
+        room_id,
+        include_removed,
+        viewer_id,
+        limit,
+    )
+    return [_message(row) for row in rows]
+
+
+async def set_state(
+    connection: asyncpg.Connection, message_id: int, state: str, reason: str, changed_by: int
+) -> Message | None:
+    await connection.execute(
+        "UPDATE room_messages SET state = $2, state_reason = $3, state_changed_by = $4 WHERE id = $1",
+        message_id,
+        state,
+        reason,
+        changed_by,
+    )
+    return await by_id(connection, message_id)
+
+
+async def recent_ids_by_author(
+    connection: asyncpg.Connection, community_id: int, author_id: int, hours: int
+) -> list[int]:
+    rows = await connection.fetch(
+        """SELECT m.id FROM room_messages m JOIN rooms r ON r.id = m.room_id
+           WHERE r.community_id = $1 AND m.author_id = $2 AND m.state IN ('visible', 'held')
+             AND m.created_at > now() - make_interval(hours => $3)""",
+        community_id,
+        author_id,
+        hours,
+    )
+    return [row["id"] for row in rows]
+
+
+async def last_sent_at(connection: asyncpg.Connection, room_id: int, author_id: int) -> datetime | None:
+    value: datetime | None = await connection.fetchval(
+        "SELECT max(created_at) FROM room_messages WHERE room_id = $1 AND author_id = $2", room_id, author_id
+    )
+    return value

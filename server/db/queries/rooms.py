@@ -1,0 +1,115 @@
+"""SQL for live rooms: lookup, listing, creation, per-member read position and presence preference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Room:
+    id: int
+    community_id: int
+    slug: str
+    name: str
+    is_main: bool
+    epoch: str
+    last_seq: int
+    slow_mode_seconds: int
+
+
+_COLUMNS = "id, community_id, slug, name, is_main, epoch, last_seq, slow_mode_seconds"
+
+
+def _room(row: asyncpg.Record) -> Room:
+    return Room(**dict(row))
+
+
+async def by_id(connection: asyncpg.Connection, room_id: int) -> Room | None:
+    row = await connection.fetchrow(f"SELECT {_COLUMNS} FROM rooms WHERE id = $1", room_id)
+    return _room(row) if row else None
+
+
+async def in_community(connection: asyncpg.Connection, community_id: int, slug: str | None) -> Room | None:
+    """The named room of a community, or its main room when no slug is given."""
+    if slug is None:
+        row = await connection.fetchrow(
+            f"SELECT {_COLUMNS} FROM rooms WHERE community_id = $1 AND is_main", community_id
+        )
+    else:
+        row = await connection.fetchrow(
+            f"SELECT {_COLUMNS} FROM rooms WHERE community_id = $1 AND slug = $2", community_id, slug
+        )
+    return _room(row) if row else None
+
+
+async def list_for_community(connection: asyncpg.Connection, community_id: int) -> list[Room]:
+    rows = await connection.fetch(
+        f"SELECT {_COLUMNS} FROM rooms WHERE community_id = $1 ORDER BY is_main DESC, name", community_id
+    )
+    return [_room(row) for row in rows]
+
+
+async def create(
+    connection: asyncpg.Connection, community_id: int, slug: str, name: str, *, is_main: bool = False
+) -> Room | None:
+    row = await connection.fetchrow(
+        f"""INSERT INTO rooms (community_id, slug, name, is_main) VALUES ($1, $2, $3, $4)
+            ON CONFLICT DO NOTHING RETURNING {_COLUMNS}""",
+        community_id,
+        slug,
+        name,
+        is_main,
+    )
+    return _room(row) if row else None
+
+
+async def set_slow_mode(connection: asyncpg.Connection, room_id: int, seconds: int) -> None:
+    await connection.execute("UPDATE rooms SET slow_mode_seconds = $2 WHERE id = $1", room_id, seconds)
+
+
+async def mark_read(connection: asyncpg.Connection, room_id: int, user_id: int, seq: int) -> None:
+    """Remember how far a member has read; never moves backwards."""
+    await connection.execute(
+        """INSERT INTO room_members (room_id, user_id, last_read_seq) VALUES ($1, $2, $3)
+           ON CONFLICT (room_id, user_id) DO UPDATE
+           SET last_read_seq = GREATEST(room_members.last_read_seq, EXCLUDED.last_read_seq)""",
+        room_id,
+        user_id,
+        seq,
+    )
+
+
+async def hides_presence(connection: asyncpg.Connection, room_id: int, user_id: int) -> bool:
+    value = await connection.fetchval(
+        "SELECT hide_presence FROM room_members WHERE room_id = $1 AND user_id = $2", room_id, user_id
+    )
+    return bool(value)
+
+
+async def set_hide_presence(connection: asyncpg.Connection, room_id: int, user_id: int, hidden: bool) -> None:
+    await connection.execute(
+        """INSERT INTO room_members (room_id, user_id, hide_presence) VALUES ($1, $2, $3)
+           ON CONFLICT (room_id, user_id) DO UPDATE SET hide_presence = EXCLUDED.hide_presence""",
+        room_id,
+        user_id,
+        hidden,
+    )
+
+
+async def unread_counts(connection: asyncpg.Connection, user_id: int, community_ids: list[int]) -> dict[int, int]:
+    """Unread visible messages per community (all its rooms) for one member, in one query."""
+    rows = await connection.fetch(
+        """SELECT r.community_id, count(m.id) AS unread
+           FROM rooms r
+           JOIN memberships ms ON ms.community_id = r.community_id AND ms.user_id = $1
+           LEFT JOIN room_members rm ON rm.room_id = r.id AND rm.user_id = $1
+           JOIN room_messages m ON m.room_id = r.id AND m.seq > coalesce(rm.last_read_seq, 0)
+                AND m.state = 'visible' AND m.author_id IS DISTINCT FROM $1
+           WHERE r.community_id = ANY($2::bigint[])
+           GROUP BY r.community_id""",
+        user_id,
+        community_ids,
+    )
+    return {row["community_id"]: row["unread"] for row in rows}
