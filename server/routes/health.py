@@ -1,11 +1,11 @@
-"""GET /healthz: the state of the database and of Redis, 200 when both answer, 503 otherwise."""
+"""GET /healthz: the state of the database and of Redis, 200 when both answer, 503 otherwise (and /favicon.ico)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -40,4 +40,9 @@ async def healthz(request: Request) -> JSONResponse:
     )
 
 
-routes = [Route("/healthz", healthz, methods=["GET"])]
+async def favicon(request: Request) -> RedirectResponse:
+    # Browsers ask for /favicon.ico whatever the page says; point them at the real icon.
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
+routes = [Route("/healthz", healthz, methods=["GET"]), Route("/favicon.ico", favicon, methods=["GET"])]
