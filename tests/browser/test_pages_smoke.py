@@ -22,10 +22,10 @@ PAGES = {
 async def test_page_has_no_serious_accessibility_violations_at_phone_and_desktop_widths(
     browser: Browser, site: list[WebProcess], axe_source: str, name: str
 ) -> None:
+    errors: list[str] = []
     for width, height in [(1280, 900), (375, 812)]:
         context = await browser.new_context(viewport={"width": width, "height": height})
         page = await context.new_page()
-        errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         response = await page.goto(site[0].base_url + PAGES[name])
