@@ -76,6 +76,7 @@ async def insert_next(
         body,
         state,
     )
+    assert row is not None
     found = await by_id(connection, row["id"])
     assert found is not None
     return found
