@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from server import errors
+from server import errors, metrics
 from server.db.pool import create_pool
 from server.ratelimit import RateLimiter
 from server.routes import accounts, health, pages
@@ -29,6 +29,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def build_routes() -> list[BaseRoute]:
     return [
         *health.routes,
+        *metrics.routes,
         *pages.routes,
         *accounts.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.templates = Templates()
+    app.state.metrics = metrics.Metrics()
     # Callbacks run after a logout (the live layer registers one to close that member's sockets).
     app.state.on_logout = []
     return app
