@@ -1,0 +1,190 @@
+"""One client socket: a bounded outbox drained by its own writer task, closed with "resume" when full."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol
+
+from channels.protocol import CloseCode
+
+log = logging.getLogger(__name__)
+
+Outgoing = str | bytes
+"""A pre-encoded frame: str goes out as a text websocket message, bytes as a binary one."""
+
+DEFAULT_MAX_QUEUE = 1000
+
+
+class Socket(Protocol):
+    """The little the connection needs from a websocket; Starlette's WebSocket fits as is."""
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def send_bytes(self, data: bytes) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+class _CloseMarker:
+    pass
+
+
+_CLOSE = _CloseMarker()
+
+
+class Connection:
+    """Frames are queued without waiting and written by one task, so a slow socket slows only itself.
+
+    Past max_queue unsent frames (held ones included) the client is too far behind to be worth
+    waiting for: it is closed at once with CloseCode.RESUME, and reconnects and resumes from
+    the last seq it saw. Use it as `async with Connection(websocket) as connection:`.
+    """
+
+    def __init__(self, socket: Socket, *, max_queue: int = DEFAULT_MAX_QUEUE, close_timeout: float = 5.0) -> None:
+        self.socket = socket
+        self.max_queue = max_queue
+        self.close_timeout = close_timeout
+        self.topics: set[str] = set()  # kept by the hub
+        self.close_code: int | None = None
+        self._queue: asyncio.Queue[Outgoing | _CloseMarker] = asyncio.Queue()
+        self._held: dict[str, list[Outgoing]] = {}
+        self._held_count = 0
+        self._closing = False
+        self._closed = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Connection:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close(CloseCode.INTERNAL if exc_type is not None else CloseCode.NORMAL)
+
+    def start(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="connection-writer")
+
+    @property
+    def closed(self) -> bool:
+        """True once no more frames will be accepted (closing or closed)."""
+        return self._closing
+
+    @property
+    def pending(self) -> int:
+        """Frames accepted but not yet written, held ones included."""
+        return self._queue.qsize() + self._held_count
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    # --- sending ------------------------------------------------------------------------------
+
+    def send(self, frame: Outgoing) -> bool:
+        """Queue a frame for this client without waiting; False if the client is gone or was too slow."""
+        if self._closing:
+            return False
+        if self.pending >= self.max_queue:
+            self.abort(CloseCode.RESUME, "too far behind; reconnect and resume")
+            return False
+        self._queue.put_nowait(frame)
+        return True
+
+    def deliver(self, topic: str, frame: Outgoing) -> bool:
+        """A live frame for topic, from the hub: held while the topic is on hold, else queued."""
+        held = self._held.get(topic)
+        if held is None:
+            return self.send(frame)
+        if self._closing:
+            return False
+        if self.pending >= self.max_queue:
+            self.abort(CloseCode.RESUME, "too far behind; reconnect and resume")
+            return False
+        held.append(frame)
+        self._held_count += 1
+        return True
+
+    def hold(self, topic: str) -> None:
+        """Keep live frames of topic aside, e.g. while the history before them is being sent."""
+        self._held.setdefault(topic, [])
+
+    def release(self, topic: str, keep: Callable[[Outgoing], bool] | None = None) -> None:
+        """Queue the frames held for topic (those keep() accepts, in order) and stop holding it."""
+        held = self._held.pop(topic, [])
+        self._held_count -= len(held)
+        for frame in held:
+            if keep is None or keep(frame):
+                self.send(frame)
+
+    # --- closing ------------------------------------------------------------------------------
+
+    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+        """Write what is already queued (for at most close_timeout), then close the socket with code."""
+        if not self._closing:
+            self._closing = True
+            self.close_code = code
+            self._queue.put_nowait(_CLOSE)
+            self._closer = asyncio.create_task(self._finish(code, reason, flush=True))
+        await self.wait_closed()
+
+    def abort(self, code: int = CloseCode.RESUME, reason: str = "") -> None:
+        """Close now without writing what is queued; never waits, so it is safe from a fan-out loop."""
+        if self._closing:
+            return
+        self._closing = True
+        self.close_code = code
+        self._closer = asyncio.create_task(self._finish(code, reason, flush=False))
+
+    async def _finish(self, code: int, reason: str, *, flush: bool) -> None:
+        writer = self._writer
+        try:
+            if writer is not None and not writer.done():
+                if flush:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(writer), self.close_timeout)
+                if not writer.done():
+                    writer.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await writer
+            if self.close_code is not None:
+                # A stalled client may not take the close frame either; do not wait on it forever.
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(self.close_timeout):
+                        await self.socket.close(code, reason)
+        finally:
+            self._drop_queued()
+            self._closed.set()
+
+    def _drop_queued(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._held.clear()
+        self._held_count = 0
+
+    async def _write(self) -> None:
+        socket = self.socket
+        try:
+            while True:
+                frame = await self._queue.get()
+                if isinstance(frame, _CloseMarker):
+                    return
+                if isinstance(frame, str):
+                    await socket.send_text(frame)
+                else:
+                    await socket.send_bytes(frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # The client went away; there is nobody to send a close frame to.
+            log.debug("websocket send failed: %s", exc)
+            if not self._closing:
+                self._closing = True
+                self.close_code = None
+                self._drop_queued()
+                self._closed.set()

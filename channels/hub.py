@@ -1,0 +1,88 @@
+"""Per-process map of topic → local connections, subscribed through the broker while it has any."""
+
+from __future__ import annotations
+
+import asyncio
+
+from channels.broker import Broker
+from channels.connection import Connection
+
+
+class Hub:
+    """Fans each broker message out to the local connections of its topic, as the same one string.
+
+    The broker subscribes to a topic when its first local connection joins and unsubscribes
+    when the last one leaves, so Redis only sends a process the topics it has listeners for.
+    """
+
+    def __init__(self, broker: Broker) -> None:
+        if broker.on_message is not None:
+            raise ValueError("this broker already feeds another hub")
+        self.broker = broker
+        broker.on_message = self.deliver
+        self._rooms: dict[str, set[Connection]] = {}
+        self._subscribing: dict[str, asyncio.Task[bool]] = {}
+
+    @property
+    def topics(self) -> frozenset[str]:
+        return frozenset(self._rooms)
+
+    def connections(self, topic: str) -> frozenset[Connection]:
+        return frozenset(self._rooms.get(topic, ()))
+
+    async def join(self, topic: str, connection: Connection) -> bool:
+        """Add connection to topic; True when live delivery is confirmed, False while Redis is down.
+
+        On False the connection is still joined: it receives frames this process publishes at
+        once, and everything else after the broker reconnects (see Broker.on_reconnect).
+        """
+        self._rooms.setdefault(topic, set()).add(connection)
+        connection.topics.add(topic)
+        # Many sockets join the same room at once after a restart; one SUBSCRIBE serves them all.
+        task = self._subscribing.get(topic)
+        if task is None:
+            task = asyncio.create_task(self.broker.subscribe(topic))
+            self._subscribing[topic] = task
+            task.add_done_callback(lambda done: self._forget_subscribing(topic, done))
+        return await asyncio.shield(task)
+
+    def _forget_subscribing(self, topic: str, task: asyncio.Task[bool]) -> None:
+        if self._subscribing.get(topic) is task:
+            del self._subscribing[topic]
+
+    async def leave(self, topic: str, connection: Connection) -> None:
+        connection.topics.discard(topic)
+        members = self._rooms.get(topic)
+        if members is None or connection not in members:
+            return
+        members.discard(connection)
+        if not members:
+            del self._rooms[topic]
+            # A SUBSCRIBE still in flight was sent before this UNSUBSCRIBE: the next join needs its own.
+            self._subscribing.pop(topic, None)
+            await self.broker.unsubscribe(topic)
+
+    async def leave_all(self, connection: Connection) -> None:
+        """Remove connection from every topic; call it when its socket ends."""
+        for topic in list(connection.topics):
+            await self.leave(topic, connection)
+
+    def deliver(self, topic: str, payload: bytes) -> int:
+        """Hand payload to every local connection of topic; decoded to text once, not once per socket."""
+        members = self._rooms.get(topic)
+        if not members:
+            return 0
+        text = payload.decode()
+        delivered = 0
+        for connection in list(members):
+            # A connection that is too slow closes itself here; the others are not held up.
+            if connection.deliver(topic, text):
+                delivered += 1
+        return delivered
+
+    async def publish(self, topic: str, payload: bytes) -> bool:
+        """Publish to every process; if Redis cannot take it, at least this process's clients get it now."""
+        if await self.broker.publish(topic, payload):
+            return True
+        self.deliver(topic, payload)
+        return False

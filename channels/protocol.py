@@ -1,0 +1,240 @@
+"""The websocket wire protocol: JSON frame types, size limits, close codes, decode-and-validate, encode once."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated, Literal, get_args
+
+import msgspec
+
+# Websocket messages above this size are refused; uvicorn's ws_max_size should match so the
+# server closes with 1009 before the frame is even read into memory.
+MAX_FRAME_BYTES = 64 * 1024
+# Same bound as room_messages.body in the schema (characters, not bytes).
+MAX_BODY_CHARS = 4000
+MAX_ROOM_CHARS = 128
+MAX_CLIENT_ID_CHARS = 64
+MAX_REASON_CHARS = 500
+
+
+class CloseCode(enum.IntEnum):
+    """Websocket close codes the server uses, and what the client should do about each."""
+
+    NORMAL = 1000  # done; do not reconnect
+    POLICY = 1008  # bad origin or no session at upgrade; do not reconnect (log in first)
+    TOO_LARGE = 1009  # a frame above MAX_FRAME_BYTES; reconnect and resume
+    INTERNAL = 1011  # unexpected server error; reconnect with backoff and resume
+    RESTARTING = 1012  # server shutting down; reconnect (elsewhere) and resume
+    LOGGED_OUT = 4001  # session ended or member banned; do not reconnect
+    RESUME = 4008  # client fell too far behind; reconnect now and resume with since
+
+
+ErrorCode = Literal[
+    "bad_request",
+    "forbidden",
+    "rate_limited",
+    "muted",
+    "banned",
+    "not_found",
+    "too_large",
+    "unavailable",
+    "slow_mode",
+]
+ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
+
+ResyncReason = Literal["epoch_changed", "ahead_of_head", "too_far_behind"]
+
+Room = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ROOM_CHARS)]
+Seq = Annotated[int, msgspec.Meta(ge=0)]
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CLIENT_ID_CHARS)]
+
+
+class ProtocolError(Exception):
+    """A frame the server cannot accept; answered with an error frame, the connection stays open."""
+
+    def __init__(self, code: ErrorCode, message: str, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code
+        self.message = message
+        self.ref = ref
+
+    def frame(self) -> Error:
+        return Error(code=self.code, message=self.message, ref=self.ref)
+
+
+# --- client → server -------------------------------------------------------------------------
+
+
+class ClientFrame(msgspec.Struct, tag_field="type"):
+    """Base of every frame a client sends; unknown extra fields are ignored for forward compatibility."""
+
+
+class Join(ClientFrame, tag="join"):
+    room: Room
+    since: Seq | None = None
+    epoch: str | None = None
+
+
+class Leave(ClientFrame, tag="leave"):
+    room: Room
+
+
+class Send(ClientFrame, tag="send"):
+    room: Room
+    client_id: ClientId
+    body: Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class Typing(ClientFrame, tag="typing"):
+    room: Room
+
+
+class Read(ClientFrame, tag="read"):
+    room: Room
+    seq: Seq
+
+
+class Remove(ClientFrame, tag="remove"):
+    """A moderator asks to remove a message; whether they may is decided by the server."""
+
+    room: Room
+    seq: Annotated[int, msgspec.Meta(ge=1)]
+    reason: Annotated[str, msgspec.Meta(max_length=MAX_REASON_CHARS)] = ""
+
+
+class Ping(ClientFrame, tag="ping"):
+    pass
+
+
+AnyClientFrame = Join | Leave | Send | Typing | Read | Remove | Ping
+
+
+# --- server → client -------------------------------------------------------------------------
+
+
+class User(msgspec.Struct, frozen=True):
+    """A member as others see them; badge is e.g. "leader", "expert", "admin" or null."""
+
+    id: int
+    username: str
+    display_name: str
+    badge: str | None = None
+
+
+class ServerFrame(msgspec.Struct, tag_field="type", omit_defaults=True):
+    """Base of every frame the server sends; optional fields left at their default are omitted."""
+
+
+class Joined(ServerFrame, tag="joined"):
+    room: str
+    epoch: str
+    head_seq: int
+
+
+class Ack(ServerFrame, tag="ack"):
+    client_id: str
+    room: str
+    seq: int
+    created_at: datetime
+
+
+class Message(ServerFrame, tag="message"):
+    room: str
+    seq: int
+    epoch: str
+    id: int
+    author: User | None  # null once the author's account is deleted
+    body: str
+    created_at: datetime
+    client_id: str
+    edited_at: datetime | None = None
+
+
+class Edit(ServerFrame, tag="edit"):
+    room: str
+    seq: int
+    body: str
+    edited_at: datetime
+
+
+class Removed(ServerFrame, tag="remove"):
+    room: str
+    seq: int
+
+
+class Presence(ServerFrame, tag="presence"):
+    room: str
+    members: list[User]
+    version: int  # increases with every change; ignore a presence frame older than the last applied
+    joined: list[User] = msgspec.field(default_factory=list)
+    left: list[User] = msgspec.field(default_factory=list)
+
+
+class UserTyping(ServerFrame, tag="typing"):
+    room: str
+    user: User
+
+
+class Error(ServerFrame, tag="error"):
+    code: ErrorCode
+    message: str
+    ref: str | None = None
+
+
+class Resync(ServerFrame, tag="resync"):
+    room: str
+    reason: ResyncReason
+
+
+class Pong(ServerFrame, tag="pong"):
+    pass
+
+
+AnyServerFrame = Joined | Ack | Message | Edit | Removed | Presence | UserTyping | Error | Resync | Pong
+
+
+# --- encode and decode -----------------------------------------------------------------------
+
+_encoder = msgspec.json.Encoder()
+_client_decoder: msgspec.json.Decoder[AnyClientFrame] = msgspec.json.Decoder(AnyClientFrame)
+_server_decoder: msgspec.json.Decoder[AnyServerFrame] = msgspec.json.Decoder(AnyServerFrame)
+
+
+def encode(frame: msgspec.Struct) -> bytes:
+    """The frame as UTF-8 JSON, for Redis and for binary sends; do it once per event per process."""
+    return _encoder.encode(frame)
+
+
+def encode_text(frame: msgspec.Struct) -> str:
+    """The frame as a str, for a text websocket message to a single client."""
+    return _encoder.encode(frame).decode()
+
+
+def _too_large(raw: str | bytes) -> bool:
+    if isinstance(raw, bytes):
+        return len(raw) > MAX_FRAME_BYTES
+    # A str of n characters is between n and 4n bytes in UTF-8; encode only when unsure.
+    if len(raw) > MAX_FRAME_BYTES:
+        return True
+    return len(raw) * 4 > MAX_FRAME_BYTES and len(raw.encode()) > MAX_FRAME_BYTES
+
+
+def decode_client_frame(raw: str | bytes) -> AnyClientFrame:
+    """Parse and validate one client frame, or raise ProtocolError saying what is wrong with it."""
+    if _too_large(raw):
+        raise ProtocolError("too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+    try:
+        frame = _client_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise ProtocolError("bad_request", f"Invalid frame: {exc}") from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise ProtocolError("bad_request", "Frames must be JSON objects.") from None
+    if isinstance(frame, Send) and len(frame.body) > MAX_BODY_CHARS:
+        raise ProtocolError("too_large", f"Messages are limited to {MAX_BODY_CHARS} characters.", ref=frame.client_id)
+    return frame
+
+
+def decode_server_frame(raw: str | bytes) -> AnyServerFrame:
+    """Parse a server frame (for tests, benchmarks and Python clients); raises msgspec errors."""
+    return _server_decoder.decode(raw)

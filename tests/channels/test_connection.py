@@ -1,0 +1,166 @@
+"""One client connection: ordered writes by its own task, a bounded outbox, and close-to-resume when it fills."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import uvicorn
+
+from channels.connection import Connection
+from channels.protocol import CloseCode
+from server.embedded import free_port
+from tests.channels.fakes import BrokenSocket, RecordingSocket, StalledSocket
+
+
+def frame(n: int) -> str:
+    return json.dumps({"type": "message", "seq": n})
+
+
+async def test_frames_reach_the_client_in_the_order_they_were_queued() -> None:
+    socket = RecordingSocket()
+    async with Connection(socket) as connection:
+        for n in range(1, 101):
+            assert connection.send(frame(n))
+        frames = await socket.wait_for(100)
+    assert [f["seq"] for f in frames] == list(range(1, 101))
+    assert socket.close_code == CloseCode.NORMAL
+
+
+async def test_text_goes_out_as_text_and_bytes_as_binary() -> None:
+    socket = RecordingSocket()
+    async with Connection(socket) as connection:
+        connection.send('{"type":"pong"}')
+        connection.send(b'{"type":"pong"}')
+        await socket.wait_for(2)
+    assert socket.sent == ['{"type":"pong"}', b'{"type":"pong"}']
+
+
+async def test_a_stalled_client_is_closed_with_resume_code_and_others_keep_receiving() -> None:
+    fast_sockets = [RecordingSocket(), RecordingSocket()]
+    stalled_socket = StalledSocket()
+    connections = [Connection(socket, max_queue=100) for socket in [fast_sockets[0], stalled_socket, fast_sockets[1]]]
+    for connection in connections:
+        connection.start()
+
+    # Fan-out never awaits a client: every frame is offered to every connection in one go,
+    # the fast writers drain as the loop yields.
+    total = 1000
+    for n in range(1, total + 1):
+        for connection in connections:
+            connection.send(frame(n))
+        if n % 50 == 0:
+            await asyncio.sleep(0)
+
+    stalled = connections[1]
+    await asyncio.wait_for(stalled.wait_closed(), 10)
+    assert stalled.close_code == CloseCode.RESUME
+    assert int(CloseCode.RESUME) == 4008
+    assert stalled_socket.close_code == 4008
+    assert stalled.send(frame(total + 1)) is False
+
+    for socket in fast_sockets:
+        frames = await socket.wait_for(total)
+        assert [f["seq"] for f in frames] == list(range(1, total + 1))
+    for connection in connections:
+        await connection.close()
+
+
+async def test_close_writes_what_is_queued_before_the_close_code() -> None:
+    socket = RecordingSocket()
+    connection = Connection(socket)
+    connection.start()
+    connection.send('{"type":"error","code":"banned","message":"You were banned."}')
+    await asyncio.wait_for(connection.close(CloseCode.LOGGED_OUT, "banned"), 10)
+    assert socket.frames() == [{"type": "error", "code": "banned", "message": "You were banned."}]
+    assert (socket.close_code, socket.close_reason) == (4001, "banned")
+    assert connection.send(frame(1)) is False
+
+
+async def test_closing_a_stalled_client_gives_up_on_the_queue_and_still_closes() -> None:
+    socket = StalledSocket()
+    connection = Connection(socket, close_timeout=0.2)
+    connection.start()
+    connection.send(frame(1))
+    await asyncio.wait_for(connection.close(CloseCode.RESTARTING), 10)
+    assert socket.close_code == 1012
+
+
+async def test_a_client_that_went_away_ends_the_connection_without_a_close_frame() -> None:
+    socket = BrokenSocket()
+    connection = Connection(socket)
+    connection.start()
+    connection.send(frame(1))
+    await asyncio.wait_for(connection.wait_closed(), 10)
+    assert connection.closed
+    assert connection.close_code is None
+    assert socket.close_code is None
+    assert connection.send(frame(2)) is False
+    await asyncio.wait_for(connection.close(), 10)  # closing again is harmless
+
+
+async def test_frames_held_for_a_topic_wait_until_released_and_can_be_filtered() -> None:
+    socket = RecordingSocket()
+    async with Connection(socket) as connection:
+        connection.hold("room-a")
+        assert connection.deliver("room-a", frame(5))  # live, arrived while history is being read
+        assert connection.deliver("room-a", frame(6))
+        assert connection.deliver("room-b", frame(100))  # other topics are not held
+        await socket.wait_for(1)
+        for n in range(3, 6):  # the history, read from the database
+            connection.send(frame(n))
+        connection.release("room-a", keep=lambda raw: json.loads(raw)["seq"] > 5)
+        connection.deliver("room-a", frame(7))
+        frames = await socket.wait_for(6)
+    assert [f["seq"] for f in frames] == [100, 3, 4, 5, 6, 7]
+
+
+async def test_held_frames_count_toward_the_bound() -> None:
+    socket = RecordingSocket()
+    connection = Connection(socket, max_queue=10)
+    connection.start()
+    connection.hold("room-a")
+    for n in range(10):
+        assert connection.deliver("room-a", frame(n))
+    assert connection.deliver("room-a", frame(10)) is False
+    await asyncio.wait_for(connection.wait_closed(), 10)
+    assert socket.close_code == CloseCode.RESUME
+    assert socket.sent == []
+
+
+async def test_a_starlette_websocket_served_by_uvicorn_is_a_socket() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    async def endpoint(websocket: WebSocket) -> None:
+        await websocket.accept()
+        async with Connection(websocket) as connection:
+            connection.send(frame(1))
+            connection.send(frame(2).encode())
+            await connection.close(CloseCode.LOGGED_OUT, "logged out")
+
+    app = Starlette(routes=[WebSocketRoute("/ws", endpoint)])
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), ws="websockets-sansio", log_level="warning")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()
+            await asyncio.sleep(0.01)
+        async with connect(f"ws://127.0.0.1:{config.port}/ws") as client:
+            assert await asyncio.wait_for(client.recv(), 10) == frame(1)
+            assert await asyncio.wait_for(client.recv(), 10) == frame(2).encode()
+            try:
+                await asyncio.wait_for(client.recv(), 10)
+            except ConnectionClosed as closed:
+                assert closed.rcvd is not None
+                assert (closed.rcvd.code, closed.rcvd.reason) == (4001, "logged out")
+            else:
+                raise AssertionError("the server did not close")
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 10)

@@ -1,0 +1,265 @@
+"""The wire protocol: every client frame decodes and validates, bad frames become error frames, server frames encode once."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from channels import protocol
+from channels.protocol import (
+    MAX_BODY_CHARS,
+    MAX_FRAME_BYTES,
+    Ack,
+    CloseCode,
+    Edit,
+    Error,
+    Join,
+    Joined,
+    Leave,
+    Message,
+    Ping,
+    Pong,
+    Presence,
+    ProtocolError,
+    Read,
+    Remove,
+    Removed,
+    Resync,
+    Send,
+    Typing,
+    User,
+    UserTyping,
+    decode_client_frame,
+    decode_server_frame,
+    encode,
+    encode_text,
+)
+
+AMARA = User(id=7, username="amara", display_name="Amara", badge="leader")
+WHEN = datetime(2026, 11, 24, 3, 0, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ('{"type":"join","room":"cms/main"}', Join(room="cms/main")),
+        ('{"type":"join","room":"cms/main","since":41,"epoch":"e1"}', Join(room="cms/main", since=41, epoch="e1")),
+        ('{"type":"join","room":"cms/main","since":null,"epoch":null}', Join(room="cms/main")),
+        ('{"type":"leave","room":"cms/main"}', Leave(room="cms/main")),
+        (
+            '{"type":"send","room":"cms/main","client_id":"c-1","body":"hello"}',
+            Send(room="cms/main", client_id="c-1", body="hello"),
+        ),
+        ('{"type":"typing","room":"cms/main"}', Typing(room="cms/main")),
+        ('{"type":"read","room":"cms/main","seq":12}', Read(room="cms/main", seq=12)),
+        (
+            '{"type":"remove","room":"cms/main","seq":12,"reason":"spam"}',
+            Remove(room="cms/main", seq=12, reason="spam"),
+        ),
+        ('{"type":"remove","room":"cms/main","seq":12}', Remove(room="cms/main", seq=12)),
+        ('{"type":"ping"}', Ping()),
+    ],
+)
+def test_every_client_frame_decodes_to_its_type(raw: str, expected: object) -> None:
+    assert decode_client_frame(raw) == expected
+    assert decode_client_frame(raw.encode()) == expected
+
+
+def test_unknown_fields_are_ignored_so_newer_clients_still_work() -> None:
+    assert decode_client_frame('{"type":"ping","sent_at":123}') == Ping()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not json",
+        b"\xff\xfe\x00",
+        "[1, 2]",
+        '"join"',
+        "{}",
+        '{"type":"shout","room":"a"}',
+        '{"type":"join"}',
+        '{"type":"join","room":""}',
+        '{"type":"join","room":"' + "r" * 129 + '"}',
+        '{"type":"join","room":"a","since":-1}',
+        '{"type":"join","room":"a","since":"12"}',
+        '{"type":"send","room":"a","client_id":"","body":"x"}',
+        '{"type":"send","room":"a","client_id":"' + "c" * 65 + '","body":"x"}',
+        '{"type":"send","room":"a","client_id":"c","body":""}',
+        '{"type":"read","room":"a"}',
+        '{"type":"remove","room":"a","seq":0}',
+        '{"type":"remove","room":"a","seq":3,"reason":"' + "x" * 501 + '"}',
+    ],
+)
+def test_a_malformed_or_unknown_frame_is_a_bad_request(raw: str | bytes) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode_client_frame(raw)
+    assert caught.value.code == "bad_request"
+    assert caught.value.message
+
+
+def test_the_connection_stays_usable_after_a_bad_frame() -> None:
+    with pytest.raises(ProtocolError):
+        decode_client_frame('{"type":"shout"}')
+    assert decode_client_frame('{"type":"ping"}') == Ping()
+
+
+def test_a_protocol_error_becomes_an_error_frame_with_a_machine_code() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode_client_frame("{")
+    frame = json.loads(encode(caught.value.frame()))
+    assert frame == {"type": "error", "code": "bad_request", "message": "Frames must be JSON objects."}
+
+
+def test_a_frame_above_the_size_limit_is_too_large() -> None:
+    body = "x" * MAX_FRAME_BYTES
+    raw = json.dumps({"type": "send", "room": "a", "client_id": "c", "body": body})
+    for given in (raw, raw.encode()):
+        with pytest.raises(ProtocolError) as caught:
+            decode_client_frame(given)
+        assert caught.value.code == "too_large"
+
+
+def test_the_size_limit_counts_utf8_bytes_not_characters() -> None:
+    # 20,000 four-byte characters: 80 KB on the wire, well under the limit in characters.
+    raw = json.dumps({"type": "send", "room": "a", "client_id": "c", "body": "🙂" * 20_000}, ensure_ascii=False)
+    assert len(raw) < MAX_FRAME_BYTES < len(raw.encode())
+    with pytest.raises(ProtocolError) as caught:
+        decode_client_frame(raw)
+    assert caught.value.code == "too_large"
+
+
+def test_a_message_body_longer_than_the_schema_allows_is_too_large_and_names_the_client_id() -> None:
+    raw = json.dumps({"type": "send", "room": "a", "client_id": "c-9", "body": "x" * (MAX_BODY_CHARS + 1)})
+    with pytest.raises(ProtocolError) as caught:
+        decode_client_frame(raw)
+    assert (caught.value.code, caught.value.ref) == ("too_large", "c-9")
+    assert decode_client_frame(raw.replace("x" * (MAX_BODY_CHARS + 1), "x" * MAX_BODY_CHARS))
+
+
+def test_server_frames_encode_to_the_documented_json() -> None:
+    message = Message(
+        room="cms/main",
+        seq=42,
+        epoch="e1",
+        id=900,
+        author=AMARA,
+        body="Welcome!",
+        created_at=WHEN,
+        client_id="c-1",
+    )
+    assert json.loads(encode(message)) == {
+        "type": "message",
+        "room": "cms/main",
+        "seq": 42,
+        "epoch": "e1",
+        "id": 900,
+        "author": {"id": 7, "username": "amara", "display_name": "Amara", "badge": "leader"},
+        "body": "Welcome!",
+        "created_at": "2026-11-24T03:00:05Z",
+        "client_id": "c-1",
+    }
+    assert json.loads(encode(Ack(client_id="c-1", room="cms/main", seq=42, created_at=WHEN))) == {
+        "type": "ack",
+        "client_id": "c-1",
+        "room": "cms/main",
+        "seq": 42,
+        "created_at": "2026-11-24T03:00:05Z",
+    }
+    assert json.loads(encode(Joined(room="cms/main", epoch="e1", head_seq=42))) == {
+        "type": "joined",
+        "room": "cms/main",
+        "epoch": "e1",
+        "head_seq": 42,
+    }
+    assert json.loads(encode(Resync(room="cms/main", reason="epoch_changed"))) == {
+        "type": "resync",
+        "room": "cms/main",
+        "reason": "epoch_changed",
+    }
+    assert json.loads(encode(Pong())) == {"type": "pong"}
+
+
+def test_optional_fields_are_left_out_when_unset() -> None:
+    assert json.loads(encode(Error(code="muted", message="You are muted."))) == {
+        "type": "error",
+        "code": "muted",
+        "message": "You are muted.",
+    }
+    assert json.loads(encode(Presence(room="r", members=[AMARA], version=5))) == {
+        "type": "presence",
+        "room": "r",
+        "members": [{"id": 7, "username": "amara", "display_name": "Amara", "badge": "leader"}],
+        "version": 5,
+    }
+    deleted_author = Message(room="r", seq=1, epoch="e", id=1, author=None, body="b", created_at=WHEN, client_id="c")
+    assert json.loads(encode(deleted_author))["author"] is None
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        Joined(room="r", epoch="e", head_seq=0),
+        Ack(client_id="c", room="r", seq=1, created_at=WHEN),
+        Message(room="r", seq=1, epoch="e", id=3, author=AMARA, body="b", created_at=WHEN, client_id="c"),
+        Message(
+            room="r", seq=1, epoch="e", id=3, author=None, body="b", created_at=WHEN, client_id="c", edited_at=WHEN
+        ),
+        Edit(room="r", seq=1, body="better", edited_at=WHEN),
+        Removed(room="r", seq=1),
+        Presence(room="r", members=[AMARA], version=1, joined=[AMARA]),
+        Presence(room="r", members=[], version=2, left=[AMARA]),
+        UserTyping(room="r", user=AMARA),
+        Error(code="slow_mode", message="Wait a little.", ref="c-1"),
+        Resync(room="r", reason="ahead_of_head"),
+        Pong(),
+    ],
+)
+def test_every_server_frame_survives_a_round_trip(frame: protocol.ServerFrame) -> None:
+    assert decode_server_frame(encode(frame)) == frame
+    assert decode_server_frame(encode_text(frame)) == frame
+
+
+def test_every_documented_error_code_is_accepted() -> None:
+    documented = {
+        "bad_request",
+        "forbidden",
+        "rate_limited",
+        "muted",
+        "banned",
+        "not_found",
+        "too_large",
+        "unavailable",
+        "slow_mode",
+    }
+    assert documented == protocol.ERROR_CODES
+    for code in protocol.ERROR_CODES:
+        assert decode_server_frame(encode(Error(code=code, message="m"))) == Error(code=code, message="m")  # type: ignore[arg-type]
+
+
+def test_close_codes_are_the_documented_numbers() -> None:
+    assert {code.name: int(code) for code in CloseCode} == {
+        "NORMAL": 1000,
+        "POLICY": 1008,
+        "TOO_LARGE": 1009,
+        "INTERNAL": 1011,
+        "RESTARTING": 1012,
+        "LOGGED_OUT": 4001,
+        "RESUME": 4008,
+    }
+
+
+def test_the_protocol_document_names_every_frame_error_code_and_close_code() -> None:
+    from tests.harness import ROOT
+
+    text = (ROOT / "docs" / "protocol.md").read_text()
+    client = ["join", "leave", "send", "typing", "read", "remove", "ping"]
+    server = ["joined", "ack", "message", "edit", "remove", "presence", "typing", "error", "resync", "pong"]
+    for name in client + server:
+        assert f'"type": "{name}"' in text, name
+    for code in protocol.ERROR_CODES:
+        assert f"`{code}`" in text, code
+    for close in CloseCode:
+        assert f"`{int(close)}`" in text, close
