@@ -97,6 +97,7 @@ def serve(settings: Settings) -> None:
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
+        ws_max_size=65536,  # channels.protocol.MAX_FRAME_BYTES: larger frames are closed with 1009
         proxy_headers=False,
         log_level="info",
         timeout_graceful_shutdown=10,

@@ -35,6 +35,8 @@ class Settings:
     db_pool_min: int = 2
     db_pool_max: int = 10
     smtp_url: str | None = None
+    # How long a member stays "here" after their process stops refreshing them (a crashed process).
+    presence_ttl: float = 30.0
     crisis_text: str = (
         "If someone is in immediate danger, call your local emergency number now "
         "(112 in Europe, 911 in North America, 999 in the UK)."
@@ -72,5 +74,6 @@ class Settings:
             db_pool_min=int(env.get("KINDRED_DB_POOL_MIN", "2")),
             db_pool_max=int(env.get("KINDRED_DB_POOL_MAX", "10")),
             smtp_url=env.get("KINDRED_SMTP_URL") or None,
+            presence_ttl=float(env.get("KINDRED_PRESENCE_TTL", "30")),
             crisis_text=env.get("KINDRED_CRISIS_TEXT") or cls.crisis_text,
         )

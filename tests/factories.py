@@ -89,3 +89,98 @@ async def post_form(client: httpx.AsyncClient, path: str, data: dict[str, str], 
     """Submit a form the way a browser does: with the CSRF token of the page it came from."""
     token = csrf_from((await client.get(page)).text)
     return await client.post(path, data={**data, "csrf_token": token})
+
+
+async def add_sanction(
+    db: asyncpg.Connection, community_id: int, user_id: int, kind: str = "ban", *, reason: str = ""
+) -> None:
+    """An open-ended ban or mute of a member in a community."""
+    await db.execute(
+        "INSERT INTO sanctions (community_id, user_id, kind, reason) VALUES ($1, $2, $3, $4)",
+        community_id,
+        user_id,
+        kind,
+        reason,
+    )
+
+
+async def table_rows(db: asyncpg.Connection, *tables: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the tables, in a stable order: compare before and after to prove nothing changed."""
+    return {
+        table: sorted((tuple(row) for row in await db.fetch(f"SELECT * FROM {table}")), key=repr) for table in tables
+    }
+
+
+async def create_cast(db: asyncpg.Connection, slug: str = "test-condition") -> dict[str, int]:
+    """A community with everyone permission tests need: its leader, a member, a banned and a muted member,
+    a site admin, a signed-up outsider, and the leader of another community. Returns ids by role name."""
+    community = await create_community(db, slug, "Test Condition")
+    other = await create_community(db, "other-condition", "Other Condition")
+    ids = {"community": community, "other_community": other}
+    for name in ("leader", "member", "banned", "muted", "admin", "outsider", "other_leader"):
+        ids[name] = await create_user(db, name if name != "admin" else "siteadmin", admin=name == "admin")
+    await add_member(db, community, ids["leader"], "leader")
+    for name in ("member", "banned", "muted"):
+        await add_member(db, community, ids[name])
+    await add_member(db, other, ids["other_leader"], "leader")
+    await add_sanction(db, community, ids["banned"], "ban", reason="spam")
+    await add_sanction(db, community, ids["muted"], "mute", reason="heated")
+    return ids
+
+
+async def create_thread(
+    db: asyncpg.Connection,
+    community_id: int,
+    author_id: int,
+    title: str = "A thread",
+    body: str = "The first post.",
+    *,
+    kind: str = "discussion",
+    **columns: object,
+) -> int:
+    """A forum thread with its first post (extra thread columns: pinned, locked, state, intro, created_at...)."""
+    names = ["community_id", "author_id", "title", "kind", *columns]
+    values = [community_id, author_id, title, kind, *columns.values()]
+    placeholders = ", ".join(f"${index}" for index in range(1, len(values) + 1))
+    thread_id = await db.fetchval(
+        f"INSERT INTO threads ({', '.join(names)}) VALUES ({placeholders}) RETURNING id", *values
+    )
+    await db.execute(
+        "INSERT INTO posts (thread_id, author_id, body_md, created_at) SELECT id, $2, $3, created_at FROM threads WHERE id = $1",
+        thread_id,
+        author_id,
+        body,
+    )
+    return int(thread_id)
+
+
+async def create_post(
+    db: asyncpg.Connection, thread_id: int, author_id: int | None, body: str = "A reply.", **columns: object
+) -> int:
+    """A reply in a thread (counted in reply_count when visible); extra post columns: state, reply_to_post_id..."""
+    names = ["thread_id", "author_id", "body_md", *columns]
+    values = [thread_id, author_id, body, *columns.values()]
+    placeholders = ", ".join(f"${index}" for index in range(1, len(values) + 1))
+    post_id = await db.fetchval(f"INSERT INTO posts ({', '.join(names)}) VALUES ({placeholders}) RETURNING id", *values)
+    if columns.get("state", "visible") == "visible":
+        await db.execute(
+            "UPDATE threads SET reply_count = reply_count + 1, last_activity_at = now() WHERE id = $1", thread_id
+        )
+    return int(post_id)
+
+
+async def create_session(db: asyncpg.Connection, user_id: int) -> str:
+    """A signed-in session for user_id; returns the cookie value (what a browser would hold)."""
+    from datetime import timedelta
+
+    from server import auth
+
+    token = auth.new_token()
+    await db.execute(
+        "INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, now() + $4)",
+        auth.hash_token(token),
+        user_id,
+        auth.new_token(),
+        timedelta(days=1),
+    )
+    return token

@@ -69,6 +69,7 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         loop="none",
         http="httptools",
         ws="websockets-sansio",
+        ws_max_size=65536,  # channels.protocol.MAX_FRAME_BYTES: larger frames are closed with 1009
         lifespan="on",
         log_level="warning",
         timeout_graceful_shutdown=2,
@@ -168,11 +169,13 @@ def start_web_process(settings: Settings, log_dir: Path, extra_env: dict[str, st
 
 
 @contextlib.contextmanager
-def web_processes(settings: Settings, log_dir: Path, count: int = 2) -> Iterator[list[WebProcess]]:
+def web_processes(
+    settings: Settings, log_dir: Path, count: int = 2, extra_env: dict[str, str] | None = None
+) -> Iterator[list[WebProcess]]:
     started: list[WebProcess] = []
     try:
         for _ in range(count):
-            started.append(start_web_process(settings, log_dir))
+            started.append(start_web_process(settings, log_dir, extra_env))
         yield started
     finally:
         for web in started:

@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from server.actions.permissions import Actor, require_can_write, require_moderator
 from server.db.queries import audit, messages
 from server.db.queries.messages import Message
-from server.db.queries.rooms import Room
+from server.db.queries.rooms import Room, RoomInCommunity
 from server.errors import AppError, bad_request, not_found
 from server.i18n import _, ngettext
 from server.ratelimit import MESSAGES_PER_USER, RateLimiter
@@ -109,3 +109,12 @@ async def do_remove_message(
         )
     assert removed is not None
     return removed
+
+
+def can_read(actor: Actor, found: RoomInCommunity) -> bool:
+    """Public rooms of active communities are open to all readers; members-only ones to members."""
+    if actor.is_admin:
+        return True
+    if found.community_status != "active":
+        return False
+    return found.community_visibility == "public" or actor.is_member

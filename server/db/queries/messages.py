@@ -166,3 +166,20 @@ async def last_sent_at(connection: asyncpg.Connection, room_id: int, author_id: 
         "SELECT max(created_at) FROM room_messages WHERE room_id = $1 AND author_id = $2", room_id, author_id
     )
     return value
+
+
+async def in_range(connection: asyncpg.Connection, room_id: int, since: int, until: int) -> list[Message]:
+    """Every message with since < seq <= until, whatever its state (the resume path decides what to show)."""
+    rows = await connection.fetch(
+        _SELECT + " WHERE m.room_id = $1 AND m.seq > $2 AND m.seq <= $3 ORDER BY m.seq", room_id, since, until
+    )
+    return [_message(row) for row in rows]
+
+
+def visible_to(message: Message, viewer_id: int | None, *, moderator: bool) -> bool:
+    """Members see visible messages and their own held ones; leaders also see removed ones, marked."""
+    if message.state == "visible":
+        return True
+    if message.state == "held":
+        return moderator or (viewer_id is not None and message.author_id == viewer_id)
+    return moderator and message.state == "hidden"

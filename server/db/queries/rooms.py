@@ -113,3 +113,50 @@ async def unread_counts(connection: asyncpg.Connection, user_id: int, community_
         community_ids,
     )
     return {row["community_id"]: row["unread"] for row in rows}
+
+
+@dataclass(frozen=True)
+class RoomInCommunity:
+    """A room with what the websocket needs to know of its community."""
+
+    room: Room
+    community_slug: str
+    community_name: str
+    community_status: str
+    community_visibility: str
+
+
+async def by_names(connection: asyncpg.Connection, community_slug: str, room_slug: str) -> RoomInCommunity | None:
+    row = await connection.fetchrow(
+        f"""SELECT {", ".join("r." + column for column in _COLUMNS.split(", "))},
+                   c.slug AS community_slug, c.name AS community_name, c.status AS community_status,
+                   c.visibility AS community_visibility
+            FROM rooms r JOIN communities c ON c.id = r.community_id
+            WHERE c.slug = $1 AND r.slug = $2""",
+        community_slug,
+        room_slug,
+    )
+    if row is None:
+        return None
+    room = Room(**{column: row[column] for column in Room.__dataclass_fields__})
+    return RoomInCommunity(
+        room, row["community_slug"], row["community_name"], row["community_status"], row["community_visibility"]
+    )
+
+
+async def heads(connection: asyncpg.Connection, names: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, int]]:
+    """Epoch and newest seq of rooms named (community slug, room slug), in one query."""
+    rows = await connection.fetch(
+        """SELECT c.slug AS community_slug, r.slug AS room_slug, r.epoch, r.last_seq
+           FROM rooms r JOIN communities c ON c.id = r.community_id
+           JOIN unnest($1::text[], $2::text[]) AS wanted(community_slug, room_slug)
+             ON wanted.community_slug = c.slug AND wanted.room_slug = r.slug""",
+        [name[0] for name in names],
+        [name[1] for name in names],
+    )
+    return {(row["community_slug"], row["room_slug"]): (row["epoch"], row["last_seq"]) for row in rows}
+
+
+async def head(connection: asyncpg.Connection, room_id: int) -> tuple[str, int] | None:
+    row = await connection.fetchrow("SELECT epoch, last_seq FROM rooms WHERE id = $1", room_id)
+    return (row["epoch"], row["last_seq"]) if row else None

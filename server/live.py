@@ -1,0 +1,260 @@
+"""The live service of one process: the channels/ hub, broker and presence wired to Kindred's rooms and users."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import cast
+
+import asyncpg
+import msgspec
+import redis.asyncio as aioredis
+
+from channels import protocol
+from channels.broker import Broker
+from channels.connection import Connection
+from channels.hub import Hub
+from channels.presence import Presence
+from server.db.queries import rooms
+from server.db.queries.messages import Message
+from server.db.queries.users import User
+from server.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+# Topics: "<community slug>/<room slug>" for rooms (the name clients use), "user:<id>" for control
+# messages about one member (logout, ban) and "member:<id>" for that member's notifications.
+USER_TOPIC = "user:"
+
+
+def user_topic(user_id: int) -> str:
+    return f"{USER_TOPIC}{user_id}"
+
+
+def room_topic(community_slug: str, room_slug: str) -> str:
+    return f"{community_slug}/{room_slug}"
+
+
+def badge_for(is_leader: bool, is_expert: bool = False, is_admin: bool = False) -> str | None:
+    if is_leader:
+        return "leader"
+    if is_admin:
+        return "admin"
+    if is_expert:
+        return "expert"
+    return None
+
+
+def wire_user(user: User, *, is_leader: bool) -> protocol.User:
+    return protocol.User(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        badge=badge_for(is_leader, user.is_expert, user.is_admin),
+    )
+
+
+def message_frame(topic: str, epoch: str, message: Message) -> protocol.Message:
+    author = None
+    if message.author_id is not None and message.author_username and not message.author_username.startswith("deleted-"):
+        author = protocol.User(
+            id=message.author_id,
+            username=message.author_username,
+            display_name=message.author_display_name,
+            badge="leader" if message.author_is_leader else None,
+        )
+    return protocol.Message(
+        room=topic,
+        seq=message.seq,
+        epoch=epoch,
+        id=message.id,
+        author=author,
+        body=message.body,
+        created_at=message.created_at,
+        client_id=message.client_msg_id,
+        edited_at=message.edited_at,
+    )
+
+
+class _SeqOnly(msgspec.Struct):
+    seq: int | None = None
+
+
+_seq_decoder = msgspec.json.Decoder(_SeqOnly)
+
+
+def frame_seq(frame: str | bytes) -> int | None:
+    """The seq of a pre-encoded frame (None for frames without one, e.g. presence)."""
+    try:
+        seq: int | None = _seq_decoder.decode(frame).seq
+    except msgspec.DecodeError:
+        return None
+    return seq
+
+
+@dataclass(eq=False)
+class Client:
+    """One websocket client: its connection, who it is, and the rooms it has joined."""
+
+    connection: Connection
+    user: User | None
+    session_hash: bytes | None
+    rooms: dict[str, int] = field(default_factory=dict)  # topic → community id
+
+
+class LiveService:
+    """Publishes after commit, fans out what Redis brings, and closes sockets on logout or ban.
+
+    Every payload published to Redis carries a small envelope, the publishing time in ns and a
+    newline, so each process can measure send-to-deliver latency without touching the JSON.
+    """
+
+    def __init__(
+        self,
+        redis_url: str,
+        prefix: str,
+        redis: aioredis.Redis,
+        metrics: Metrics,
+        head_reader: HeadReader,
+        *,
+        presence_ttl: float = 30.0,
+    ) -> None:
+        self.metrics = metrics
+        self.head_reader = head_reader
+        self.broker = Broker(redis_url, prefix + "live:", on_reconnect=self._on_reconnect)
+        self.hub = Hub(self.broker)
+        self.broker.on_message = self._on_message  # our envelope first, then the hub
+        self.presence = Presence(redis, prefix + "presence:", self.publish, ttl=presence_ttl)
+        self.clients: set[Client] = set()
+        self._by_user: dict[int, set[Client]] = {}
+        self._started = False
+
+    async def start(self) -> None:
+        await self.broker.start()
+        await self.presence.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        """Close every socket with 1012 (restarting) so clients resume elsewhere, then leave Redis."""
+        await asyncio.gather(
+            *(
+                client.connection.close(protocol.CloseCode.RESTARTING, "server restarting")
+                for client in list(self.clients)
+            ),
+            return_exceptions=True,
+        )
+        with contextlib.suppress(Exception):
+            await self.presence.stop()
+        await self.broker.stop()
+
+    # --- clients ------------------------------------------------------------------------------
+
+    async def add(self, client: Client) -> None:
+        self.clients.add(client)
+        self.metrics.open_sockets.inc()
+        if client.user is not None:
+            self._by_user.setdefault(client.user.id, set()).add(client)
+            await self.hub.join(user_topic(client.user.id), client.connection)
+
+    async def remove(self, client: Client) -> None:
+        if client not in self.clients:
+            return
+        self.clients.discard(client)
+        self.metrics.open_sockets.dec()
+        if client.connection.close_code == protocol.CloseCode.RESUME:
+            self.metrics.dropped_slow_clients.inc()
+        if client.user is not None:
+            mine = self._by_user.get(client.user.id)
+            if mine is not None:
+                mine.discard(client)
+                if not mine:
+                    del self._by_user[client.user.id]
+            for topic in list(client.rooms):
+                with contextlib.suppress(Exception):
+                    await self.presence.leave(topic, client.user.id)
+        client.rooms.clear()
+        await self.hub.leave_all(client.connection)
+
+    # --- publishing ---------------------------------------------------------------------------
+
+    async def publish(self, topic: str, payload: bytes) -> bool:
+        """Send to every process; if Redis cannot take it, this process's own clients still get it now."""
+        envelope = b"%d\n" % time.time_ns() + payload
+        if await self.broker.publish(topic, envelope):
+            return True
+        self._on_message(topic, envelope)
+        return False
+
+    async def publish_frame(self, topic: str, frame: msgspec.Struct) -> bool:
+        return await self.publish(topic, protocol.encode(frame))
+
+    async def close_user_sockets(
+        self, user_id: int, *, session_hash: bytes | None = None, community_id: int | None = None
+    ) -> None:
+        """Close a member's sockets on every process: one session (logout), or those in a community (ban)."""
+        control = {"close": True, "session": session_hash.hex() if session_hash else None, "community": community_id}
+        await self.publish(user_topic(user_id), json.dumps(control).encode())
+
+    # --- what Redis brings ----------------------------------------------------------------------
+
+    def _on_message(self, topic: str, envelope: bytes) -> None:
+        stamp, _, payload = envelope.partition(b"\n")
+        if topic.startswith(USER_TOPIC):
+            self._on_control(int(topic[len(USER_TOPIC) :]), payload)
+            return
+        delivered = self.hub.deliver(topic, payload)
+        if delivered and payload.startswith(b'{"type":"message"'):
+            self.metrics.messages_delivered.inc(delivered)
+            with contextlib.suppress(ValueError):
+                self.metrics.send_to_deliver_seconds.observe(max(time.time_ns() - int(stamp), 0) / 1e9)
+
+    def _on_control(self, user_id: int, payload: bytes) -> None:
+        try:
+            control = json.loads(payload)
+        except ValueError:
+            return
+        for client in list(self._by_user.get(user_id, ())):
+            session = control.get("session")
+            community = control.get("community")
+            if session is not None and (client.session_hash is None or client.session_hash.hex() != session):
+                continue
+            if community is not None and community not in client.rooms.values():
+                continue
+            client.connection.abort(
+                protocol.CloseCode.LOGGED_OUT, "signed out" if session else "removed from community"
+            )
+
+    async def _on_reconnect(self) -> None:
+        """Redis came back: frames published meanwhile may be lost, so tell each room's clients its head.
+
+        A client behind the head joins again with since = last seq and fills the gap from Postgres.
+        """
+        self.metrics.redis_reconnects.inc()
+        topics = [topic for topic in self.hub.topics if "/" in topic]
+        heads = await self.head_reader(topics)
+        for topic, (epoch, head) in heads.items():
+            self.hub.deliver(topic, protocol.encode(protocol.Joined(room=topic, epoch=epoch, head_seq=head)))
+
+
+class HeadReader:
+    """Reads rooms' epoch and head seq by topic name from Postgres."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def __call__(self, topics: Iterable[str]) -> dict[str, tuple[str, int]]:
+        names = [(community, room) for community, _, room in (topic.partition("/") for topic in topics)]
+        if not names:
+            return {}
+        try:
+            async with self.pool.acquire() as connection:
+                found = await rooms.heads(cast(asyncpg.Connection, connection), names)
+        except Exception:
+            log.warning("could not read room heads after a Redis reconnect", exc_info=True)
+            return {}
+        return {room_topic(*name): head for name, head in found.items()}

@@ -1,0 +1,301 @@
+"""The /ws endpoint: checks the upgrade, then turns client frames into chat actions and live frames."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import asyncpg
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from channels import protocol
+from channels.connection import Connection
+from server.actions import chat
+from server.actions.permissions import Actor, actor_for
+from server.db.queries import messages, rooms
+from server.errors import AppError
+from server.i18n import _
+from server.live import Client, LiveService, frame_seq, message_frame, wire_user
+
+log = logging.getLogger(__name__)
+
+# A fresh join without `since` gets this many recent messages; a resume replays at most REPLAY_LIMIT.
+RECENT_ON_JOIN = 50
+REPLAY_LIMIT = 1000
+ACQUIRE_TIMEOUT = 5.0
+
+# The database is unreachable or refusing: nothing was stored, and the client may retry.
+DATABASE_DOWN = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+def _error(code: protocol.ErrorCode, message: str, ref: str | None = None) -> str:
+    return protocol.encode_text(protocol.Error(code=code, message=message, ref=ref))
+
+
+class LiveSession:
+    """One socket's conversation with the server, after the upgrade was accepted."""
+
+    def __init__(self, websocket: WebSocket, live: LiveService, client: Client) -> None:
+        self.websocket = websocket
+        self.app = websocket.app
+        self.live = live
+        self.client = client
+        self.connection = client.connection
+
+    def send(self, text: str) -> None:
+        self.connection.send(text)
+
+    async def _db(self, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+        async with self.app.state.db.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+            return await work(cast(asyncpg.Connection, connection))
+
+    async def _actor(self, connection: asyncpg.Connection, community_id: int) -> Actor:
+        return await actor_for(connection, self.client.user, community_id)
+
+    # --- frames -------------------------------------------------------------------------------
+
+    async def handle(self, raw: str | bytes) -> None:
+        try:
+            frame = protocol.decode_client_frame(raw)
+        except protocol.ProtocolError as error:
+            self.send(protocol.encode_text(error.frame()))
+            return
+        try:
+            if isinstance(frame, protocol.Join):
+                await self.join(frame)
+            elif isinstance(frame, protocol.Send):
+                await self.send_message(frame)
+            elif isinstance(frame, protocol.Leave):
+                await self.leave(frame.room)
+            elif isinstance(frame, protocol.Typing):
+                await self.typing(frame)
+            elif isinstance(frame, protocol.Read):
+                await self.read(frame)
+            elif isinstance(frame, protocol.Remove):
+                await self.remove(frame)
+            elif isinstance(frame, protocol.Ping):
+                self.send(protocol.encode_text(protocol.Pong()))
+        except AppError as error:
+            ref = frame.client_id if isinstance(frame, protocol.Send) else getattr(frame, "room", None)
+            code = (
+                error.code
+                if error.code in protocol.ERROR_CODES
+                else ("forbidden" if error.status in {401, 403} else "bad_request")
+            )
+            self.send(_error(cast(protocol.ErrorCode, code), error.message, ref))
+        except DATABASE_DOWN:
+            log.warning("database unavailable while handling a %s frame", type(frame).__name__, exc_info=True)
+            ref = frame.client_id if isinstance(frame, protocol.Send) else getattr(frame, "room", None)
+            self.send(
+                _error(
+                    "unavailable",
+                    _("Kindred cannot save messages right now. Nothing was lost; please try again in a moment."),
+                    ref,
+                )
+            )
+
+    async def join(self, frame: protocol.Join) -> None:
+        community_slug, _sep, room_slug = frame.room.partition("/")
+        topic = frame.room
+        if frame.room in self.client.rooms:
+            await self.leave(frame.room)
+        # Live frames are held from before the head is read, so none can slip between history and live.
+        self.connection.hold(topic)
+        await self.live.hub.join(topic, self.connection)
+        try:
+            head = await self._replay(frame, community_slug, room_slug)
+        except BaseException:
+            self.connection.release(topic, keep=lambda _frame: False)
+            await self.live.hub.leave(topic, self.connection)
+            raise
+        if head is None:
+            self.connection.release(topic, keep=lambda _frame: False)
+            await self.live.hub.leave(topic, self.connection)
+            return
+        community_id, head_seq, is_leader, hidden = head
+        self.connection.release(topic, keep=lambda held: (frame_seq(held) or head_seq + 1) > head_seq)
+        self.client.rooms[topic] = community_id
+        user = self.client.user
+        snapshot = (
+            await self.live.presence.join(topic, wire_user(user, is_leader=is_leader), hidden=hidden)
+            if user is not None
+            else await self.live.presence.snapshot(topic)
+        )
+        if snapshot is not None:
+            self.send(protocol.encode_text(snapshot))
+
+    async def _replay(
+        self, frame: protocol.Join, community_slug: str, room_slug: str
+    ) -> tuple[int, int, bool, bool] | None:
+        """Send joined + history (or resync / error); returns (community id, head seq, leader?, hidden?)."""
+
+        async def work(connection: asyncpg.Connection) -> tuple[int, int, bool, bool] | None:
+            found = await rooms.by_names(connection, community_slug, room_slug)
+            actor = await self._actor(connection, found.room.community_id) if found else None
+            if found is None or actor is None or not chat.can_read(actor, found):
+                self.send(_error("not_found", _("There is no such room."), frame.room))
+                return None
+            if actor.standing.banned:
+                self.send(_error("banned", _("You have been removed from this community."), frame.room))
+                return None
+            room = found.room
+            epoch, head_seq = await rooms.head(connection, room.id) or (room.epoch, room.last_seq)
+            if frame.since is not None and (frame.epoch is not None and frame.epoch != epoch):
+                self.send(protocol.encode_text(protocol.Resync(room=frame.room, reason="epoch_changed")))
+                return None
+            if frame.since is not None and frame.since > head_seq:
+                self.send(protocol.encode_text(protocol.Resync(room=frame.room, reason="ahead_of_head")))
+                return None
+            if frame.since is not None and head_seq - frame.since > REPLAY_LIMIT:
+                self.send(protocol.encode_text(protocol.Resync(room=frame.room, reason="too_far_behind")))
+                return None
+            self.send(protocol.encode_text(protocol.Joined(room=frame.room, epoch=epoch, head_seq=head_seq)))
+            viewer = actor.user.id if actor.user else None
+            if frame.since is None:
+                history = await messages.recent(
+                    connection, room.id, viewer_id=viewer, include_removed=actor.can_moderate, limit=RECENT_ON_JOIN
+                )
+                for message in history:
+                    if message.seq <= head_seq:
+                        self.send(protocol.encode_text(message_frame(frame.room, epoch, message)))
+            else:
+                # Every seq in (since, head] once: a message if this viewer may see it, else a remove.
+                for message in await messages.in_range(connection, room.id, frame.since, head_seq):
+                    if messages.visible_to(message, viewer, moderator=actor.can_moderate):
+                        self.send(protocol.encode_text(message_frame(frame.room, epoch, message)))
+                    else:
+                        self.send(protocol.encode_text(protocol.Removed(room=frame.room, seq=message.seq)))
+            hidden = await rooms.hides_presence(connection, room.id, viewer) if viewer is not None else False
+            return room.community_id, head_seq, actor.is_leader, hidden
+
+        result: tuple[int, int, bool, bool] | None = await self._db(work)
+        return result
+
+    async def leave(self, topic: str) -> None:
+        if self.client.rooms.pop(topic, None) is None:
+            return
+        await self.live.hub.leave(topic, self.connection)
+        if self.client.user is not None:
+            await self.live.presence.leave(topic, self.client.user.id)
+
+    def _joined(self, topic: str) -> int:
+        community_id = self.client.rooms.get(topic)
+        if community_id is None:
+            raise AppError("not_found", 404, _("Join the room first."))
+        return community_id
+
+    async def send_message(self, frame: protocol.Send) -> None:
+        self._joined(frame.room)
+        community_slug, _sep, room_slug = frame.room.partition("/")
+        limiter = self.app.state.limiter
+
+        async def work(connection: asyncpg.Connection) -> chat.Sent:
+            found = await rooms.by_names(connection, community_slug, room_slug)
+            if found is None:
+                raise AppError("not_found", 404, _("There is no such room."))
+            actor = await self._actor(connection, found.room.community_id)
+            return await chat.do_send_message(
+                connection, limiter, actor, found.room, client_msg_id=frame.client_id, body=frame.body
+            )
+
+        sent: chat.Sent = await self._db(work)
+        # The ack goes out only now: the message is committed.
+        self.send(
+            protocol.encode_text(
+                protocol.Ack(
+                    client_id=frame.client_id, room=frame.room, seq=sent.message.seq, created_at=sent.message.created_at
+                )
+            )
+        )
+        if not sent.duplicate:
+            self.live.metrics.messages_sent.inc()
+            await self.live.publish_frame(frame.room, message_frame(frame.room, sent.epoch, sent.message))
+
+    async def typing(self, frame: protocol.Typing) -> None:
+        community_id = self._joined(frame.room)
+        user = self.client.user
+        if user is None:
+            raise AppError("forbidden", 403, _("Log in to take part."))
+        standing = await self._db(lambda connection: self._actor(connection, community_id))
+        if standing.is_member and not standing.standing.banned and standing.standing.muted_until is None:
+            await self.live.presence.typing(frame.room, wire_user(user, is_leader=standing.is_leader))
+
+    async def read(self, frame: protocol.Read) -> None:
+        self._joined(frame.room)
+        user = self.client.user
+        if user is None:
+            return
+        community_slug, _sep, room_slug = frame.room.partition("/")
+
+        async def work(connection: asyncpg.Connection) -> None:
+            found = await rooms.by_names(connection, community_slug, room_slug)
+            if found is not None:
+                await rooms.mark_read(connection, found.room.id, user.id, min(frame.seq, found.room.last_seq))
+
+        await self._db(work)
+
+    async def remove(self, frame: protocol.Remove) -> None:
+        self._joined(frame.room)
+        community_slug, _sep, room_slug = frame.room.partition("/")
+
+        async def work(connection: asyncpg.Connection) -> None:
+            found = await rooms.by_names(connection, community_slug, room_slug)
+            if found is None:
+                raise AppError("not_found", 404, _("There is no such room."))
+            actor = await self._actor(connection, found.room.community_id)
+            await chat.do_remove_message(connection, actor, found.room, seq=frame.seq, reason=frame.reason)
+
+        await self._db(work)
+        await self.live.publish_frame(frame.room, protocol.Removed(room=frame.room, seq=frame.seq))
+
+
+def origin_allowed(websocket: WebSocket) -> bool:
+    origin = websocket.headers.get("origin")
+    return origin is not None and origin.rstrip("/") == websocket.app.state.settings.site_origin
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    if not origin_allowed(websocket):
+        # Closing before accept answers the upgrade with HTTP 403: another site's page cannot ride a member's cookie.
+        await websocket.close(code=protocol.CloseCode.POLICY)
+        return
+    live: LiveService = websocket.app.state.live
+    await websocket.accept()
+    connection = Connection(websocket)
+    connection.start()
+    client = Client(connection, websocket.state.user, websocket.state.session_hash)
+    await live.add(client)
+    session = LiveSession(websocket, live, client)
+    closed = asyncio.create_task(connection.wait_closed())
+    try:
+        while not connection.closed:
+            receive = asyncio.create_task(websocket.receive())
+            done, _pending = await asyncio.wait({receive, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if receive not in done:
+                receive.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await receive
+                break
+            message = receive.result()
+            if message["type"] == "websocket.disconnect":
+                break
+            raw = message.get("text") if message.get("text") is not None else message.get("bytes")
+            if raw is not None:
+                await session.handle(raw)
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("live session failed")
+        connection.abort(protocol.CloseCode.INTERNAL, "internal error")
+    finally:
+        closed.cancel()
+        await live.remove(client)
+        if not connection.closed:
+            await connection.close(protocol.CloseCode.NORMAL)
+
+
+routes = [WebSocketRoute("/ws", websocket_endpoint)]

@@ -1,0 +1,227 @@
+"""The /ws endpoint on one process: upgrade checks, join, send/ack, resume, idempotency, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import asyncpg
+import pytest
+import websockets
+
+from channels.protocol import CloseCode
+from tests.factories import add_member, create_community, create_session, create_user
+from tests.harness import LiveServer
+from tests.live_client import LiveClient
+
+ROOM = "test-condition/main"
+
+
+async def _member(db: asyncpg.Connection, username: str, role: str = "member", community: int | None = None) -> str:
+    community = community or await db.fetchval("SELECT id FROM communities WHERE slug = 'test-condition'")
+    user_id = await create_user(db, username)
+    await add_member(db, community, user_id, role)
+    return await create_session(db, user_id)
+
+
+@pytest.fixture
+async def community(db: asyncpg.Connection) -> int:
+    return await create_community(db)
+
+
+async def _client(server: LiveServer, session: str | None = None) -> LiveClient:
+    return await LiveClient.connect(server.ws_url, server.base_url, session)
+
+
+async def test_an_upgrade_from_another_origin_is_refused(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    session = await _member(db, "lucia")
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await LiveClient.connect(server.ws_url, "https://evil.example", session)
+    assert refused.value.response.status_code == 403
+    with pytest.raises(websockets.InvalidStatus):
+        await websockets.connect(server.ws_url)  # no Origin at all
+
+
+async def test_a_sent_message_is_acked_only_after_it_is_committed_and_reaches_the_room(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    lucia = await _client(server, await _member(db, "lucia"))
+    amara = await _client(server, await _member(db, "amara"))
+    joined = await lucia.join(ROOM)
+    assert joined["type"] == "joined" and joined["head_seq"] == 0
+    await amara.join(ROOM)
+    ack = await lucia.say(ROOM, "Hello from Lyon", client_id="c-1")
+    assert ack["type"] == "ack" and ack["seq"] == 1
+    stored = await db.fetchrow("SELECT seq, body, client_msg_id FROM room_messages")
+    assert dict(stored) == {"seq": 1, "body": "Hello from Lyon", "client_msg_id": "c-1"}
+    message = await amara.wait_for(lambda f: f["type"] == "message")
+    assert message["body"] == "Hello from Lyon" and message["seq"] == 1 and message["author"]["username"] == "lucia"
+    assert message["client_id"] == "c-1"
+    await lucia.close()
+    await amara.close()
+
+
+async def test_anonymous_visitors_read_public_rooms_but_cannot_send(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    member = await _client(server, await _member(db, "lucia"))
+    await member.join(ROOM)
+    await member.say(ROOM, "first")
+    visitor = await _client(server)
+    joined = await visitor.join(ROOM)
+    assert joined["type"] == "joined"
+    await visitor.wait_for(lambda f: f["type"] == "message" and f["body"] == "first")
+    refused = await visitor.say(ROOM, "let me in")
+    assert refused["type"] == "error" and refused["code"] == "forbidden"
+    assert await db.fetchval("SELECT count(*) FROM room_messages") == 1
+
+
+async def test_members_only_rooms_are_not_found_for_outsiders(server: LiveServer, db: asyncpg.Connection) -> None:
+    await create_community(db, "private-one", "Private", visibility="members")
+    outsider = await _client(server, await create_session(db, await create_user(db, "outsider")))
+    answer = await outsider.join("private-one/main")
+    assert answer["type"] == "error" and answer["code"] == "not_found"
+    unknown = await outsider.join("nope/main")
+    assert unknown["type"] == "error" and unknown["code"] == "not_found"
+
+
+async def test_resume_sends_exactly_the_missed_messages_in_order_then_live_ones(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    writer = await _client(server, await _member(db, "writer"))
+    await writer.join(ROOM)
+    for number in range(1, 6):
+        await writer.say(ROOM, f"m{number}")
+    reader = await _client(server, await _member(db, "reader"))
+    epoch = (await reader.join(ROOM, since=2, epoch=None))["epoch"]
+    await reader.wait_for(lambda f: f["type"] == "message" and f["seq"] == 5)
+    await writer.say(ROOM, "m6")
+    await reader.wait_for(lambda f: f["type"] == "message" and f["seq"] == 6)
+    assert reader.seqs(ROOM) == [3, 4, 5, 6]
+    assert epoch == await db.fetchval("SELECT epoch FROM rooms")
+
+
+async def test_resume_under_concurrent_sends_has_no_gap_and_no_duplicate(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    # A leader writes: leaders are not held to the per-member message rate limit.
+    writer = await _client(server, await _member(db, "writer", "leader"))
+    await writer.join(ROOM)
+    for number in range(10):
+        await writer.say(ROOM, f"before {number}")
+
+    async def keep_sending() -> None:
+        for number in range(40):
+            assert (await writer.say(ROOM, f"during {number}"))["type"] == "ack"
+
+    sending = asyncio.create_task(keep_sending())
+    readers = []
+    for index in range(5):  # joins land at different points of the stream
+        reader = await _client(server, await _member(db, f"reader{index}"))
+        await reader.join(ROOM, since=3)
+        readers.append(reader)
+        await asyncio.sleep(0.01)
+    await sending
+    for reader in readers:
+        await reader.wait_for(lambda f: f["type"] == "message" and f["seq"] == 50)
+        assert reader.seqs(ROOM) == list(range(4, 51))
+
+
+async def test_a_changed_epoch_or_a_future_seq_is_told_to_resync(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    client = await _client(server, await _member(db, "lucia"))
+    first = await client.join(ROOM)
+    await client.say(ROOM, "one")
+    stale = await client.join(ROOM, since=1, epoch="not-" + first["epoch"])
+    assert stale == {"type": "resync", "room": ROOM, "reason": "epoch_changed"}
+    ahead = await client.join(ROOM, since=99, epoch=first["epoch"])
+    assert ahead == {"type": "resync", "room": ROOM, "reason": "ahead_of_head"}
+
+
+async def test_the_same_client_id_twice_yields_one_message_and_the_same_ack(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    client = await _client(server, await _member(db, "lucia"))
+    await client.join(ROOM)
+    first = await client.say(ROOM, "only once", client_id="retry-me")
+    second = await client.say(ROOM, "only once", client_id="retry-me")
+    assert first["seq"] == second["seq"] == 1
+    assert await db.fetchval("SELECT count(*) FROM room_messages") == 1
+
+
+async def test_bad_frames_get_an_error_and_the_connection_stays_usable(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    client = await _client(server, await _member(db, "lucia"))
+    for raw in ["not json", json.dumps({"type": "dance"}), json.dumps({"type": "send", "room": ROOM}), "[]"]:
+        start = len(client.frames)
+        await client.websocket.send(raw)
+        error = await client.wait_for(lambda f: f["type"] == "error", start=start)
+        assert error["code"] == "bad_request"
+    start = len(client.frames)
+    await client.send({"type": "ping"})
+    assert (await client.wait_for(lambda f: f["type"] == "pong", start=start)) == {"type": "pong"}
+    not_joined = await client.say(ROOM, "hello")
+    assert not_joined["type"] == "error" and not_joined["code"] == "not_found"
+    await client.join(ROOM)
+    too_long = await client.say(ROOM, "x" * 4001)
+    assert too_long["code"] == "too_large"
+    assert (await client.say(ROOM, "still here"))["type"] == "ack"
+
+
+async def test_a_frame_over_64_kib_closes_the_socket_with_1009(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    client = await _client(server, await _member(db, "lucia"))
+    await client.websocket.send(json.dumps({"type": "ping", "padding": "x" * (64 * 1024)}))
+    assert await client.wait_closed() == 1009
+
+
+async def test_logging_out_closes_that_sessions_sockets_with_4001(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    import httpx
+
+    from server import auth
+    from tests.factories import csrf_from
+
+    session = await _member(db, "lucia")
+    socket = await _client(server, session)
+    await socket.join(ROOM)
+    other_session = await create_session(db, await db.fetchval("SELECT id FROM users WHERE username = 'lucia'"))
+    other_device = await _client(server, other_session)
+    await other_device.join(ROOM)
+    async with httpx.AsyncClient(base_url=server.base_url, cookies={auth.SESSION_COOKIE: session}) as http:
+        token = csrf_from((await http.get("/")).text)
+        assert (await http.post("/logout", data={"csrf_token": token})).status_code == 303
+    assert await socket.wait_closed(timeout=2) == CloseCode.LOGGED_OUT
+    # The member's other device keeps its connection.
+    start = len(other_device.frames)
+    await other_device.send({"type": "ping"})
+    await other_device.wait_for(lambda f: f["type"] == "pong", start=start)
+
+
+async def test_a_leader_removes_a_message_for_everyone_and_a_member_cannot(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    member = await _client(server, await _member(db, "lucia"))
+    leader = await _client(server, await _member(db, "amara", "leader"))
+    await member.join(ROOM)
+    await leader.join(ROOM)
+    await member.say(ROOM, "oops, my phone number")
+    await leader.wait_for(lambda f: f["type"] == "message")
+    start = len(member.frames)
+    await member.send({"type": "remove", "room": ROOM, "seq": 1, "reason": "mine"})
+    refused = await member.wait_for(lambda f: f["type"] == "error", start=start)
+    assert refused["code"] == "forbidden"
+    await leader.send({"type": "remove", "room": ROOM, "seq": 1, "reason": "Private information"})
+    for client in (member, leader):
+        assert await client.wait_for(lambda f: f["type"] == "remove") == {"type": "remove", "room": ROOM, "seq": 1}
+    # Resuming members get a remove in its place; the message is not served again.
+    late = await _client(server, await _member(db, "late"))
+    await late.join(ROOM, since=0)
+    await late.wait_for(lambda f: f["type"] == "remove" and f["seq"] == 1)
+    assert late.messages(ROOM) == []
