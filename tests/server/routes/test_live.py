@@ -55,7 +55,7 @@ async def test_a_sent_message_is_acked_only_after_it_is_committed_and_reaches_th
     ack = await lucia.say(ROOM, "Hello from Lyon", client_id="c-1")
     assert ack["type"] == "ack" and ack["seq"] == 1
     stored = await db.fetchrow("SELECT seq, body, client_msg_id FROM room_messages")
-    assert dict(stored) == {"seq": 1, "body": "Hello from Lyon", "client_msg_id": "c-1"}
+    assert stored is not None and dict(stored) == {"seq": 1, "body": "Hello from Lyon", "client_msg_id": "c-1"}
     message = await amara.wait_for(lambda f: f["type"] == "message")
     assert message["body"] == "Hello from Lyon" and message["seq"] == 1 and message["author"]["username"] == "lucia"
     assert message["client_id"] == "c-1"
