@@ -125,7 +125,10 @@ def procfile_command(kind: str = "web") -> str:
     raise AssertionError(f"Procfile has no {kind}: line")
 
 
-def start_web_process(settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None) -> WebProcess:
+def start_web_process(
+    settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None, *, own_origin: bool = False
+) -> WebProcess:
+    """own_origin: the process's site origin is its own address (a browser talks to it directly)."""
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -137,7 +140,7 @@ def start_web_process(settings: Settings, log_dir: Path, extra_env: dict[str, st
             "REDIS_URL": settings.redis_url or "",
             "KINDRED_REDIS_PREFIX": settings.redis_prefix,
             "KINDRED_ENV": "test",
-            "KINDRED_SITE_ORIGIN": settings.site_origin,
+            "KINDRED_SITE_ORIGIN": f"http://127.0.0.1:{port}" if own_origin else settings.site_origin,
             "KINDRED_DEMO_DATA": "0",
             "WEB_CONCURRENCY": "1",
         }
@@ -170,12 +173,17 @@ def start_web_process(settings: Settings, log_dir: Path, extra_env: dict[str, st
 
 @contextlib.contextmanager
 def web_processes(
-    settings: Settings, log_dir: Path, count: int = 2, extra_env: dict[str, str] | None = None
+    settings: Settings,
+    log_dir: Path,
+    count: int = 2,
+    extra_env: dict[str, str] | None = None,
+    *,
+    own_origin: bool = False,
 ) -> Iterator[list[WebProcess]]:
     started: list[WebProcess] = []
     try:
         for _ in range(count):
-            started.append(start_web_process(settings, log_dir, extra_env))
+            started.append(start_web_process(settings, log_dir, extra_env, own_origin=own_origin))
         yield started
     finally:
         for web in started:

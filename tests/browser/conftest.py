@@ -10,7 +10,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from server.demo import load_demo_data
 from server.settings import Settings
@@ -94,10 +94,19 @@ async def demo_db(db: asyncpg.Connection) -> asyncpg.Connection:
 @pytest.fixture
 def site(settings: Settings, demo_db: asyncpg.Connection, tmp_path: Path) -> Iterator[list[WebProcess]]:
     """Two separate web processes (the Procfile's command) on this test's Postgres and Redis."""
-    with web_processes(settings, tmp_path, count=2) as webs:
+    with web_processes(settings, tmp_path, count=2, own_origin=True) as webs:
         yield webs
 
 
 def screenshot_path(name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+async def signed_in_context(browser: Browser, web: WebProcess, session: str, **options: object) -> BrowserContext:
+    """A browser context holding a member's session cookie for that process."""
+    context = await browser.new_context(**options)  # type: ignore[arg-type]
+    await context.add_cookies(
+        [{"name": "kindred_session", "value": session, "url": web.base_url, "httpOnly": True, "sameSite": "Lax"}]
+    )
+    return context

@@ -1,0 +1,423 @@
+// Kindred live room client: no dependencies, no build step.
+// Follows docs/protocol.md: resume with since + epoch, dedupe and order by seq, an outbox that
+// retries unacknowledged messages with the same client id, reconnect with jittered backoff.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("live-room");
+  if (!root) return;
+
+  var room = root.getAttribute("data-room");
+  var me = root.getAttribute("data-user-id");
+  var moderator = root.getAttribute("data-moderator") === "1";
+  var label = function (name) { return root.getAttribute("data-label-" + name) || ""; };
+  var list = document.getElementById("messages");
+  var statusLine = document.getElementById("live-status");
+  var presenceList = document.getElementById("presence");
+  var typingLine = document.getElementById("typing");
+  var composer = document.getElementById("composer");
+  var composerBody = document.getElementById("composer-body");
+  var composerError = document.getElementById("composer-error");
+  var emptyNote = document.getElementById("no-messages");
+
+  var epoch = root.getAttribute("data-epoch") || null;
+  var lastSeq = parseInt(root.getAttribute("data-last-seq") || "0", 10) || 0; // every seq <= lastSeq is accounted for
+  var seen = {};          // seq -> true, for every message or remove received above lastSeq
+  var socket = null;
+  var joinedOnThisSocket = false;
+  var attempt = 0;
+  var connectedAt = 0;
+  var reconnectTimer = null;
+  var gapTimer = null;
+  var stopped = false;
+  var presenceVersion = 0;
+  var lastTypingSent = 0;
+  var typingTimer = null;
+  var readTimer = null;
+  var lastReadSent = 0;
+  var outboxKey = "kindred-outbox:" + room;
+  var outbox = loadOutbox(); // client id -> {body, createdAt}
+
+  // --- small helpers ------------------------------------------------------------------------
+
+  function newClientId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function loadOutbox() {
+    try { return JSON.parse(window.localStorage.getItem(outboxKey) || "{}") || {}; } catch (e) { return {}; }
+  }
+
+  function saveOutbox() {
+    try { window.localStorage.setItem(outboxKey, JSON.stringify(outbox)); } catch (e) { /* private mode: memory only */ }
+  }
+
+  function setStatus(text, offline) {
+    statusLine.textContent = text;
+    statusLine.classList.toggle("offline", !!offline);
+  }
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  function myName() {
+    var link = document.querySelector(".site-header nav a[href^='/u/']");
+    return link ? link.textContent : "";
+  }
+
+  function formatTime(iso) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return "";
+    return date.toLocaleTimeString(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit" });
+  }
+
+  // --- the message list ---------------------------------------------------------------------
+
+  function elementForSeq(seq) { return list.querySelector('li[data-seq="' + seq + '"]'); }
+  function elementForClientId(id) { return list.querySelector('li[data-client-id="' + CSS.escape(id) + '"]'); }
+
+  function buildMessage(author, badge, createdAt, body) {
+    var item = document.createElement("li");
+    item.className = "message";
+    var meta = document.createElement("p");
+    meta.className = "message-meta";
+    var name = document.createElement("span");
+    name.className = "author";
+    name.textContent = author;
+    meta.appendChild(name);
+    if (badge === "leader") {
+      var mark = document.createElement("span");
+      mark.className = "badge";
+      mark.textContent = label("leader");
+      meta.appendChild(mark);
+    }
+    var time = document.createElement("time");
+    time.setAttribute("datetime", createdAt);
+    time.textContent = formatTime(createdAt);
+    meta.appendChild(time);
+    item.appendChild(meta);
+    var text = document.createElement("p");
+    text.className = "message-body";
+    text.textContent = body; // never innerHTML: members' text is shown as text
+    item.appendChild(text);
+    return item;
+  }
+
+  function addRemoveButton(item, seq) {
+    if (!moderator) return;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary small remove-message";
+    button.setAttribute("data-seq", String(seq));
+    button.textContent = label("remove");
+    item.appendChild(button);
+  }
+
+  function insertInOrder(item, seq) {
+    var items = list.querySelectorAll("li[data-seq]");
+    for (var i = items.length - 1; i >= 0; i--) {
+      if (parseInt(items[i].getAttribute("data-seq"), 10) < seq) {
+        items[i].insertAdjacentElement("afterend", item);
+        return;
+      }
+    }
+    list.insertBefore(item, list.firstChild);
+  }
+
+  function markPending(item, failed) {
+    item.classList.add("pending");
+    var mark = item.querySelector(".pending-mark");
+    if (!mark) {
+      mark = document.createElement("span");
+      mark.className = "pending-mark";
+      item.querySelector(".message-meta").appendChild(mark);
+    }
+    mark.textContent = failed ? label("failed") : label("pending");
+  }
+
+  function clearPending(item) {
+    item.classList.remove("pending");
+    var mark = item.querySelector(".pending-mark");
+    if (mark) mark.parentNode.removeChild(mark);
+  }
+
+  function showPendingFromOutbox() {
+    Object.keys(outbox).forEach(function (id) {
+      if (elementForClientId(id)) return;
+      var item = buildMessage(myName(), null, outbox[id].createdAt, outbox[id].body);
+      item.setAttribute("data-client-id", id);
+      markPending(item, false);
+      list.appendChild(item);
+    });
+  }
+
+  function accountFor(seq) {
+    if (seq <= lastSeq) return;
+    seen[seq] = true;
+    while (seen[lastSeq + 1]) {
+      delete seen[lastSeq + 1];
+      lastSeq += 1;
+    }
+    var waiting = Object.keys(seen).length > 0;
+    if (waiting && !gapTimer) {
+      // Frames from different processes can pass each other; give the missing ones 3 s.
+      gapTimer = setTimeout(function () {
+        gapTimer = null;
+        if (Object.keys(seen).length > 0) join();
+      }, 3000);
+    }
+    scheduleRead();
+  }
+
+  function onMessage(frame) {
+    if (emptyNote) { emptyNote.parentNode.removeChild(emptyNote); emptyNote = null; }
+    var existing = elementForSeq(frame.seq);
+    var mine = frame.client_id ? elementForClientId(frame.client_id) : null;
+    if (existing) { accountFor(frame.seq); return; }
+    var author = frame.author ? frame.author.display_name : "";
+    var item = buildMessage(author, frame.author && frame.author.badge, frame.created_at, frame.body);
+    item.setAttribute("data-seq", String(frame.seq));
+    item.setAttribute("data-client-id", frame.client_id || "");
+    addRemoveButton(item, frame.seq);
+    if (mine && frame.author && String(frame.author.id) === me) {
+      mine.parentNode.removeChild(mine);
+      delete outbox[frame.client_id];
+      saveOutbox();
+    }
+    insertInOrder(item, frame.seq);
+    accountFor(frame.seq);
+  }
+
+  function onRemove(frame) {
+    var item = elementForSeq(frame.seq);
+    if (item) {
+      if (moderator) {
+        item.classList.add("removed");
+        var note = document.createElement("span");
+        note.className = "state";
+        note.textContent = label("removed");
+        item.querySelector(".message-meta").appendChild(note);
+        var button = item.querySelector(".remove-message");
+        if (button) button.parentNode.removeChild(button);
+      } else {
+        item.parentNode.removeChild(item);
+      }
+    }
+    accountFor(frame.seq);
+  }
+
+  function onAck(frame) {
+    var item = elementForClientId(frame.client_id);
+    delete outbox[frame.client_id];
+    saveOutbox();
+    if (!item) return;
+    if (elementForSeq(frame.seq) && elementForSeq(frame.seq) !== item) {
+      item.parentNode.removeChild(item); // its message frame arrived first
+      return;
+    }
+    clearPending(item);
+    item.setAttribute("data-seq", String(frame.seq));
+    addRemoveButton(item, frame.seq);
+    item.parentNode.removeChild(item);
+    insertInOrder(item, frame.seq);
+    accountFor(frame.seq);
+  }
+
+  var RETRYABLE = { unavailable: true, rate_limited: true, slow_mode: true };
+
+  function onError(frame) {
+    if (frame.ref && outbox[frame.ref]) {
+      var item = elementForClientId(frame.ref);
+      if (RETRYABLE[frame.code]) {
+        if (item) markPending(item, true);
+        setTimeout(flushOutbox, frame.code === "unavailable" ? 3000 : 10000);
+      } else {
+        // Refused for good (muted, banned, too long...): keep the text in the box so nothing is lost.
+        delete outbox[frame.ref];
+        saveOutbox();
+        if (item) {
+          if (composerBody && !composerBody.value) composerBody.value = item.querySelector(".message-body").textContent;
+          item.parentNode.removeChild(item);
+        }
+      }
+    }
+    if (composerError) composerError.textContent = frame.message;
+  }
+
+  function onPresence(frame) {
+    if (frame.version < presenceVersion) return;
+    presenceVersion = frame.version;
+    presenceList.textContent = "";
+    frame.members.forEach(function (member) {
+      var item = document.createElement("li");
+      item.textContent = member.display_name;
+      if (member.badge === "leader") {
+        var mark = document.createElement("span");
+        mark.className = "badge";
+        mark.textContent = label("leader");
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(mark);
+      }
+      presenceList.appendChild(item);
+    });
+  }
+
+  function onTyping(frame) {
+    if (String(frame.user.id) === me) return;
+    typingLine.textContent = label("typing").replace("%(name)s", frame.user.display_name);
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { typingLine.textContent = ""; }, 5000);
+  }
+
+  function resync() {
+    setStatus(label("reload"), false);
+    list.textContent = "";
+    seen = {};
+    lastSeq = 0;
+    epoch = null;
+    send({ type: "join", room: room });
+  }
+
+  function onJoined(frame) {
+    if (epoch && frame.epoch !== epoch) { resync(); return; }
+    var again = joinedOnThisSocket;
+    epoch = frame.epoch;
+    joinedOnThisSocket = true;
+    if (!again) {
+      setStatus(label("online"), false);
+      flushOutbox();
+    } else if (frame.head_seq > lastSeq) {
+      join(); // the server's live feed was interrupted: fill the gap from the database
+    }
+  }
+
+  // --- the connection -----------------------------------------------------------------------
+
+  function join() {
+    send({ type: "join", room: room, since: lastSeq, epoch: epoch });
+  }
+
+  function flushOutbox() {
+    Object.keys(outbox).forEach(function (id) {
+      send({ type: "send", room: room, client_id: id, body: outbox[id].body });
+    });
+  }
+
+  function connect() {
+    if (stopped) return;
+    clearTimeout(reconnectTimer);
+    setStatus(label("connecting"), !navigator.onLine);
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + window.location.host + "/ws");
+    socket = ws;
+    joinedOnThisSocket = false;
+    ws.onopen = function () {
+      connectedAt = Date.now();
+      join();
+    };
+    ws.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (frame.room && frame.room !== room && frame.type !== "error") return;
+      switch (frame.type) {
+        case "joined": onJoined(frame); break;
+        case "message": onMessage(frame); break;
+        case "remove": onRemove(frame); break;
+        case "ack": onAck(frame); break;
+        case "error": onError(frame); break;
+        case "presence": onPresence(frame); break;
+        case "typing": onTyping(frame); break;
+        case "resync": resync(); break;
+        default: break;
+      }
+    };
+    ws.onclose = function (event) {
+      if (socket !== ws) return;
+      socket = null;
+      joinedOnThisSocket = false;
+      if (event.code === 1008 || event.code === 4001) {
+        stopped = true;
+        setStatus(label("offline"), true);
+        return;
+      }
+      setStatus(label("offline"), true);
+      scheduleReconnect(event.code === 1012 || event.code === 4008);
+    };
+  }
+
+  function scheduleReconnect(soon) {
+    if (stopped) return;
+    if (connectedAt && Date.now() - connectedAt > 60000) attempt = 0;
+    connectedAt = 0;
+    var base = soon ? 250 : Math.min(30000, 500 * Math.pow(2, attempt));
+    attempt += 1;
+    var delay = base * (0.5 + Math.random()); // jitter: thousands of phones must not return at once
+    clearTimeout(reconnectTimer);
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  window.addEventListener("online", function () {
+    attempt = 0;
+    if (!socket) connect();
+  });
+  window.addEventListener("offline", function () {
+    setStatus(label("offline"), true);
+    if (socket) socket.close();
+  });
+
+  function scheduleRead() {
+    if (!me || document.hidden) return;
+    clearTimeout(readTimer);
+    readTimer = setTimeout(function () {
+      if (lastSeq > lastReadSent && send({ type: "read", room: room, seq: lastSeq })) lastReadSent = lastSeq;
+    }, 1000);
+  }
+  document.addEventListener("visibilitychange", scheduleRead);
+
+  // --- composing ----------------------------------------------------------------------------
+
+  if (composer) {
+    composer.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var body = composerBody.value.trim();
+      composerError.textContent = "";
+      if (!body) return;
+      var id = newClientId();
+      var createdAt = new Date().toISOString();
+      outbox[id] = { body: body, createdAt: createdAt };
+      saveOutbox();
+      var item = buildMessage(myName(), null, createdAt, body);
+      item.setAttribute("data-client-id", id);
+      markPending(item, false);
+      list.appendChild(item);
+      if (emptyNote) { emptyNote.parentNode.removeChild(emptyNote); emptyNote = null; }
+      composerBody.value = "";
+      send({ type: "send", room: room, client_id: id, body: body });
+    });
+    composerBody.addEventListener("input", function () {
+      var now = Date.now();
+      if (now - lastTypingSent > 3000 && composerBody.value) {
+        lastTypingSent = now;
+        send({ type: "typing", room: room });
+      }
+    });
+  }
+
+  list.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(".remove-message") : null;
+    if (!button) return;
+    var reason = window.prompt(label("remove")) || "";
+    send({ type: "remove", room: room, seq: parseInt(button.getAttribute("data-seq"), 10), reason: reason });
+  });
+
+  showPendingFromOutbox();
+  connect();
+})();
