@@ -98,6 +98,8 @@ def serve(settings: Settings) -> None:
         http="httptools",
         ws="websockets-sansio",
         ws_max_size=65536,  # channels.protocol.MAX_FRAME_BYTES: larger frames are closed with 1009
+        # Compression is per socket: it would undo encoding each event once per process (see README).
+        ws_per_message_deflate=False,
         proxy_headers=False,
         log_level="info",
         timeout_graceful_shutdown=10,

@@ -37,6 +37,8 @@ class Settings:
     smtp_url: str | None = None
     # How long a member stays "here" after their process stops refreshing them (a crashed process).
     presence_ttl: float = 30.0
+    # Frames queued for one websocket before it is closed with "resume" (a client that stopped reading).
+    ws_max_queue: int = 1000
     crisis_text: str = (
         "If someone is in immediate danger, call your local emergency number now "
         "(112 in Europe, 911 in North America, 999 in the UK)."
@@ -75,5 +77,6 @@ class Settings:
             db_pool_max=int(env.get("KINDRED_DB_POOL_MAX", "10")),
             smtp_url=env.get("KINDRED_SMTP_URL") or None,
             presence_ttl=float(env.get("KINDRED_PRESENCE_TTL", "30")),
+            ws_max_queue=int(env.get("KINDRED_WS_MAX_QUEUE", "1000")),
             crisis_text=env.get("KINDRED_CRISIS_TEXT") or cls.crisis_text,
         )

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -60,7 +61,9 @@ class LiveServer:
 
 
 @contextlib.asynccontextmanager
-async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+async def live_server(settings: Settings, *, send_buffer: int | None = None) -> AsyncIterator[LiveServer]:
+    """send_buffer: a small kernel send buffer for accepted sockets, so a client that stops reading
+    pushes back on the server after kilobytes instead of megabytes (accepted sockets inherit it)."""
     app = create_app(settings.with_overrides(site_origin=f"http://127.0.0.1:{settings.port}"))
     config = uvicorn.Config(
         app,
@@ -70,12 +73,21 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         http="httptools",
         ws="websockets-sansio",
         ws_max_size=65536,  # channels.protocol.MAX_FRAME_BYTES: larger frames are closed with 1009
+        # Compression is per socket: it would undo encoding each event once per process (see README).
+        ws_per_message_deflate=False,
         lifespan="on",
         log_level="warning",
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    sockets = None
+    if send_buffer is not None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+        listener.bind(("127.0.0.1", settings.port))
+        sockets = [listener]
+    task = asyncio.create_task(server.serve(sockets=sockets))
     while not server.started:
         if task.done():
             task.result()

@@ -265,7 +265,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
     live: LiveService = websocket.app.state.live
     await websocket.accept()
-    connection = Connection(websocket)
+    connection = Connection(websocket, max_queue=websocket.app.state.settings.ws_max_queue)
     connection.start()
     client = Client(connection, websocket.state.user, websocket.state.session_hash)
     await live.add(client)

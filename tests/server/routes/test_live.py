@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
+import os
 
 import asyncpg
 import pytest
@@ -225,3 +228,100 @@ async def test_a_leader_removes_a_message_for_everyone_and_a_member_cannot(
     await late.join(ROOM, since=0)
     await late.wait_for(lambda f: f["type"] == "remove" and f["seq"] == 1)
     assert late.messages(ROOM) == []
+
+
+async def test_typing_is_shown_to_others_and_throttled(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    typist = await _client(server, await _member(db, "lucia"))
+    watcher = await _client(server, await _member(db, "amara"))
+    await typist.join(ROOM)
+    await watcher.join(ROOM)
+    for _ in range(5):
+        await typist.send({"type": "typing", "room": ROOM})
+    await watcher.wait_for(lambda f: f["type"] == "typing" and f["user"]["username"] == "lucia")
+    start = len(watcher.frames)
+    await watcher.send({"type": "ping"})
+    await watcher.wait_for(lambda f: f["type"] == "pong", start=start)
+    assert sum(f["type"] == "typing" for f in watcher.frames) == 1
+
+
+async def test_a_member_who_hides_their_presence_is_not_listed(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    shy = await _member(db, "shy")
+    shy_id = await db.fetchval("SELECT id FROM users WHERE username = 'shy'")
+    room_id = await db.fetchval("SELECT id FROM rooms")
+    await db.execute(
+        "INSERT INTO room_members (room_id, user_id, hide_presence) VALUES ($1, $2, true)", room_id, shy_id
+    )
+    watcher = await _client(server, await _member(db, "amara"))
+    await watcher.join(ROOM)
+    hidden = await _client(server, shy)
+    await hidden.join(ROOM)
+    visible = await _client(server, await _member(db, "lucia"))
+    await visible.join(ROOM)
+    latest = await watcher.wait_for(
+        lambda f: f["type"] == "presence" and any(u["username"] == "lucia" for u in f["members"])
+    )
+    assert sorted(u["username"] for u in latest["members"]) == ["amara", "lucia"]
+    assert not any(u["username"] == "shy" for f in watcher.frames if f["type"] == "presence" for u in f["members"])
+
+
+async def test_metrics_count_sockets_messages_and_latency(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    import httpx
+
+    client = await _client(server, await _member(db, "lucia"))
+    await client.join(ROOM)
+    await client.say(ROOM, "counted")
+    await client.wait_for(lambda f: f["type"] == "message")
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        text = (await http.get("/metrics")).text
+    assert "kindred_open_sockets 1.0" in text
+    assert "kindred_messages_sent_total 1.0" in text
+    assert "kindred_messages_delivered_total 1.0" in text
+    assert "kindred_send_to_deliver_seconds_count 1.0" in text
+    assert "kindred_dropped_slow_clients_total 0.0" in text and "kindred_redis_reconnects_total 0.0" in text
+
+
+async def test_a_stalled_client_is_closed_with_resume_and_active_clients_get_everything(
+    settings, db: asyncpg.Connection, community: int
+) -> None:
+    import socket
+
+    from tests.harness import live_server
+
+    async with live_server(settings.with_overrides(ws_max_queue=20), send_buffer=8192) as server:
+        writer = await _client(server, await _member(db, "amara", "leader"))
+        active = [await _client(server, await _member(db, f"active{i}")) for i in range(3)]
+        for client in [writer, *active]:
+            await client.join(ROOM)
+        # The stalled client: a tiny receive buffer, and it never reads after joining.
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect(("127.0.0.1", server.port))
+        stalled = await websockets.connect(
+            server.ws_url, sock=raw, origin=server.base_url, max_queue=1,
+            additional_headers={"Cookie": f"kindred_session={await _member(db, 'stalled')}"},
+        )  # fmt: skip
+        await stalled.send(json.dumps({"type": "join", "room": ROOM}))
+        # Random text: websocket compression would shrink a repeated letter to nothing.
+        body = base64.b64encode(os.urandom(2900)).decode()
+        for number in range(300):
+            assert (await writer.say(ROOM, f"{number} {body}"))["type"] == "ack"
+        for client in active:
+            await client.wait_for(lambda f: f["type"] == "message" and f["seq"] == 300, timeout=30)
+            assert client.seqs(ROOM) == list(range(1, 301))
+        # The stalled socket was cut off with "resume" (or dropped, if even the close frame could not get through).
+        dropped = server.app.state.metrics.dropped_slow_clients
+        for _ in range(150):
+            if dropped._value.get() == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert dropped._value.get() == 1
+        with contextlib.suppress(Exception):
+            async for _ in stalled:
+                pass
+        assert stalled.close_code in {CloseCode.RESUME, 1006}
