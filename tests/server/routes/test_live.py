@@ -11,6 +11,7 @@ import os
 import asyncpg
 import pytest
 import websockets
+from websockets.typing import Origin
 
 from channels.protocol import CloseCode
 from tests.factories import add_member, create_community, create_session, create_user
@@ -303,7 +304,7 @@ async def test_a_stalled_client_is_closed_with_resume_and_active_clients_get_eve
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         raw.connect(("127.0.0.1", server.port))
         stalled = await websockets.connect(
-            server.ws_url, sock=raw, origin=server.base_url, max_queue=1,
+            server.ws_url, sock=raw, origin=Origin(server.base_url), max_queue=1,
             additional_headers={"Cookie": f"kindred_session={await _member(db, 'stalled')}"},
         )  # fmt: skip
         await stalled.send(json.dumps({"type": "join", "room": ROOM}))
