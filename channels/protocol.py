@@ -149,6 +149,8 @@ class Message(ServerFrame, tag="message"):
     created_at: datetime
     client_id: str
     edited_at: datetime | None = None
+    held: bool = False  # waiting for a leader's review: only its author (and leaders) get it
+    removed: bool = False  # removed by a leader: only leaders get it, to see what was removed
 
 
 class Edit(ServerFrame, tag="edit"):

@@ -78,6 +78,8 @@ def message_frame(topic: str, epoch: str, message: Message) -> protocol.Message:
         created_at=message.created_at,
         client_id=message.client_msg_id,
         edited_at=message.edited_at,
+        held=message.state == "held",
+        removed=message.state == "hidden",
     )
 
 

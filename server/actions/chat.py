@@ -83,7 +83,9 @@ async def do_send_message(
         existing = await messages.by_client_id(connection, room.id, user.id, client_msg_id)
         if existing is not None:
             return Sent(existing, epoch, duplicate=True)
-        message = await messages.insert_next(connection, room.id, user.id, client_msg_id, text, "visible")
+        # A new member's first messages wait for a leader's approval (first-post hold).
+        state = "held" if actor.standing.needs_review else "visible"
+        message = await messages.insert_next(connection, room.id, user.id, client_msg_id, text, state)
     return Sent(message, epoch, duplicate=False)
 
 

@@ -211,8 +211,15 @@ class LiveSession:
                 )
             )
         )
-        if not sent.duplicate:
-            self.live.metrics.messages_sent.inc()
+        if sent.duplicate:
+            return
+        self.live.metrics.messages_sent.inc()
+        if sent.message.state == "held":
+            # Only the author sees a held message (marked "waiting for review"); the others learn
+            # its seq is accounted for, and get the message itself if a leader approves it.
+            self.send(protocol.encode_text(message_frame(frame.room, sent.epoch, sent.message)))
+            await self.live.publish_frame(frame.room, protocol.Removed(room=frame.room, seq=sent.message.seq))
+        else:
             await self.live.publish_frame(frame.room, message_frame(frame.room, sent.epoch, sent.message))
 
     async def typing(self, frame: protocol.Typing) -> None:

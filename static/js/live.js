@@ -181,32 +181,45 @@
     if (emptyNote) { emptyNote.parentNode.removeChild(emptyNote); emptyNote = null; }
     var existing = elementForSeq(frame.seq);
     var mine = frame.client_id ? elementForClientId(frame.client_id) : null;
-    if (existing) { accountFor(frame.seq); return; }
+    if (existing) {
+      if (frame.held && !existing.classList.contains("held")) addState(existing, label("review"), "held");
+      accountFor(frame.seq);
+      return;
+    }
     var author = frame.author ? frame.author.display_name : "";
     var item = buildMessage(author, frame.author && frame.author.badge, frame.created_at, frame.body);
     item.setAttribute("data-seq", String(frame.seq));
     item.setAttribute("data-client-id", frame.client_id || "");
+    item.setAttribute("data-author", frame.author ? String(frame.author.id) : "");
     addRemoveButton(item, frame.seq);
     if (mine && frame.author && String(frame.author.id) === me) {
       mine.parentNode.removeChild(mine);
       delete outbox[frame.client_id];
       saveOutbox();
     }
+    if (frame.held) addState(item, label("review"), "held");
+    if (frame.removed) addState(item, label("removed"), "removed");
     insertInOrder(item, frame.seq);
     accountFor(frame.seq);
+  }
+
+  function addState(item, text, className) {
+    item.classList.add(className);
+    var note = document.createElement("span");
+    note.className = "state";
+    note.textContent = text;
+    item.querySelector(".message-meta").appendChild(note);
+    var button = item.querySelector(".remove-message");
+    if (button && className === "removed") button.parentNode.removeChild(button);
   }
 
   function onRemove(frame) {
     var item = elementForSeq(frame.seq);
     if (item) {
-      if (moderator) {
-        item.classList.add("removed");
-        var note = document.createElement("span");
-        note.className = "state";
-        note.textContent = label("removed");
-        item.querySelector(".message-meta").appendChild(note);
-        var button = item.querySelector(".remove-message");
-        if (button) button.parentNode.removeChild(button);
+      if (item.classList.contains("held") && String(item.getAttribute("data-author")) === me) {
+        // Our own message waiting for review: the remove is meant for everyone else.
+      } else if (moderator) {
+        if (!item.classList.contains("removed")) addState(item, label("removed"), "removed");
       } else {
         item.parentNode.removeChild(item);
       }
@@ -396,6 +409,7 @@
       saveOutbox();
       var item = buildMessage(myName(), null, createdAt, body);
       item.setAttribute("data-client-id", id);
+      item.setAttribute("data-author", me);
       markPending(item, false);
       list.appendChild(item);
       if (emptyNote) { emptyNote.parentNode.removeChild(emptyNote); emptyNote = null; }

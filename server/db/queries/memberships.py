@@ -19,14 +19,20 @@ class Standing:
     mute_reason: str
     banned: bool
     ban_reason: str
+    # The community holds this member's posts and chat messages for a leader's approval
+    # (first-post hold: on for new members until enough of their posts were approved).
+    needs_review: bool = False
 
 
 async def standing(connection: asyncpg.Connection, community_id: int, user_id: int) -> Standing:
     row = await connection.fetchrow(
         """SELECT m.role, u.is_admin, coalesce(m.approved_posts, 0) AS approved_posts,
                   mute.ends_at AS mute_ends, mute.id AS mute_id, coalesce(mute.reason, '') AS mute_reason,
-                  ban.id AS ban_id, coalesce(ban.reason, '') AS ban_reason
+                  ban.id AS ban_id, coalesce(ban.reason, '') AS ban_reason,
+                  (c.hold_first_posts AND coalesce(m.approved_posts, 0) < c.hold_release_after
+                   AND coalesce(m.role, '') <> 'leader' AND NOT u.is_admin) AS needs_review
            FROM users u
+           JOIN communities c ON c.id = $1
            LEFT JOIN memberships m ON m.community_id = $1 AND m.user_id = u.id
            LEFT JOIN LATERAL (
                SELECT id, ends_at, reason FROM sanctions
@@ -55,6 +61,7 @@ async def standing(connection: asyncpg.Connection, community_id: int, user_id: i
         mute_reason=row["mute_reason"],
         banned=row["ban_id"] is not None,
         ban_reason=row["ban_reason"],
+        needs_review=bool(row["needs_review"]),
     )
 
 
@@ -85,3 +92,66 @@ async def set_role(connection: asyncpg.Connection, community_id: int, user_id: i
         "UPDATE memberships SET role = $3 WHERE community_id = $1 AND user_id = $2", community_id, user_id, role
     )
     return result.endswith(" 1")
+
+
+@dataclass(frozen=True)
+class Leader:
+    user_id: int
+    username: str
+    display_name: str
+
+
+async def leaders(connection: asyncpg.Connection, community_id: int) -> list[Leader]:
+    rows = await connection.fetch(
+        """SELECT u.id AS user_id, u.username, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id
+           WHERE m.community_id = $1 AND m.role = 'leader' AND u.deleted_at IS NULL
+           ORDER BY m.joined_at, u.id""",
+        community_id,
+    )
+    return [Leader(**dict(row)) for row in rows]
+
+
+async def record_role_change(
+    connection: asyncpg.Connection, community_id: int, *, actor_id: int, target_user_id: int, action: str
+) -> None:
+    """Leader appointments and removals go on the community's audit log (action 'leader_appointed' / 'leader_removed')."""
+    await connection.execute(
+        """INSERT INTO moderation_actions (community_id, actor_id, action, target_user_id, target_kind, target_id)
+           VALUES ($1, $2, $3, $4, 'user', $4)""",
+        community_id,
+        actor_id,
+        action,
+        target_user_id,
+    )
+
+
+async def was_removed_as_leader(connection: asyncpg.Connection, community_id: int, user_id: int) -> bool:
+    found = await connection.fetchval(
+        """SELECT true FROM moderation_actions
+           WHERE community_id = $1 AND target_user_id = $2 AND action = 'leader_removed' LIMIT 1""",
+        community_id,
+        user_id,
+    )
+    return bool(found)
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+    joined_at: datetime
+
+
+async def members(connection: asyncpg.Connection, community_id: int, *, limit: int = 500) -> list[Member]:
+    """The community's members for its leaders' list: leaders first, then by name."""
+    rows = await connection.fetch(
+        """SELECT u.id AS user_id, u.username, u.display_name, m.role, m.joined_at
+           FROM memberships m JOIN users u ON u.id = m.user_id
+           WHERE m.community_id = $1 AND u.deleted_at IS NULL
+           ORDER BY m.role = 'leader' DESC, lower(u.display_name), u.id LIMIT $2""",
+        community_id,
+        limit,
+    )
+    return [Member(**dict(row)) for row in rows]

@@ -326,3 +326,31 @@ async def test_a_stalled_client_is_closed_with_resume_and_active_clients_get_eve
             async for _ in stalled:
                 pass
         assert stalled.close_code in {CloseCode.RESUME, 1006}
+
+
+async def test_a_new_members_first_message_waits_for_review_and_only_they_see_it(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    newcomer_id = await create_user(db, "newcomer")
+    await add_member(db, community, newcomer_id, approved_posts=0)  # the first-post hold is on by default
+    newcomer = await _client(server, await create_session(db, newcomer_id))
+    other = await _client(server, await _member(db, "lucia"))
+    await newcomer.join(ROOM)
+    await other.join(ROOM)
+    ack = await newcomer.say(ROOM, "Hello, my son has CMS")
+    assert ack["type"] == "ack"
+    mine = await newcomer.wait_for(lambda f: f["type"] == "message")
+    assert mine["held"] is True and mine["body"] == "Hello, my son has CMS"
+    assert await other.wait_for(lambda f: f["type"] in {"message", "remove"}) == {
+        "type": "remove",
+        "room": ROOM,
+        "seq": 1,
+    }
+    assert await db.fetchval("SELECT state FROM room_messages") == "held"
+    # A member who joins later does not get it either; its author does, on resume.
+    late = await _client(server, await _member(db, "late"))
+    await late.join(ROOM, since=0)
+    await late.wait_for(lambda f: f["type"] == "remove" and f["seq"] == 1)
+    again = await _client(server, await create_session(db, newcomer_id))
+    await again.join(ROOM, since=0)
+    assert (await again.wait_for(lambda f: f["type"] == "message"))["held"] is True

@@ -1,0 +1,165 @@
+"""Leaders moderate members: timed mutes, bans, slow mode; every action on the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from server.actions.permissions import Actor, actor_for, require_moderator, require_outranks
+from server.db.queries import audit, rooms, sanctions, users
+from server.db.queries.rooms import Room
+from server.db.queries.users import User
+from server.errors import bad_request, not_found
+from server.i18n import _
+
+# Durations a leader picks from (minutes); "until lifted" is None.
+MUTE_CHOICES = {"15m": 15, "1h": 60, "24h": 24 * 60, "7d": 7 * 24 * 60}
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class Target:
+    user: User
+    actor: Actor
+
+
+async def _target(connection: asyncpg.Connection, moderator: Actor, username: str) -> Target:
+    user = await users.by_username(connection, username)
+    if user is None or user.deleted_at is not None:
+        raise not_found(_("There is no member with that name."))
+    target = await actor_for(connection, user, moderator.community_id)
+    require_outranks(moderator, target)
+    return Target(user, target)
+
+
+def _reason(reason: str) -> str:
+    clean = " ".join(reason.split())
+    if not clean:
+        raise bad_request(_("Please give a reason: the member will see it."), "reason")
+    if len(clean) > MAX_REASON:
+        raise bad_request(_("A reason can have at most 500 characters."), "reason")
+    return clean
+
+
+def mute_end(duration: str, now: datetime | None = None) -> datetime | None:
+    if duration == "until_lifted":
+        return None
+    minutes = MUTE_CHOICES.get(duration)
+    if minutes is None:
+        raise bad_request(_("Please choose how long the mute lasts."), "duration")
+    return (now or datetime.now(UTC)) + timedelta(minutes=minutes)
+
+
+async def do_mute(
+    connection: asyncpg.Connection, moderator: Actor, username: str, *, duration: str, reason: str
+) -> datetime | None:
+    """Mute a member in this community for a chosen time; it ends by itself."""
+    leader = require_moderator(moderator)
+    target = await _target(connection, moderator, username)
+    clean = _reason(reason)
+    ends_at = mute_end(duration)
+    async with connection.transaction():
+        await sanctions.lift_active(connection, moderator.community_id, target.user.id, "mute", leader.id)
+        await sanctions.create(
+            connection,
+            community_id=moderator.community_id,
+            user_id=target.user.id,
+            kind="mute",
+            reason=clean,
+            created_by=leader.id,
+            ends_at=ends_at,
+        )
+        await audit.record(
+            connection,
+            community_id=moderator.community_id,
+            actor_id=leader.id,
+            action="mute",
+            target_user_id=target.user.id,
+            target_kind="user",
+            target_id=target.user.id,
+            reason=clean,
+            details={"ends_at": ends_at.isoformat() if ends_at else None},
+        )
+    return ends_at
+
+
+async def do_unmute(connection: asyncpg.Connection, moderator: Actor, username: str) -> None:
+    leader = require_moderator(moderator)
+    target = await _target(connection, moderator, username)
+    async with connection.transaction():
+        if await sanctions.lift_active(connection, moderator.community_id, target.user.id, "mute", leader.id):
+            await audit.record(
+                connection,
+                community_id=moderator.community_id,
+                actor_id=leader.id,
+                action="unmute",
+                target_user_id=target.user.id,
+                target_kind="user",
+                target_id=target.user.id,
+            )
+
+
+async def do_ban(connection: asyncpg.Connection, moderator: Actor, username: str, *, reason: str) -> User:
+    """Ban a member from this community: no posting, chatting, reacting, flagging or rejoining."""
+    leader = require_moderator(moderator)
+    target = await _target(connection, moderator, username)
+    clean = _reason(reason)
+    async with connection.transaction():
+        await sanctions.lift_active(connection, moderator.community_id, target.user.id, "ban", leader.id)
+        await sanctions.create(
+            connection,
+            community_id=moderator.community_id,
+            user_id=target.user.id,
+            kind="ban",
+            reason=clean,
+            created_by=leader.id,
+            ends_at=None,
+        )
+        await audit.record(
+            connection,
+            community_id=moderator.community_id,
+            actor_id=leader.id,
+            action="ban",
+            target_user_id=target.user.id,
+            target_kind="user",
+            target_id=target.user.id,
+            reason=clean,
+        )
+    return target.user
+
+
+async def do_unban(connection: asyncpg.Connection, moderator: Actor, username: str) -> None:
+    leader = require_moderator(moderator)
+    target = await _target(connection, moderator, username)
+    async with connection.transaction():
+        if await sanctions.lift_active(connection, moderator.community_id, target.user.id, "ban", leader.id):
+            await audit.record(
+                connection,
+                community_id=moderator.community_id,
+                actor_id=leader.id,
+                action="unban",
+                target_user_id=target.user.id,
+                target_kind="user",
+                target_id=target.user.id,
+            )
+
+
+async def do_set_slow_mode(connection: asyncpg.Connection, moderator: Actor, room: Room, seconds: int) -> None:
+    leader = require_moderator(moderator)
+    if room.community_id != moderator.community_id:
+        raise not_found()
+    if not 0 <= seconds <= 3600:
+        raise bad_request(_("Slow mode is between 0 (off) and 3600 seconds."), "seconds")
+    async with connection.transaction():
+        await rooms.set_slow_mode(connection, room.id, seconds)
+        await audit.record(
+            connection,
+            community_id=moderator.community_id,
+            actor_id=leader.id,
+            action="slow_mode",
+            target_kind="room",
+            target_id=room.id,
+            details={"seconds": seconds, "room": room.slug},
+        )

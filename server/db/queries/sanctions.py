@@ -1,0 +1,71 @@
+"""SQL for mutes and bans in a community: active ones, creation, lifting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Sanction:
+    id: int
+    community_id: int
+    user_id: int
+    username: str
+    kind: str
+    reason: str
+    created_by: int | None
+    created_at: datetime
+    ends_at: datetime | None
+
+
+_SELECT = """SELECT s.id, s.community_id, s.user_id, u.username, s.kind, s.reason, s.created_by, s.created_at, s.ends_at
+             FROM sanctions s JOIN users u ON u.id = s.user_id"""
+_ACTIVE = "s.lifted_at IS NULL AND (s.ends_at IS NULL OR s.ends_at > now())"
+
+
+async def create(
+    connection: asyncpg.Connection,
+    *,
+    community_id: int,
+    user_id: int,
+    kind: str,
+    reason: str,
+    created_by: int,
+    ends_at: datetime | None,
+) -> int:
+    sanction_id: int = await connection.fetchval(
+        """INSERT INTO sanctions (community_id, user_id, kind, reason, created_by, ends_at)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+        community_id,
+        user_id,
+        kind,
+        reason,
+        created_by,
+        ends_at,
+    )
+    return sanction_id
+
+
+async def lift_active(
+    connection: asyncpg.Connection, community_id: int, user_id: int, kind: str, lifted_by: int
+) -> int:
+    """End every active sanction of that kind; returns how many were lifted."""
+    result = await connection.execute(
+        f"""UPDATE sanctions s SET lifted_at = now(), lifted_by = $4
+            WHERE s.community_id = $1 AND s.user_id = $2 AND s.kind = $3 AND {_ACTIVE}""",
+        community_id,
+        user_id,
+        kind,
+        lifted_by,
+    )
+    return int(result.split()[-1])
+
+
+async def active_for_community(connection: asyncpg.Connection, community_id: int) -> list[Sanction]:
+    rows = await connection.fetch(
+        f"{_SELECT} WHERE s.community_id = $1 AND {_ACTIVE} ORDER BY s.created_at DESC", community_id
+    )
+    return [Sanction(**dict(row)) for row in rows]
