@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck format check bench-live bench-pages clean
+.PHONY: run test lint typecheck format check messages bench-live bench-pages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) scripts/check_python.py
@@ -30,6 +30,16 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+# Re-extract every translatable string into translations/messages.pot and merge it into the
+# French catalogue (created the first time); then translate the new or fuzzy entries in the .po.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --project=Kindred --msgid-bugs-address="" -o translations/messages.pot .
+	@if [ -f translations/fr/LC_MESSAGES/messages.po ]; then \
+		$(BIN)/pybabel update -i translations/messages.pot -d translations -l fr; \
+	else \
+		$(BIN)/pybabel init -i translations/messages.pot -d translations -l fr; \
+	fi
 
 bench-live: $(STAMP)
 	$(BIN)/python -m bench.live $(BENCH_ARGS)

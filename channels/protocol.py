@@ -107,7 +107,20 @@ class Ping(ClientFrame, tag="ping"):
     pass
 
 
-AnyClientFrame = Join | Leave | Send | Typing | Read | Remove | Ping
+Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ROOM_CHARS)]
+
+
+class Watch(ClientFrame, tag="watch"):
+    """Follow a non-room topic: "thread:<id>" (a forum thread) or "member:me" (my notifications)."""
+
+    topic: Topic
+
+
+class Unwatch(ClientFrame, tag="unwatch"):
+    topic: Topic
+
+
+AnyClientFrame = Join | Leave | Send | Typing | Read | Remove | Ping | Watch | Unwatch
 
 
 # --- server → client -------------------------------------------------------------------------
@@ -193,7 +206,41 @@ class Pong(ServerFrame, tag="pong"):
     pass
 
 
-AnyServerFrame = Joined | Ack | Message | Edit | Removed | Presence | UserTyping | Error | Resync | Pong
+class Watching(ServerFrame, tag="watching"):
+    """The answer to watch: the topic is followed (its events will come)."""
+
+    topic: str
+
+
+class ThreadChanged(ServerFrame, tag="thread"):
+    """A post of a watched thread was added, edited, removed or approved: fetch the thread again."""
+
+    thread: int
+    post: int
+    change: Literal["new", "edit", "remove"]
+
+
+class Notify(ServerFrame, tag="notify"):
+    """The member has new notifications (count is how many just arrived)."""
+
+    count: int
+
+
+AnyServerFrame = (
+    Joined
+    | Ack
+    | Message
+    | Edit
+    | Removed
+    | Presence
+    | UserTyping
+    | Error
+    | Resync
+    | Pong
+    | Watching
+    | ThreadChanged
+    | Notify
+)
 
 
 # --- encode and decode -----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,11 +14,34 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from server import errors, metrics
+from server.actions import flags as flag_actions
 from server.db.pool import create_pool
+from server.live import HeadReader, LiveService
 from server.ratelimit import RateLimiter
-from server.routes import accounts, health, pages
+from server.routes import (
+    accounts,
+    api_accounts,
+    api_communities,
+    api_forum,
+    api_support,
+    communities,
+    flags,
+    forum,
+    health,
+    live,
+    moderation,
+    notifications,
+    pages,
+    profiles,
+    proposals,
+    review,
+    rooms,
+    search,
+    settings_pages,
+)
 from server.security import SecurityHeadersMiddleware
 from server.settings import Settings
 from server.templating import Templates
@@ -26,12 +50,35 @@ from server.web import RequestContextMiddleware
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
+class KindredApp(Starlette):
+    """Starlette with the security headers outermost, so even a 500 from its error middleware carries the CSP."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeadersMiddleware(super().build_middleware_stack())
+
+
 def build_routes() -> list[BaseRoute]:
     return [
         *health.routes,
         *metrics.routes,
         *pages.routes,
         *accounts.routes,
+        *live.routes,
+        *rooms.routes,
+        *moderation.routes,
+        *review.routes,
+        *flags.routes,
+        *profiles.routes,
+        *settings_pages.routes,
+        *api_support.routes,
+        *api_accounts.routes,
+        *communities.routes,
+        *proposals.routes,
+        *api_communities.routes,
+        *forum.routes,
+        *search.routes,
+        *notifications.routes,
+        *api_forum.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -53,15 +100,39 @@ def create_app(settings: Settings) -> Starlette:
             settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10
         )
         app.state.limiter = RateLimiter(app.state.redis, settings.redis_prefix)
+        live_service = LiveService(
+            settings.redis_url,
+            settings.redis_prefix,
+            app.state.redis,
+            app.state.metrics,
+            HeadReader(app.state.db),
+            presence_ttl=settings.presence_ttl,
+        )
+        await live_service.start()
+        app.state.live = live_service
+
+        async def close_logged_out_sockets(user_id: int | None, session_hash: bytes | None) -> None:
+            if user_id is not None:
+                await live_service.close_user_sockets(user_id, session_hash=session_hash)
+
+        app.state.on_logout.append(close_logged_out_sockets)
+        # Flags nobody handles in time go to the site admins, even when no review page is opened.
+        escalation = asyncio.create_task(
+            flag_actions.run_escalation(app.state.db, settings.flag_escalate_minutes, settings.flag_sweep_seconds)
+        )
         try:
             yield
         finally:
+            escalation.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await escalation
+            await live_service.stop()
             await app.state.redis.aclose()
             await app.state.db.close()
 
-    app = Starlette(
+    app = KindredApp(
         routes=build_routes(),
-        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(RequestContextMiddleware)],
+        middleware=[Middleware(RequestContextMiddleware)],
         exception_handlers={errors.AppError: errors.app_error_handler, HTTPException: errors.http_error_handler},
         lifespan=lifespan,
     )

@@ -40,6 +40,14 @@ def room_topic(community_slug: str, room_slug: str) -> str:
     return f"{community_slug}/{room_slug}"
 
 
+def thread_topic(thread_id: int) -> str:
+    return f"thread:{thread_id}"
+
+
+def member_topic(user_id: int) -> str:
+    return f"member:{user_id}"
+
+
 def badge_for(is_leader: bool, is_expert: bool = False, is_admin: bool = False) -> str | None:
     if is_leader:
         return "leader"
@@ -107,6 +115,7 @@ class Client:
     user: User | None
     session_hash: bytes | None
     rooms: dict[str, int] = field(default_factory=dict)  # topic → community id
+    watching: set[str] = field(default_factory=set)  # thread and member topics
 
 
 class LiveService:
@@ -194,6 +203,16 @@ class LiveService:
 
     async def publish_frame(self, topic: str, frame: msgspec.Struct) -> bool:
         return await self.publish(topic, protocol.encode(frame))
+
+    async def thread_changed(self, thread_id: int, post_id: int, change: str) -> None:
+        """Tell every open copy of a thread page that a post changed (after the change is committed)."""
+        frame = protocol.ThreadChanged(thread=thread_id, post=post_id, change=change)  # type: ignore[arg-type]
+        await self.publish_frame(thread_topic(thread_id), frame)
+
+    async def notify(self, counts: dict[int, int]) -> None:
+        """Tell members' open pages how many notifications just arrived for them."""
+        for user_id, count in counts.items():
+            await self.publish_frame(member_topic(user_id), protocol.Notify(count=count))
 
     async def close_user_sockets(
         self, user_id: int, *, session_hash: bytes | None = None, community_id: int | None = None

@@ -39,6 +39,10 @@ class Settings:
     presence_ttl: float = 30.0
     # Frames queued for one websocket before it is closed with "resume" (a client that stopped reading).
     ws_max_queue: int = 1000
+    # Minutes an open flag may wait for this community's leaders before site admins are asked to look.
+    flag_escalate_minutes: int = 60
+    # How often each process looks for flags to escalate (seconds; review pages also look when they load).
+    flag_sweep_seconds: float = 60.0
     crisis_text: str = (
         "If someone is in immediate danger, call your local emergency number now "
         "(112 in Europe, 911 in North America, 999 in the UK)."
@@ -78,5 +82,6 @@ class Settings:
             smtp_url=env.get("KINDRED_SMTP_URL") or None,
             presence_ttl=float(env.get("KINDRED_PRESENCE_TTL", "30")),
             ws_max_queue=int(env.get("KINDRED_WS_MAX_QUEUE", "1000")),
+            flag_escalate_minutes=int(env.get("KINDRED_FLAG_ESCALATE_MINUTES", "60")),
             crisis_text=env.get("KINDRED_CRISIS_TEXT") or cls.crisis_text,
         )

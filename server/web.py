@@ -10,10 +10,16 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import auth, i18n
-from server.db.queries import sessions
+from server.db.queries import notifications, sessions
 
 # Sliding expiry is refreshed at most this often, so reading pages does not write every time.
 TOUCH_INTERVAL = timedelta(hours=1)
+
+
+def _shows_header(scope: Scope) -> bool:
+    """Requests that may answer with a page (so with the site header): not the API, assets or websockets."""
+    path: str = scope["path"]
+    return scope["type"] == "http" and not path.startswith(("/api/", "/static/"))
 
 
 class RequestContextMiddleware:
@@ -33,6 +39,7 @@ class RequestContextMiddleware:
         state = scope.setdefault("state", {})
         state["user"] = None
         state["session_hash"] = None
+        state["unread_count"] = 0
         session_cookie = cookies.get(auth.SESSION_COOKIE)
         session = None
         if session_cookie and session_cookie.value and scope["path"] not in {"/healthz", "/metrics"}:
@@ -78,6 +85,9 @@ class RequestContextMiddleware:
                     and session.expires_at - datetime.now(UTC) < auth.SESSION_LIFETIME - TOUCH_INTERVAL
                 ):
                     await sessions.touch(connection, id_hash, auth.SESSION_LIFETIME)
+                if session is not None and _shows_header(scope):
+                    # One cheap query on the connection already in hand, for the header's unread count.
+                    scope["state"]["unread_count"] = await notifications.unread_count(connection, session.user.id)
         except Exception:  # the database is down: serve the request as anonymous; handlers report the outage
             return None
         return session

@@ -87,7 +87,7 @@ async def logout(request: Request) -> Response:
             user_id = await accounts.do_logout(connection, request.state.session_hash)
     hooks = getattr(request.app.state, "on_logout", [])
     for hook in hooks:
-        await hook(user_id)
+        await hook(user_id, request.state.session_hash)
     response = redirect("/")
     auth.clear_session_cookie(response, secure=request.app.state.settings.secure_cookies)
     return response

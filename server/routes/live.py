@@ -14,12 +14,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from channels import protocol
 from channels.connection import Connection
-from server.actions import chat
+from server.actions import chat, threads
 from server.actions.permissions import Actor, actor_for
 from server.db.queries import messages, rooms
 from server.errors import AppError
 from server.i18n import _
-from server.live import Client, LiveService, frame_seq, message_frame, wire_user
+from server.live import Client, LiveService, frame_seq, member_topic, message_frame, thread_topic, wire_user
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,16 @@ class LiveSession:
                 await self.remove(frame)
             elif isinstance(frame, protocol.Ping):
                 self.send(protocol.encode_text(protocol.Pong()))
+            elif isinstance(frame, protocol.Watch):
+                await self.watch(frame.topic)
+            elif isinstance(frame, protocol.Unwatch):
+                await self.unwatch(frame.topic)
         except AppError as error:
-            ref = frame.client_id if isinstance(frame, protocol.Send) else getattr(frame, "room", None)
+            ref = (
+                frame.client_id
+                if isinstance(frame, protocol.Send)
+                else getattr(frame, "room", getattr(frame, "topic", None))
+            )
             code = (
                 error.code
                 if error.code in protocol.ERROR_CODES
@@ -174,6 +182,33 @@ class LiveSession:
 
         result: tuple[int, int, bool, bool] | None = await self._db(work)
         return result
+
+    async def watch(self, name: str) -> None:
+        """Follow a forum thread or one's own notifications (never a room: rooms use join)."""
+        topic = await self._watch_topic(name)
+        await self.live.hub.join(topic, self.connection)
+        self.client.watching.add(topic)
+        self.send(protocol.encode_text(protocol.Watching(topic=name)))
+
+    async def unwatch(self, name: str) -> None:
+        topic = await self._watch_topic(name, check=False)
+        if topic in self.client.watching:
+            self.client.watching.discard(topic)
+            await self.live.hub.leave(topic, self.connection)
+
+    async def _watch_topic(self, name: str, *, check: bool = True) -> str:
+        kind, _sep, value = name.partition(":")
+        user = self.client.user
+        if kind == "member" and value == "me":
+            if user is None:
+                raise AppError("forbidden", 403, _("Log in to get your notifications."))
+            return member_topic(user.id)
+        if kind == "thread" and value.isdigit() and len(value) < 19:
+            if check:
+                # The same rule as the thread page: a thread this reader may not see does not exist.
+                await self._db(lambda connection: threads.open_thread(connection, user, int(value)))
+            return thread_topic(int(value))
+        raise AppError("not_found", 404, _("There is nothing to follow by that name."))
 
     async def leave(self, topic: str) -> None:
         if self.client.rooms.pop(topic, None) is None:

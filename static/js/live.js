@@ -10,6 +10,8 @@
   var room = root.getAttribute("data-room");
   var me = root.getAttribute("data-user-id");
   var moderator = root.getAttribute("data-moderator") === "1";
+  var canFlag = root.getAttribute("data-can-flag") === "1";
+  var flagBase = root.getAttribute("data-flag-base") || "";
   var label = function (name) { return root.getAttribute("data-label-" + name) || ""; };
   var list = document.getElementById("messages");
   var statusLine = document.getElementById("live-status");
@@ -121,6 +123,22 @@
     item.appendChild(button);
   }
 
+  // Flagging is a small page of its own (reason and note): a link per message others wrote.
+  function addFlagLink(item, seq, authorId) {
+    if (!canFlag || !flagBase || String(authorId) === me || item.querySelector(".flag-message")) return;
+    var link = document.createElement("a");
+    link.className = "flag-message small";
+    link.href = flagBase + seq + "/flag";
+    link.textContent = label("flag");
+    item.appendChild(link);
+  }
+
+  function clearState(item, className) {
+    item.classList.remove(className);
+    var notes = item.querySelectorAll(".state");
+    for (var i = 0; i < notes.length; i++) notes[i].parentNode.removeChild(notes[i]);
+  }
+
   function insertInOrder(item, seq) {
     var items = list.querySelectorAll("li[data-seq]");
     for (var i = items.length - 1; i >= 0; i--) {
@@ -183,6 +201,13 @@
     var mine = frame.client_id ? elementForClientId(frame.client_id) : null;
     if (existing) {
       if (frame.held && !existing.classList.contains("held")) addState(existing, label("review"), "held");
+      // Approved by a leader (or shown again after flags were dismissed): it is an ordinary message now.
+      if (!frame.held && !frame.removed) {
+        if (existing.classList.contains("held")) clearState(existing, "held");
+        if (existing.classList.contains("removed")) clearState(existing, "removed");
+        if (!existing.querySelector(".remove-message")) addRemoveButton(existing, frame.seq);
+        addFlagLink(existing, frame.seq, frame.author ? frame.author.id : "");
+      }
       accountFor(frame.seq);
       return;
     }
@@ -199,6 +224,7 @@
     }
     if (frame.held) addState(item, label("review"), "held");
     if (frame.removed) addState(item, label("removed"), "removed");
+    if (!frame.held && !frame.removed) addFlagLink(item, frame.seq, frame.author ? frame.author.id : "");
     insertInOrder(item, frame.seq);
     accountFor(frame.seq);
   }
@@ -335,6 +361,7 @@
     ws.onopen = function () {
       connectedAt = Date.now();
       join();
+      if (me) send({ type: "watch", topic: "member:me" });
     };
     ws.onmessage = function (event) {
       var frame;
@@ -349,6 +376,7 @@
         case "presence": onPresence(frame); break;
         case "typing": onTyping(frame); break;
         case "resync": resync(); break;
+        case "notify": if (window.kindredNotified) window.kindredNotified(frame.count); break;
         default: break;
       }
     };

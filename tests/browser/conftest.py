@@ -6,11 +6,12 @@ import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 import pytest
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext, Dialog, Page, async_playwright
 
 from server.demo import load_demo_data
 from server.settings import Settings
@@ -110,3 +111,38 @@ async def signed_in_context(browser: Browser, web: WebProcess, session: str, **o
         [{"name": "kindred_session", "value": session, "url": web.base_url, "httpOnly": True, "sameSite": "Lax"}]
     )
     return context
+
+
+@dataclass
+class Watched:
+    """What went wrong in a browser context: script errors, console errors, and every dialog that opened."""
+
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    # A window.prompt is answered with this text (a leader's reason); None: every dialog is dismissed.
+    prompt_answer: str | None = None
+
+
+def watch(context: BrowserContext) -> Watched:
+    """Record errors and dialogs of every page of the context (dialogs are answered so nothing hangs)."""
+    watched = Watched()
+
+    async def on_dialog(dialog: Dialog) -> None:
+        watched.dialogs.append(f"{dialog.type}: {dialog.message}")
+        if dialog.type == "prompt" and watched.prompt_answer is not None:
+            await dialog.accept(watched.prompt_answer)
+        else:
+            await dialog.dismiss()
+
+    context.on("dialog", on_dialog)
+    context.on("weberror", lambda error: watched.errors.append(f"script error: {error.error}"))
+    context.on(
+        "console",
+        lambda message: watched.errors.append(f"console: {message.text}") if message.type == "error" else None,
+    )
+    return watched
+
+
+async def horizontal_overflow(page: Page) -> int:
+    """How many CSS pixels the page is wider than the window (more than 0: sideways scrolling)."""
+    return int(await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))

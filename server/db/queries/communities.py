@@ -39,3 +39,73 @@ async def list_active(connection: asyncpg.Connection, *, limit: int = 50) -> lis
 async def by_slug(connection: asyncpg.Connection, slug: str) -> Community | None:
     row = await connection.fetchrow(f"SELECT {_COLUMNS} FROM communities WHERE slug = $1", slug)
     return _community(row) if row else None
+
+
+async def by_id(connection: asyncpg.Connection, community_id: int) -> Community | None:
+    row = await connection.fetchrow(f"SELECT {_COLUMNS} FROM communities WHERE id = $1", community_id)
+    return _community(row) if row else None
+
+
+async def search_active(
+    connection: asyncpg.Connection, tsquery: str | None, *, limit: int, offset: int
+) -> tuple[list[Community], int]:
+    """One page of active communities and the total: matching a 'simple' tsquery (best first), or all by activity."""
+    if tsquery:
+        rows = await connection.fetch(
+            f"""SELECT {_COLUMNS} FROM communities
+                WHERE status = 'active' AND search @@ to_tsquery('simple', $1)
+                ORDER BY ts_rank(search, to_tsquery('simple', $1)) DESC, last_activity_at DESC, id DESC
+                LIMIT $2 OFFSET $3""",
+            tsquery,
+            limit,
+            offset,
+        )
+        total = await connection.fetchval(
+            "SELECT count(*) FROM communities WHERE status = 'active' AND search @@ to_tsquery('simple', $1)", tsquery
+        )
+    else:
+        rows = await connection.fetch(
+            f"""SELECT {_COLUMNS} FROM communities WHERE status = 'active'
+                ORDER BY last_activity_at DESC, id DESC LIMIT $1 OFFSET $2""",
+            limit,
+            offset,
+        )
+        total = await connection.fetchval("SELECT count(*) FROM communities WHERE status = 'active'")
+    return [_community(row) for row in rows], int(total)
+
+
+async def slugs_like(connection: asyncpg.Connection, base: str) -> set[str]:
+    """The slug itself and its numbered variants (base-2, base-3...) already in use."""
+    rows = await connection.fetch(
+        "SELECT slug FROM communities WHERE slug = $1 OR slug ~ ('^' || $1 || '-[0-9]+$')", base
+    )
+    return {row["slug"] for row in rows}
+
+
+async def open_by_name(connection: asyncpg.Connection, name: str) -> Community | None:
+    """An active or proposed community with this name, ignoring case."""
+    row = await connection.fetchrow(
+        f"""SELECT {_COLUMNS} FROM communities WHERE lower(name) = lower($1) AND status IN ('active', 'proposed')
+            ORDER BY status LIMIT 1""",
+        name,
+    )
+    return _community(row) if row else None
+
+
+async def create_proposed(
+    connection: asyncpg.Connection, *, slug: str, name: str, synonyms: list[str], description: str
+) -> Community | None:
+    """A new community awaiting a site admin's decision; None when the slug is taken."""
+    row = await connection.fetchrow(
+        f"""INSERT INTO communities (slug, name, synonyms, description, status) VALUES ($1, $2, $3, $4, 'proposed')
+            ON CONFLICT (slug) DO NOTHING RETURNING {_COLUMNS}""",
+        slug,
+        name,
+        synonyms,
+        description,
+    )
+    return _community(row) if row else None
+
+
+async def set_status(connection: asyncpg.Connection, community_id: int, status: str) -> None:
+    await connection.execute("UPDATE communities SET status = $2 WHERE id = $1", community_id, status)

@@ -111,20 +111,6 @@ async def leaders(connection: asyncpg.Connection, community_id: int) -> list[Lea
     return [Leader(**dict(row)) for row in rows]
 
 
-async def record_role_change(
-    connection: asyncpg.Connection, community_id: int, *, actor_id: int, target_user_id: int, action: str
-) -> None:
-    """Leader appointments and removals go on the community's audit log (action 'leader_appointed' / 'leader_removed')."""
-    await connection.execute(
-        """INSERT INTO moderation_actions (community_id, actor_id, action, target_user_id, target_kind, target_id)
-           VALUES ($1, $2, $3, $4, 'user', $4)""",
-        community_id,
-        actor_id,
-        action,
-        target_user_id,
-    )
-
-
 async def was_removed_as_leader(connection: asyncpg.Connection, community_id: int, user_id: int) -> bool:
     found = await connection.fetchval(
         """SELECT true FROM moderation_actions

@@ -74,3 +74,119 @@ async def password_hash(connection: asyncpg.Connection, user_id: int) -> str | N
 
 async def set_password_hash(connection: asyncpg.Connection, user_id: int, new_hash: str) -> None:
     await connection.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, new_hash)
+
+
+# --- Profiles, preferences and account deletion -------------------------------------------
+
+
+@dataclass(frozen=True)
+class JoinedCommunity:
+    slug: str
+    name: str
+    role: str
+    joined_at: datetime
+
+
+@dataclass(frozen=True)
+class PublicPost:
+    id: int
+    thread_id: int
+    thread_title: str
+    community_slug: str
+    community_name: str
+    body_md: str
+    created_at: datetime
+
+
+async def active_by_username(connection: asyncpg.Connection, username: str) -> User | None:
+    """A member who has not deleted their account (deleted accounts have no profile)."""
+    row = await connection.fetchrow(
+        f"SELECT {COLUMNS} FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL", username
+    )
+    return user_from_row(row) if row else None
+
+
+async def joined_communities(
+    connection: asyncpg.Connection, user_id: int, *, viewer_id: int | None
+) -> list[JoinedCommunity]:
+    """Active communities the user belongs to. Joining a members-only community says something about
+    someone's health, so those are listed only to the member and to fellow members of that community."""
+    rows = await connection.fetch(
+        """SELECT c.slug, c.name, m.role, m.joined_at
+           FROM memberships m JOIN communities c ON c.id = m.community_id
+           WHERE m.user_id = $1 AND c.status = 'active'
+             AND (c.visibility = 'public' OR m.user_id = $2
+                  OR EXISTS (SELECT 1 FROM memberships v WHERE v.community_id = c.id AND v.user_id = $2))
+           ORDER BY c.name, c.id""",
+        user_id,
+        viewer_id,
+    )
+    return [JoinedCommunity(**dict(row)) for row in rows]
+
+
+async def public_posts(connection: asyncpg.Connection, user_id: int, *, limit: int = 20) -> list[PublicPost]:
+    """Recent visible posts in visible threads of active public communities, newest first."""
+    rows = await connection.fetch(
+        """SELECT p.id, p.thread_id, t.title AS thread_title, c.slug AS community_slug,
+                  c.name AS community_name, p.body_md, p.created_at
+           FROM posts p
+           JOIN threads t ON t.id = p.thread_id
+           JOIN communities c ON c.id = t.community_id
+           WHERE p.author_id = $1 AND p.state = 'visible' AND t.state = 'visible'
+             AND c.status = 'active' AND c.visibility = 'public'
+           ORDER BY p.id DESC
+           LIMIT $2""",
+        user_id,
+        limit,
+    )
+    return [PublicPost(**dict(row)) for row in rows]
+
+
+async def update_profile(connection: asyncpg.Connection, user_id: int, *, display_name: str, bio: str) -> User:
+    row = await connection.fetchrow(
+        f"UPDATE users SET display_name = $2, bio = $3 WHERE id = $1 RETURNING {COLUMNS}", user_id, display_name, bio
+    )
+    assert row is not None
+    return user_from_row(row)
+
+
+async def set_preferences(
+    connection: asyncpg.Connection, user_id: int, *, language: str | None, time_zone: str
+) -> User:
+    row = await connection.fetchrow(
+        f"UPDATE users SET language = $2, time_zone = $3 WHERE id = $1 RETURNING {COLUMNS}",
+        user_id,
+        language,
+        time_zone,
+    )
+    assert row is not None
+    return user_from_row(row)
+
+
+async def anonymize(connection: asyncpg.Connection, user_id: int, *, display_name: str) -> bool:
+    """Strip the account of everything that identifies the person; False when already deleted.
+    Run it inside a transaction together with forget_personal_rows."""
+    result = await connection.execute(
+        """UPDATE users SET username = 'deleted-' || id, display_name = $2, bio = '', email = NULL,
+                  password_hash = NULL, is_admin = false, is_expert = false, language = NULL,
+                  time_zone = 'UTC', deleted_at = now()
+           WHERE id = $1 AND deleted_at IS NULL""",
+        user_id,
+        display_name,
+    )
+    return result.endswith(" 1")
+
+
+async def forget_personal_rows(connection: asyncpg.Connection, user_id: int) -> None:
+    """Sessions, memberships (keeping member counts right), room read marks, notifications and
+    preferences go; posts, messages, tips, reactions and flags stay, attributed to the anonymized row."""
+    await connection.execute(
+        """UPDATE communities c SET member_count = greatest(c.member_count - 1, 0)
+           FROM memberships m WHERE m.community_id = c.id AND m.user_id = $1""",
+        user_id,
+    )
+    await connection.execute("DELETE FROM memberships WHERE user_id = $1", user_id)
+    await connection.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
+    await connection.execute("DELETE FROM room_members WHERE user_id = $1", user_id)
+    await connection.execute("DELETE FROM notifications WHERE user_id = $1", user_id)
+    await connection.execute("DELETE FROM notification_preferences WHERE user_id = $1", user_id)

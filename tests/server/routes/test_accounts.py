@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from server import auth
+from server.embedded import free_port
 from server.settings import Settings
 from tests.factories import DEFAULT_PASSWORD, create_user, csrf_token, login
 from tests.harness import live_server
@@ -175,7 +176,7 @@ async def test_failed_logins_are_limited_across_processes_and_the_lock_is_short(
     settings: Settings, db: asyncpg.Connection
 ) -> None:
     await create_user(db, "amara")
-    async with live_server(settings) as first, live_server(settings.with_overrides(port=settings.port + 1)) as second:
+    async with live_server(settings) as first, live_server(settings.with_overrides(port=free_port())) as second:
         statuses = []
         for attempt in range(10):
             server = first if attempt % 2 == 0 else second  # alternate processes sharing one Redis

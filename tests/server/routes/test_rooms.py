@@ -99,3 +99,32 @@ async def test_a_member_can_hide_their_presence_in_a_room(client: httpx.AsyncCli
     assert response.status_code == 303
     assert await db.fetchval("SELECT hide_presence FROM room_members WHERE user_id = $1", user_id) is True
     assert "Show me as here" in (await client.get("/c/test-condition/live")).text
+
+
+async def test_unread_counts_show_on_the_directory_and_community_page_until_read(
+    server, client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    from tests.live_client import LiveClient
+
+    community = await create_community(db)
+    room_id = await db.fetchval("SELECT id FROM rooms")
+    author = await create_user(db, "amara")
+    await add_member(db, community, author)
+    for seq in range(1, 4):
+        await _say(db, room_id, author, seq, f"message {seq}")
+    session = await create_session(db, await create_user(db, "lucia"))
+    await add_member(db, community, await db.fetchval("SELECT id FROM users WHERE username = 'lucia'"))
+    client.cookies.set(auth.SESSION_COOKIE, session)
+    assert "3 unread" in (await client.get("/")).text
+    assert "3 unread" in (await client.get("/c/test-condition")).text
+    # Reading up to seq 2 over the live connection leaves one unread.
+    live = await LiveClient.connect(server.ws_url, server.base_url, session)
+    await live.join("test-condition/main")
+    await live.send({"type": "read", "room": "test-condition/main", "seq": 2})
+    await live.send({"type": "ping"})
+    await live.wait_for(lambda f: f["type"] == "pong")
+    assert await db.fetchval("SELECT last_read_seq FROM room_members") == 2
+    assert "1 unread" in (await client.get("/c/test-condition")).text
+    # Anonymous visitors and non-members see no counts.
+    client.cookies.clear()
+    assert "unread-count" not in (await client.get("/")).text

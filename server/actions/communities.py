@@ -1,0 +1,208 @@
+"""Communities: the searchable directory, who may see a community, joining and leaving, appointing leaders."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import asyncpg
+
+from server.actions import proposals as proposal_actions
+from server.actions.permissions import (
+    Actor,
+    actor_for,
+    require_admin,
+    require_not_banned,
+    require_signed_in,
+)
+from server.db.queries import audit, communities, memberships, proposals, resources, sections, tips, users
+from server.db.queries.communities import Community
+from server.db.queries.memberships import Leader
+from server.db.queries.resources import Resource
+from server.db.queries.sections import Section
+from server.db.queries.tips import Tip
+from server.db.queries.users import User
+from server.errors import AppError, conflict, not_found
+from server.i18n import _
+
+PAGE_SIZE = 20
+MAX_PAGE = 10_000
+MAX_QUERY_WORDS = 8
+NEWEST_RESOURCES = 3
+NEWEST_TIPS = 5
+# Letters and digits in any script; everything else (tsquery operators included) separates words.
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Directory:
+    communities: list[Community]
+    total: int
+    page: int
+    pages: int
+    query: str
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the community page shows, already filtered for the reader."""
+
+    community: Community
+    actor: Actor
+    sections: dict[str, Section]
+    leaders: list[Leader]
+    resources: list[Resource]
+    tips: list[Tip]
+    # True when the reader proposed this community and may still take up the offer to lead it.
+    leadership_offer: bool
+
+
+def prefix_tsquery(query: str) -> str | None:
+    """'myasth cong' → 'myasth:* & cong:*' for to_tsquery('simple', ...): every word, as a prefix."""
+    words = [word.lower() for word in _WORD.findall(query)][:MAX_QUERY_WORDS]
+    if not words:
+        return None
+    return " & ".join(f"{word}:*" for word in words)
+
+
+def check_page(value: str | int | None) -> int:
+    """A page number from a query string: anything odd means the first page, never an error."""
+    try:
+        page = int(value) if value is not None else 1
+    except ValueError:
+        return 1
+    return min(max(page, 1), MAX_PAGE)
+
+
+async def directory(connection: asyncpg.Connection, query: str, page: int) -> Directory:
+    query = " ".join(query.split())[:200]
+    tsquery = prefix_tsquery(query)
+    if query and tsquery is None:
+        # Only punctuation: nothing can match, and listing everything would pretend it did.
+        return Directory([], 0, 1, 1, query)
+    rows, total = await communities.search_active(connection, tsquery, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
+    if page > pages:
+        # A page past the end (an old link, a hand-typed number) shows the last page instead of nothing.
+        page = pages
+        rows, total = await communities.search_active(
+            connection, tsquery, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+    return Directory(rows, total, page, pages, query)
+
+
+async def can_see(connection: asyncpg.Connection, user: User | None, community: Community) -> bool:
+    """Active and archived communities are public; proposed or declined ones only to admins and the proposer."""
+    if community.status in {"active", "archived"}:
+        return True
+    if user is None:
+        return False
+    if user.is_admin:
+        return True
+    proposal = await proposals.for_community(connection, community.id)
+    return proposal is not None and proposal.proposer_id == user.id
+
+
+async def load(connection: asyncpg.Connection, slug: str, user: User | None) -> Community:
+    """The community the reader may see, or 404 (the same answer whether it does not exist or is hidden)."""
+    community = await communities.by_slug(connection, slug)
+    if community is None or not await can_see(connection, user, community):
+        raise not_found(_("We could not find that community."))
+    return community
+
+
+async def overview(connection: asyncpg.Connection, community: Community, user: User | None) -> Overview:
+    actor = await actor_for(connection, user, community.id)
+    offer = False
+    if user is not None:
+        proposal = await proposals.for_community(connection, community.id)
+        offer = proposal is not None and await proposal_actions.leadership_offer_open(connection, user, proposal)
+    return Overview(
+        community=community,
+        actor=actor,
+        sections=await sections.for_community(connection, community.id),
+        leaders=await memberships.leaders(connection, community.id),
+        resources=await resources.list_for(connection, community.id, limit=NEWEST_RESOURCES),
+        tips=await tips.list_for(connection, community.id, include_hidden=actor.can_moderate, limit=NEWEST_TIPS),
+        leadership_offer=offer,
+    )
+
+
+def require_active(community: Community) -> None:
+    if community.status != "active":
+        raise conflict(_("This community is not open yet."))
+
+
+async def do_join(connection: asyncpg.Connection, user: User | None, community: Community) -> bool:
+    """Become a member; True when newly joined (joining twice is harmless). Banned members cannot rejoin."""
+    actor = await actor_for(connection, user, community.id)
+    member = require_signed_in(actor)
+    require_not_banned(actor)
+    require_active(community)
+    return await memberships.join(connection, community.id, member.id)
+
+
+async def do_leave(connection: asyncpg.Connection, user: User | None, community: Community) -> bool:
+    """Stop being a member (a leader who leaves stops being a leader); True when there was a membership."""
+    actor = await actor_for(connection, user, community.id)
+    member = require_signed_in(actor)
+    return await memberships.leave(connection, community.id, member.id)
+
+
+async def _target(connection: asyncpg.Connection, username: str) -> User:
+    target = await users.by_username(connection, username.strip())
+    if target is None or target.deleted_at is not None:
+        raise AppError(
+            "not_found", 404, _("There is no member called %(name)s.") % {"name": username}, field="username"
+        )
+    return target
+
+
+async def do_appoint_leader(
+    connection: asyncpg.Connection, user: User | None, community: Community, username: str
+) -> User:
+    """Site admins make a member (or any signed-up person, who joins at once) a leader of this community."""
+    admin = require_admin(user)
+    require_active(community)
+    target = await _target(connection, username)
+    target_actor = await actor_for(connection, target, community.id)
+    if target_actor.standing.banned:
+        raise AppError(
+            "conflict", 409, _("%(name)s is banned from this community.") % {"name": target.username}, field="username"
+        )
+    async with connection.transaction():
+        await memberships.join(connection, community.id, target.id)
+        await memberships.set_role(connection, community.id, target.id, "leader")
+        await audit.record(
+            connection,
+            community_id=community.id,
+            actor_id=admin.id,
+            action="leader_appointed",
+            target_user_id=target.id,
+            target_kind="user",
+            target_id=target.id,
+        )
+    return target
+
+
+async def do_remove_leader(
+    connection: asyncpg.Connection, user: User | None, community: Community, username: str
+) -> User:
+    """Site admins turn a leader back into a plain member (who stays a member)."""
+    admin = require_admin(user)
+    target = await _target(connection, username)
+    target_actor = await actor_for(connection, target, community.id)
+    if not target_actor.is_leader:
+        raise conflict(_("%(name)s is not a leader of this community.") % {"name": target.username})
+    async with connection.transaction():
+        await memberships.set_role(connection, community.id, target.id, "member")
+        await audit.record(
+            connection,
+            community_id=community.id,
+            actor_id=admin.id,
+            action="leader_removed",
+            target_user_id=target.id,
+            target_kind="user",
+            target_id=target.id,
+        )
+    return target

@@ -1,0 +1,224 @@
+"""Notifications: who hears about a new post, @mentions, the notifications page, read marks and opt-outs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import asyncpg
+
+from server.db.queries import notifications
+from server.db.queries.notifications import FORUM_KINDS, Created, Notification, Preference
+from server.db.queries.users import User
+from server.errors import AppError, bad_request, not_found
+from server.i18n import _, ngettext
+
+# @name, not inside an email address or a word; usernames are 3-32 of [A-Za-z0-9_.-].
+MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_.-]{3,32})")
+MAX_MENTIONS = 20  # more than this in one post is a broadcast, not a mention
+PAGE_SIZE = 30
+
+# When one post concerns someone in several ways, they get one notification: the most specific kind.
+PRIORITY = {"welcome": 0, "answer": 0, "accepted": 0, "reply": 1, "mention": 2, "introduction": 3}
+
+
+def mentioned_usernames(body: str) -> list[str]:
+    """Usernames @mentioned in a post, in order, without repeats (a trailing dot ends a sentence, not a name)."""
+    seen: dict[str, str] = {}
+    for match in MENTION.finditer(body):
+        name = match.group(1).rstrip(".")
+        if len(name) >= 3 and name.lower() not in seen:
+            seen[name.lower()] = name
+    return list(seen.values())[:MAX_MENTIONS]
+
+
+class Recipients:
+    """Collects (user, kind) candidates for one event; each member gets at most one notification,
+    of the most specific kind they have not switched off (chosen in SQL, where the preferences are)."""
+
+    def __init__(self) -> None:
+        self.candidates: set[tuple[int, str]] = set()
+
+    def add(self, user_id: int | None, kind: str) -> None:
+        if user_id is not None:
+            self.candidates.add((user_id, kind))
+
+    def pairs(self) -> list[tuple[int, str]]:
+        return sorted(self.candidates, key=lambda pair: (pair[0], PRIORITY.get(pair[1], 9), pair[1]))
+
+
+async def add_mentions(
+    connection: asyncpg.Connection, recipients: Recipients, community_id: int, body: str, *, already: str = ""
+) -> None:
+    """Mentions in `body` that were not already in `already` (an earlier version of the same post)."""
+    before = {name.lower() for name in mentioned_usernames(already)}
+    names = [name for name in mentioned_usernames(body) if name.lower() not in before]
+    for user_id in await notifications.members_named(connection, community_id, names):
+        recipients.add(user_id, "mention")
+
+
+async def send(
+    connection: asyncpg.Connection,
+    recipients: Recipients,
+    *,
+    actor_id: int | None,
+    community_id: int | None,
+    thread_id: int | None,
+    post_id: int | None,
+) -> list[Created]:
+    """Store the notifications (the actor never notifies themself; opt-outs and visibility apply in SQL)."""
+    return await notifications.create_many(
+        connection,
+        recipients.pairs(),
+        community_id=community_id,
+        thread_id=thread_id,
+        post_id=post_id,
+        actor_id=actor_id,
+    )
+
+
+def _text_from_data(kind: str, data: dict[str, object], *, title: str, community: str) -> str | None:
+    """The sentence of a moderation, flag, crisis or proposal notification, built from its data in the
+    reader's language (the data holds facts, not sentences, so each reader gets their own language)."""
+    values = {
+        "title": str(data.get("title") or title),
+        "community": str(data.get("community") or community),
+        "room": str(data.get("room") or ""),
+        "reason": str(data.get("reason") or ""),
+    }
+    event, what = data.get("event"), data.get("what")
+    if kind == "moderation":
+        texts = {
+            ("approved", "thread"): _("A leader approved your thread “%(title)s”: everyone can see it now."),
+            ("approved", "post"): _("A leader approved your post in “%(title)s”: everyone can see it now."),
+            ("approved", "message"): _("A leader approved your message in %(room)s: everyone can see it now."),
+            ("rejected", "thread"): _("A leader did not approve your thread “%(title)s”. Reason: %(reason)s"),
+            ("rejected", "post"): _("A leader did not approve your post in “%(title)s”. Reason: %(reason)s"),
+            ("rejected", "message"): _("A leader did not approve your message in %(room)s. Reason: %(reason)s"),
+            ("hidden", "post"): _("A leader hid your post in “%(title)s”. Reason: %(reason)s"),
+            ("hidden", "message"): _("A leader hid your message in %(room)s. Reason: %(reason)s"),
+            ("restored", "post"): _("A leader restored your post in “%(title)s”."),
+        }
+        template = texts.get((str(event), str(what)))
+        return template % values if template else None
+    if kind == "flag":
+        if event == "escalated":
+            count = int(str(data.get("count") or 1))
+            return ngettext(
+                "A flag in %(community)s has waited for a leader too long: please look at it.",
+                "%(num)d flags in %(community)s have waited for a leader too long: please look at them.",
+                count,
+            ) % {**values, "num": count}
+        return _("Something in %(community)s was flagged for review.") % values
+    if kind == "crisis":
+        return _("Someone may be at risk in %(community)s: please look at the review queue now.") % values
+    if kind == "proposal":
+        if data.get("status") == "approved":
+            return _("Your proposal for %(community)s was approved: the community is open.") % values
+        if data.get("status") == "declined":
+            return _("Your proposal for %(community)s was declined. Reason: %(reason)s") % values
+    return None
+
+
+@dataclass(frozen=True)
+class Item:
+    """A notification ready to show: a sentence and where it leads."""
+
+    notification: Notification
+    text: str
+    url: str
+
+
+def describe(notification: Notification) -> Item:
+    who = notification.actor_display_name or _("Someone")
+    title = notification.thread_title or ""
+    community = notification.community_name or ""
+    texts = {
+        "reply": _("%(who)s replied to “%(title)s”"),
+        "mention": _("%(who)s mentioned you in “%(title)s”"),
+        "answer": _("%(who)s answered your question “%(title)s”"),
+        "accepted": _("%(who)s accepted your answer in “%(title)s”"),
+        "welcome": _("%(who)s welcomed you in “%(title)s”"),
+        "introduction": _("%(who)s introduced themselves in %(community)s: “%(title)s”"),
+    }
+    template = texts.get(notification.kind)
+    data = notification.data if isinstance(notification.data, dict) else {}
+    from_data = _text_from_data(notification.kind, data, title=title, community=community)
+    if template is not None:
+        text = template % {"who": who, "title": title, "community": community}
+    elif from_data is not None:
+        text = from_data
+    else:
+        message = notification.data.get("message") if isinstance(notification.data, dict) else None
+        text = str(message) if message else _("You have a new notification.")
+    url = "/notifications"
+    if notification.thread_id is not None and notification.community_slug:
+        url = f"/c/{notification.community_slug}/t/{notification.thread_id}"
+        if notification.post_id is not None:
+            # The post's permalink finds the page of a long thread it is on.
+            url = f"/c/{notification.community_slug}/posts/{notification.post_id}"
+    elif isinstance(notification.data, dict) and str(notification.data.get("url", "")).startswith("/"):
+        url = str(notification.data["url"])
+    return Item(notification, text, url)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Item]
+    next_before: int | None
+
+
+def _require_user(user: User | None) -> User:
+    if user is None:
+        raise AppError("unauthorized", 401, _("Please log in first."))
+    return user
+
+
+async def page_for(connection: asyncpg.Connection, user: User | None, *, before: str | None = None) -> Page:
+    member = _require_user(user)
+    before_id: int | None = None
+    if before:
+        if not before.isdigit() or len(before) > 18:
+            raise bad_request(_("That page link is not valid."), "before")
+        before_id = int(before)
+    rows = await notifications.listing(connection, member.id, before_id=before_id, limit=PAGE_SIZE + 1)
+    next_before = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
+    return Page([describe(row) for row in rows[:PAGE_SIZE]], next_before)
+
+
+async def do_open(connection: asyncpg.Connection, user: User | None, notification_id: int) -> str:
+    """Mark one notification read and return where it leads (404 for someone else's)."""
+    member = _require_user(user)
+    found = await notifications.one(connection, member.id, notification_id)
+    if found is None:
+        raise not_found(_("That notification does not exist."))
+    await notifications.mark_read(connection, member.id, [notification_id])
+    return describe(found).url
+
+
+async def do_mark_read(connection: asyncpg.Connection, user: User | None, ids: list[int] | None) -> int:
+    """Mark the member's own notifications read: the listed ones, or all of them when ids is None."""
+    member = _require_user(user)
+    if ids is not None and len(ids) > 500:
+        raise bad_request(_("Too many notifications at once."), "ids")
+    return await notifications.mark_read(connection, member.id, ids)
+
+
+async def unread_count(connection: asyncpg.Connection, user_id: int) -> int:
+    return await notifications.unread_count(connection, user_id)
+
+
+async def preferences_for(connection: asyncpg.Connection, user: User | None) -> dict[str, Preference]:
+    return await notifications.preferences(connection, _require_user(user).id)
+
+
+async def do_set_preferences(
+    connection: asyncpg.Connection, user: User | None, *, in_app: set[str], email: set[str]
+) -> None:
+    """Keep in-app (and email) only for the kinds listed; every other forum kind is switched off."""
+    member = _require_user(user)
+    unknown = (in_app | email) - set(FORUM_KINDS)
+    if unknown:
+        raise bad_request(_("Unknown kind of notification: %(kind)s") % {"kind": sorted(unknown)[0]}, "kinds")
+    chosen = [Preference(kind, kind in in_app, kind in email) for kind in FORUM_KINDS]
+    await notifications.set_preferences(connection, member.id, chosen)

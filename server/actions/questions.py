@@ -1,0 +1,73 @@
+"""Expert questions: asking, the expert badge given by site admins, and accepting one answer."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from server.actions import notifications as notify
+from server.actions.permissions import require_admin
+from server.actions.threads import open_thread, require_writable
+from server.db.queries import experts, posts, threads
+from server.db.queries.threads import Thread
+from server.db.queries.users import User
+from server.errors import bad_request, conflict, forbidden, not_found
+from server.i18n import _
+
+
+async def do_accept(
+    connection: asyncpg.Connection,
+    user: User | None,
+    thread_id: int,
+    post_id: int | None,
+    *,
+    slug: str | None = None,
+) -> Thread:
+    """Mark one reply as the accepted answer (None clears it): the asker or a leader of the community only."""
+    place, thread = await open_thread(connection, user, thread_id, slug)
+    member = require_writable(place)
+    if thread.kind != "question":
+        raise conflict(_("Only questions have an accepted answer."))
+    if member.id != thread.author_id and not place.actor.can_moderate:
+        raise forbidden(_("Only the person who asked or a leader can accept an answer."))
+    answer_author: int | None = None
+    if post_id is not None:
+        answer = await posts.by_id(connection, post_id)
+        first = await posts.first_post_id(connection, thread.id)
+        if answer is None or answer.thread_id != thread.id or answer.state != "visible" or answer.id == first:
+            raise bad_request(_("Choose one of the visible answers in this question."), "post_id")
+        answer_author = answer.author_id
+    async with connection.transaction():
+        await threads.set_accepted(connection, thread.id, post_id)
+        if post_id is not None and post_id != thread.accepted_post_id:
+            recipients = notify.Recipients()
+            recipients.add(answer_author, "accepted")
+            await notify.send(
+                connection,
+                recipients,
+                actor_id=member.id,
+                community_id=thread.community_id,
+                thread_id=thread.id,
+                post_id=post_id,
+            )
+    updated = await threads.by_id(connection, thread.id)
+    assert updated is not None
+    return updated
+
+
+async def do_set_expert(connection: asyncpg.Connection, admin: User | None, username: str, value: bool) -> int:
+    """Give or take the expert badge: site admins only; written to the audit log."""
+    acting = require_admin(admin)
+    async with connection.transaction():
+        user_id = await experts.set_expert(connection, username.strip(), value)
+        if user_id is None:
+            raise not_found(_("There is no member with that username."))
+        await threads.log_moderation(
+            connection,
+            community_id=None,
+            actor_id=acting.id,
+            action="expert_marked" if value else "expert_unmarked",
+            target_kind="user",
+            target_id=user_id,
+            target_user_id=user_id,
+        )
+    return user_id

@@ -1,0 +1,286 @@
+"""The leaders' review queue: approve or reject held posts and chat messages, and the hold's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from server.actions import flags as flag_actions
+from server.actions import notifications as notify
+from server.actions.permissions import Actor, require_moderator, require_outranks
+from server.actions.posts import reply_recipients
+from server.actions.thread_moderation import author_actor, check_reason, hide_post_state, post_in, tell_author
+from server.db.queries import audit, flags, introductions, messages, posts, review, rooms, threads
+from server.db.queries.flags import FlaggedItem
+from server.db.queries.messages import Message
+from server.db.queries.notifications import Created
+from server.db.queries.review import FLAGGED, HeldMessage, HeldPost, ModerationSettings, PostPlace
+from server.db.queries.rooms import Room
+from server.errors import bad_request, conflict, not_found
+from server.i18n import _
+
+
+@dataclass(frozen=True)
+class Queue:
+    held_posts: list[HeldPost]
+    held_messages: list[HeldMessage]
+    flagged: list[FlaggedItem]
+    settings: ModerationSettings
+
+
+async def queue(connection: asyncpg.Connection, actor: Actor, *, escalate_minutes: int) -> Queue:
+    """What waits for this community's leaders: flagged items (someone at risk first), held posts and messages."""
+    viewer = require_moderator(actor)
+    await flag_actions.escalate_overdue(connection, escalate_minutes)
+    chosen = await review.settings(connection, actor.community_id)
+    assert chosen is not None
+    return Queue(
+        held_posts=await review.held_posts(connection, actor.community_id),
+        held_messages=await review.held_messages(connection, actor.community_id),
+        flagged=await flags.community_queue(
+            connection, actor.community_id, viewer_id=viewer.id, include_about_leaders=actor.is_admin
+        ),
+        settings=chosen,
+    )
+
+
+async def _held_post(connection: asyncpg.Connection, actor: Actor, post_id: int) -> PostPlace:
+    place = await post_in(connection, actor, post_id)
+    if place.state != "held" or place.state_reason == FLAGGED:
+        raise conflict(_("This post is not waiting for review any more."))
+    return place
+
+
+@dataclass(frozen=True)
+class Approved:
+    place: PostPlace
+    notified: list[Created]
+
+
+async def do_approve_post(connection: asyncpg.Connection, actor: Actor, post_id: int) -> Approved:
+    """Show a held post (and its thread, for an opening post); it counts towards lifting the author's hold,
+    the author is told, and the notifications the post would have sent (replies, mentions...) go out now."""
+    leader = require_moderator(actor)
+    place = await _held_post(connection, actor, post_id)
+    async with connection.transaction():
+        await posts.set_state(connection, place.id, "visible", "")
+        thread = await threads.by_id(connection, place.thread_id)
+        assert thread is not None
+        if place.is_first:
+            await review.open_thread(connection, place.thread_id)
+            recipients = notify.Recipients()
+            if place.thread_kind == "introduction":
+                for user_id in await introductions.greeters(connection, place.community_id):
+                    recipients.add(user_id, "introduction")
+            await notify.add_mentions(connection, recipients, place.community_id, place.body_md)
+        else:
+            await threads.note_reply(connection, place.thread_id)
+            quoted = await posts.by_id(connection, place.reply_to_post_id) if place.reply_to_post_id else None
+            recipients = await reply_recipients(
+                connection, thread, place.author_id, place.body_md, quoted.author_id if quoted else None
+            )
+        await review.count_approved(connection, place.community_id, place.author_id)
+        await audit.record(
+            connection,
+            community_id=place.community_id,
+            actor_id=leader.id,
+            action="approve_post",
+            target_user_id=place.author_id,
+            target_kind="post",
+            target_id=place.id,
+            details={"thread_id": place.thread_id, "opening": place.is_first},
+        )
+        created = await notify.send(
+            connection,
+            recipients,
+            actor_id=place.author_id,
+            community_id=place.community_id,
+            thread_id=place.thread_id,
+            post_id=place.id,
+        )
+        await tell_author(
+            connection,
+            author_id=place.author_id,
+            actor_id=leader.id,
+            community_id=place.community_id,
+            thread_id=place.thread_id,
+            post_id=place.id,
+            data={
+                "event": "approved",
+                "what": "thread" if place.is_first else "post",
+                "title": place.thread_title,
+            },
+        )
+    return Approved(place, created)
+
+
+async def do_reject_post(connection: asyncpg.Connection, actor: Actor, post_id: int, *, reason: str) -> PostPlace:
+    """Keep a held post out of view (hidden, with the reason the author is told); a held thread goes with it."""
+    leader = require_moderator(actor)
+    place = await _held_post(connection, actor, post_id)
+    require_outranks(actor, await author_actor(connection, place.author_id, place.community_id))
+    clean = check_reason(reason)
+    async with connection.transaction():
+        await hide_post_state(connection, place, "hidden", clean)
+        if place.is_first:
+            await review.set_thread_state(connection, place.thread_id, "hidden")
+        await audit.record(
+            connection,
+            community_id=place.community_id,
+            actor_id=leader.id,
+            action="reject_post",
+            target_user_id=place.author_id,
+            target_kind="post",
+            target_id=place.id,
+            reason=clean,
+            details={"thread_id": place.thread_id, "opening": place.is_first},
+        )
+        # The author can no longer open a rejected thread, so the notice does not point into it.
+        await tell_author(
+            connection,
+            author_id=place.author_id,
+            actor_id=leader.id,
+            community_id=place.community_id,
+            thread_id=None if place.is_first else place.thread_id,
+            post_id=None if place.is_first else place.id,
+            data={
+                "event": "rejected",
+                "what": "thread" if place.is_first else "post",
+                "title": place.thread_title,
+                "reason": clean,
+            },
+        )
+    return place
+
+
+@dataclass(frozen=True)
+class MessageDecision:
+    message: Message
+    room: Room
+    community_slug: str
+
+
+async def _held_message(connection: asyncpg.Connection, actor: Actor, message_id: int) -> tuple[Message, Room]:
+    message = await messages.by_id(connection, message_id)
+    room = await rooms.by_id(connection, message.room_id) if message else None
+    if message is None or room is None or room.community_id != actor.community_id:
+        raise not_found(_("That message does not exist."))
+    if message.state != "held" or message.state_reason == FLAGGED:
+        raise conflict(_("This message is not waiting for review any more."))
+    return message, room
+
+
+async def do_approve_message(
+    connection: asyncpg.Connection, actor: Actor, message_id: int, *, community_slug: str
+) -> MessageDecision:
+    """Show a held chat message to everyone (the caller publishes it to the room after commit)."""
+    leader = require_moderator(actor)
+    message, room = await _held_message(connection, actor, message_id)
+    async with connection.transaction():
+        approved = await messages.set_state(connection, message.id, "visible", "", leader.id)
+        assert approved is not None
+        await review.count_approved(connection, room.community_id, message.author_id)
+        await audit.record(
+            connection,
+            community_id=room.community_id,
+            actor_id=leader.id,
+            action="approve_message",
+            target_user_id=message.author_id,
+            target_kind="room_message",
+            target_id=message.id,
+            details={"room": room.slug, "seq": message.seq},
+        )
+        await tell_author(
+            connection,
+            author_id=message.author_id,
+            actor_id=leader.id,
+            community_id=room.community_id,
+            data={
+                "event": "approved",
+                "what": "message",
+                "room": room.name,
+                "url": f"/c/{community_slug}/live/{room.slug}",
+            },
+        )
+    return MessageDecision(approved, room, community_slug)
+
+
+async def do_reject_message(
+    connection: asyncpg.Connection, actor: Actor, message_id: int, *, reason: str, community_slug: str
+) -> MessageDecision:
+    """Keep a held chat message out of view, hidden with the reason its author is told."""
+    leader = require_moderator(actor)
+    message, room = await _held_message(connection, actor, message_id)
+    require_outranks(actor, await author_actor(connection, message.author_id, room.community_id))
+    clean = check_reason(reason)
+    async with connection.transaction():
+        rejected = await messages.set_state(connection, message.id, "hidden", clean, leader.id)
+        assert rejected is not None
+        await audit.record(
+            connection,
+            community_id=room.community_id,
+            actor_id=leader.id,
+            action="reject_message",
+            target_user_id=message.author_id,
+            target_kind="room_message",
+            target_id=message.id,
+            reason=clean,
+            details={"room": room.slug, "seq": message.seq},
+        )
+        await tell_author(
+            connection,
+            author_id=message.author_id,
+            actor_id=leader.id,
+            community_id=room.community_id,
+            data={
+                "event": "rejected",
+                "what": "message",
+                "room": room.name,
+                "reason": clean,
+                "url": f"/c/{community_slug}/live/{room.slug}",
+            },
+        )
+    return MessageDecision(rejected, room, community_slug)
+
+
+def check_settings(hold_first_posts: bool, hold_release_after: str, flag_hide_threshold: str) -> ModerationSettings:
+    release = hold_release_after.strip()
+    if not release.isdigit() or not 0 <= int(release) <= 100:
+        raise bad_request(_("Please choose a number from 0 to 100."), "hold_release_after")
+    threshold = flag_hide_threshold.strip()
+    if not threshold.isdigit() or not 1 <= int(threshold) <= 100:
+        raise bad_request(_("Please choose a number from 1 to 100."), "flag_hide_threshold")
+    return ModerationSettings(hold_first_posts, int(release), int(threshold))
+
+
+async def do_set_settings(
+    connection: asyncpg.Connection,
+    actor: Actor,
+    *,
+    hold_first_posts: bool,
+    hold_release_after: str,
+    flag_hide_threshold: str,
+) -> ModerationSettings:
+    """Leaders switch the first-post hold on or off, choose after how many approved posts it lifts,
+    and how many members' flags hide something until a leader looks."""
+    leader = require_moderator(actor)
+    chosen = check_settings(hold_first_posts, hold_release_after, flag_hide_threshold)
+    async with connection.transaction():
+        before = await review.settings(connection, actor.community_id)
+        assert before is not None
+        await review.set_settings(connection, actor.community_id, chosen)
+        await audit.record(
+            connection,
+            community_id=actor.community_id,
+            actor_id=leader.id,
+            action="moderation_settings",
+            target_kind="community",
+            target_id=actor.community_id,
+            details={
+                "hold_first_posts": [before.hold_first_posts, chosen.hold_first_posts],
+                "hold_release_after": [before.hold_release_after, chosen.hold_release_after],
+                "flag_hide_threshold": [before.flag_hide_threshold, chosen.flag_hide_threshold],
+            },
+        )
+    return chosen

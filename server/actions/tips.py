@@ -1,0 +1,80 @@
+"""Tips: members in good standing share short practical advice; leaders hide (and unhide) tips."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from server.actions.permissions import actor_for, require_can_write, require_moderator
+from server.db.queries import audit, tips
+from server.db.queries.communities import Community
+from server.db.queries.tips import Tip
+from server.db.queries.users import User
+from server.errors import bad_request, not_found
+from server.i18n import _
+
+MAX_NAME = 120
+MAX_DESCRIPTION = 2000
+
+
+def check_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise bad_request(_("Please give your tip a short name."), "name")
+    if len(name) > MAX_NAME:
+        raise bad_request(_("A tip's name can have at most %(max)d characters.") % {"max": MAX_NAME}, "name")
+    return name
+
+
+def check_description(description: str) -> str:
+    description = description.replace("\r\n", "\n").strip()
+    if not description:
+        raise bad_request(_("Please describe your tip."), "description")
+    if len(description) > MAX_DESCRIPTION:
+        raise bad_request(_("A tip can have at most %(max)d characters.") % {"max": MAX_DESCRIPTION}, "description")
+    return description
+
+
+async def check_can_add(connection: asyncpg.Connection, user: User | None, community: Community) -> User:
+    """Members who are neither banned nor muted (site admins too)."""
+    return require_can_write(await actor_for(connection, user, community.id))
+
+
+async def do_add(
+    connection: asyncpg.Connection, user: User | None, community: Community, name: str, description: str
+) -> Tip:
+    author = await check_can_add(connection, user, community)
+    return await tips.create(connection, community.id, author.id, check_name(name), check_description(description))
+
+
+async def check_can_moderate(connection: asyncpg.Connection, user: User | None, community: Community) -> User:
+    return require_moderator(await actor_for(connection, user, community.id))
+
+
+async def do_set_hidden(
+    connection: asyncpg.Connection, user: User | None, community: Community, tip_id: int, *, hidden: bool
+) -> Tip:
+    leader = await check_can_moderate(connection, user, community)
+    async with connection.transaction():
+        tip = await tips.set_hidden(connection, community.id, tip_id, hidden=hidden, by=leader.id)
+        if tip is None:
+            raise not_found(_("We could not find that tip."))
+        await audit.record(
+            connection,
+            community_id=community.id,
+            actor_id=leader.id,
+            action="tip_hidden" if hidden else "tip_shown",
+            target_kind="tip",
+            target_id=tip.id,
+            details={"name": tip.name},
+        )
+    return tip
+
+
+async def can_moderate(connection: asyncpg.Connection, user: User | None, community: Community) -> bool:
+    return (await actor_for(connection, user, community.id)).can_moderate
+
+
+async def list_for(connection: asyncpg.Connection, user: User | None, community: Community) -> list[Tip]:
+    """Hidden tips are shown only to the community's leaders and site admins (so they can unhide them)."""
+    actor = await actor_for(connection, user, community.id)
+    return await tips.list_for(connection, community.id, include_hidden=actor.can_moderate)

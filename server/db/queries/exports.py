@@ -1,0 +1,79 @@
+"""SQL for "download all my data": every row a member wrote or that is about them, as plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+# One query per part of the export, each taking the user id as $1. Password hashes, session
+# ids and CSRF tokens are secrets, not data about the person, so they are never exported.
+_PARTS: dict[str, str] = {
+    "profile": """
+        SELECT id, username, display_name, bio, email, is_admin, is_expert, language, time_zone, created_at
+        FROM users WHERE id = $1""",
+    "sessions": """
+        SELECT created_at, last_seen_at, expires_at, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at""",
+    "memberships": """
+        SELECT c.slug AS community_slug, c.name AS community_name, m.role, m.is_welcomer, m.approved_posts,
+               m.joined_at
+        FROM memberships m JOIN communities c ON c.id = m.community_id WHERE m.user_id = $1 ORDER BY m.joined_at""",
+    "threads": """
+        SELECT t.id, c.slug AS community_slug, t.kind, t.title, t.state, t.pinned, t.locked, t.intro, t.created_at
+        FROM threads t JOIN communities c ON c.id = t.community_id WHERE t.author_id = $1 ORDER BY t.id""",
+    "posts": """
+        SELECT p.id, p.thread_id, p.body_md, p.state, p.reply_to_post_id, p.created_at, p.edited_at
+        FROM posts p WHERE p.author_id = $1 ORDER BY p.id""",
+    "post_revisions": """
+        SELECT r.id, r.post_id, r.body_md, (r.editor_id = $1) AS edited_by_me, r.created_at
+        FROM post_revisions r JOIN posts p ON p.id = r.post_id
+        WHERE p.author_id = $1 OR r.editor_id = $1 ORDER BY r.id""",
+    "chat_messages": """
+        SELECT m.id, c.slug AS community_slug, r.slug AS room_slug, m.seq, m.body, m.state, m.created_at,
+               m.edited_at
+        FROM room_messages m JOIN rooms r ON r.id = m.room_id JOIN communities c ON c.id = r.community_id
+        WHERE m.author_id = $1 ORDER BY m.id""",
+    "tips": """
+        SELECT t.id, c.slug AS community_slug, t.name, t.description, t.hidden, t.created_at
+        FROM tips t JOIN communities c ON c.id = t.community_id WHERE t.author_id = $1 ORDER BY t.id""",
+    "reactions": """
+        SELECT post_id, kind, created_at FROM reactions WHERE user_id = $1 ORDER BY created_at, post_id""",
+    "flags": """
+        SELECT f.id, c.slug AS community_slug, f.post_id, f.message_id, f.reason, f.note, f.status, f.created_at
+        FROM flags f JOIN communities c ON c.id = f.community_id WHERE f.flagger_id = $1 ORDER BY f.id""",
+    "notifications": """
+        SELECT id, kind, community_id, thread_id, post_id, data, created_at, read_at
+        FROM notifications WHERE user_id = $1 ORDER BY id""",
+    "notification_preferences": """
+        SELECT kind, in_app, email FROM notification_preferences WHERE user_id = $1 ORDER BY kind""",
+    "proposals": """
+        SELECT p.id, c.slug AS community_slug, c.name AS community_name, p.reason, p.status, p.decision_reason,
+               p.created_at, p.decided_at
+        FROM community_proposals p JOIN communities c ON c.id = p.community_id
+        WHERE p.proposer_id = $1 ORDER BY p.id""",
+    "section_revisions": """
+        SELECT s.id, c.slug AS community_slug, s.section, s.body_md, s.summary, s.created_at
+        FROM section_revisions s JOIN communities c ON c.id = s.community_id WHERE s.author_id = $1 ORDER BY s.id""",
+    "resources": """
+        SELECT r.id, c.slug AS community_slug, r.kind, r.title, r.description, r.url, r.published_on, r.created_at
+        FROM resources r JOIN communities c ON c.id = r.community_id WHERE r.created_by = $1 ORDER BY r.id""",
+}
+
+PART_NAMES = tuple(_PARTS)
+
+
+@dataclass(frozen=True)
+class Export:
+    """Each part is a list of rows as dicts of plain values (the profile part has one row)."""
+
+    parts: dict[str, list[dict[str, Any]]]
+
+
+async def for_user(connection: asyncpg.Connection, user_id: int) -> Export:
+    parts: dict[str, list[dict[str, Any]]] = {}
+    # One snapshot for every part, so the export is consistent even while the member is active.
+    async with connection.transaction(isolation="repeatable_read", readonly=True):
+        for name, sql in _PARTS.items():
+            parts[name] = [dict(row) for row in await connection.fetch(sql, user_id)]
+    return Export(parts)

@@ -1,0 +1,241 @@
+"""SQL for in-app notifications: creation that honours opt-outs and visibility, the unread count, reading, digests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from server.db.queries.threads import readable_by
+
+# Kinds a member can switch off (the ones the forum creates); other engineers add their own.
+FORUM_KINDS = ("reply", "mention", "answer", "accepted", "welcome", "introduction")
+# The header shows "99+" past this: counting further would cost more and tell nobody anything.
+UNREAD_CAP = 100
+
+
+@dataclass(frozen=True)
+class Created:
+    id: int
+    user_id: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: int
+    kind: str
+    created_at: datetime
+    read_at: datetime | None
+    thread_id: int | None
+    post_id: int | None
+    data: dict[str, Any]
+    thread_title: str | None
+    community_slug: str | None
+    community_name: str | None
+    actor_username: str | None
+    actor_display_name: str | None
+
+
+@dataclass(frozen=True)
+class Preference:
+    kind: str
+    in_app: bool
+    email: bool
+
+
+@dataclass(frozen=True)
+class DigestRecipient:
+    user_id: int
+    email: str
+    display_name: str
+    language: str | None
+
+
+# Notifications about a community the member can no longer read (they left a members-only
+# community, or were banned) stay in the table but are never shown or counted.
+_VISIBLE = f"(n.community_id IS NULL OR {readable_by('c', 'n.user_id', 'nu.is_admin')})"
+
+
+async def create_many(
+    connection: asyncpg.Connection,
+    recipients: list[tuple[int, str]],
+    *,
+    community_id: int | None,
+    thread_id: int | None,
+    post_id: int | None,
+    actor_id: int | None,
+    data: dict[str, Any] | None = None,
+) -> list[Created]:
+    """At most one notification per member, in one statement: `recipients` lists (user id, kind) candidates
+    in order of preference, and each member gets the first kind they have not switched off. Skips the
+    actor, deleted accounts, and members who cannot read the community."""
+    if not recipients:
+        return []
+    records = await connection.fetch(
+        f"""INSERT INTO notifications (user_id, kind, community_id, thread_id, post_id, actor_id, data)
+            SELECT chosen.user_id, chosen.kind, $3, $4, $5, $6, $7 FROM (
+                SELECT DISTINCT ON (r.user_id) r.user_id, r.kind
+                FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS r(user_id, kind, position)
+                JOIN users nu ON nu.id = r.user_id AND nu.deleted_at IS NULL
+                LEFT JOIN communities c ON c.id = $3
+                WHERE r.user_id IS DISTINCT FROM $6
+                  AND NOT EXISTS (SELECT 1 FROM notification_preferences np
+                                  WHERE np.user_id = r.user_id AND np.kind = r.kind AND NOT np.in_app)
+                  AND ($3::bigint IS NULL OR {readable_by("c", "r.user_id", "nu.is_admin")})
+                ORDER BY r.user_id, r.position) AS chosen
+            RETURNING id, user_id, kind""",
+        [user_id for user_id, _ in recipients],
+        [kind for _, kind in recipients],
+        community_id,
+        thread_id,
+        post_id,
+        actor_id,
+        data or {},
+    )
+    return [Created(**dict(record)) for record in records]
+
+
+async def unread_count(connection: asyncpg.Connection, user_id: int) -> int:
+    """Unread notifications the member can see, capped at UNREAD_CAP: one cheap query for the header."""
+    count: int = await connection.fetchval(
+        f"""SELECT count(*) FROM (
+                SELECT 1 FROM notifications n
+                JOIN users nu ON nu.id = n.user_id
+                LEFT JOIN communities c ON c.id = n.community_id
+                WHERE n.user_id = $1 AND n.read_at IS NULL AND {_VISIBLE}
+                LIMIT {UNREAD_CAP}) AS unread""",
+        user_id,
+    )
+    return count
+
+
+_LIST = """n.id, n.kind, n.created_at, n.read_at, n.thread_id, n.post_id, n.data,
+    t.title AS thread_title, c.slug AS community_slug, c.name AS community_name,
+    a.username AS actor_username, a.display_name AS actor_display_name"""
+
+
+async def listing(
+    connection: asyncpg.Connection, user_id: int, *, before_id: int | None = None, limit: int = 30
+) -> list[Notification]:
+    """Newest first, keyset-paginated by id."""
+    records = await connection.fetch(
+        f"""SELECT {_LIST}
+            FROM notifications n
+            JOIN users nu ON nu.id = n.user_id
+            LEFT JOIN communities c ON c.id = n.community_id
+            LEFT JOIN threads t ON t.id = n.thread_id
+            LEFT JOIN users a ON a.id = n.actor_id AND a.deleted_at IS NULL
+            WHERE n.user_id = $1 AND ($2::bigint IS NULL OR n.id < $2) AND {_VISIBLE}
+            ORDER BY n.id DESC LIMIT $3""",
+        user_id,
+        before_id,
+        limit,
+    )
+    return [Notification(**dict(record)) for record in records]
+
+
+async def one(connection: asyncpg.Connection, user_id: int, notification_id: int) -> Notification | None:
+    record = await connection.fetchrow(
+        f"""SELECT {_LIST}
+            FROM notifications n
+            JOIN users nu ON nu.id = n.user_id
+            LEFT JOIN communities c ON c.id = n.community_id
+            LEFT JOIN threads t ON t.id = n.thread_id
+            LEFT JOIN users a ON a.id = n.actor_id AND a.deleted_at IS NULL
+            WHERE n.user_id = $1 AND n.id = $2 AND {_VISIBLE}""",
+        user_id,
+        notification_id,
+    )
+    return Notification(**dict(record)) if record else None
+
+
+async def mark_read(connection: asyncpg.Connection, user_id: int, ids: list[int] | None) -> int:
+    """Mark the given notifications (or all when ids is None) read; only the member's own."""
+    result = await connection.execute(
+        """UPDATE notifications SET read_at = now()
+           WHERE user_id = $1 AND read_at IS NULL AND ($2::bigint[] IS NULL OR id = ANY($2))""",
+        user_id,
+        ids,
+    )
+    return int(result.split()[-1])
+
+
+async def preferences(connection: asyncpg.Connection, user_id: int) -> dict[str, Preference]:
+    """The member's settings for every forum kind (defaults: in-app on, email off)."""
+    records = await connection.fetch(
+        """SELECT k.kind, coalesce(np.in_app, true) AS in_app, coalesce(np.email, false) AS email
+           FROM unnest($2::text[]) AS k(kind)
+           LEFT JOIN notification_preferences np ON np.user_id = $1 AND np.kind = k.kind""",
+        user_id,
+        list(FORUM_KINDS),
+    )
+    return {record["kind"]: Preference(**dict(record)) for record in records}
+
+
+async def set_preferences(connection: asyncpg.Connection, user_id: int, chosen: list[Preference]) -> None:
+    await connection.execute(
+        """INSERT INTO notification_preferences (user_id, kind, in_app, email)
+           SELECT $1, k.kind, k.in_app, k.email FROM unnest($2::text[], $3::boolean[], $4::boolean[]) AS k(kind, in_app, email)
+           ON CONFLICT (user_id, kind) DO UPDATE SET in_app = EXCLUDED.in_app, email = EXCLUDED.email""",
+        user_id,
+        [pref.kind for pref in chosen],
+        [pref.in_app for pref in chosen],
+        [pref.email for pref in chosen],
+    )
+
+
+_DIGESTIBLE = f"""n.read_at IS NULL AND n.emailed_at IS NULL AND {_VISIBLE}
+    AND EXISTS (SELECT 1 FROM notification_preferences np WHERE np.user_id = n.user_id AND np.kind = n.kind AND np.email)"""
+
+
+async def digest_recipients(connection: asyncpg.Connection) -> list[DigestRecipient]:
+    """Members with an email address and unread, not yet emailed notifications of kinds they asked email for."""
+    records = await connection.fetch(
+        f"""SELECT nu.id AS user_id, nu.email, nu.display_name, nu.language FROM users nu
+            WHERE nu.email IS NOT NULL AND nu.deleted_at IS NULL
+              AND EXISTS (SELECT 1 FROM notifications n LEFT JOIN communities c ON c.id = n.community_id
+                          WHERE n.user_id = nu.id AND {_DIGESTIBLE})
+            ORDER BY nu.id"""
+    )
+    return [DigestRecipient(**dict(record)) for record in records]
+
+
+async def claim_for_digest(connection: asyncpg.Connection, user_id: int) -> list[Notification]:
+    """Lock the member's digestible notifications (inside a transaction); another sender skips them."""
+    records = await connection.fetch(
+        f"""SELECT {_LIST}
+            FROM notifications n
+            JOIN users nu ON nu.id = n.user_id
+            LEFT JOIN communities c ON c.id = n.community_id
+            LEFT JOIN threads t ON t.id = n.thread_id
+            LEFT JOIN users a ON a.id = n.actor_id AND a.deleted_at IS NULL
+            WHERE n.user_id = $1 AND {_DIGESTIBLE}
+            ORDER BY n.id
+            FOR UPDATE OF n SKIP LOCKED""",
+        user_id,
+    )
+    return [Notification(**dict(record)) for record in records]
+
+
+async def mark_emailed(connection: asyncpg.Connection, ids: list[int]) -> None:
+    await connection.execute("UPDATE notifications SET emailed_at = now() WHERE id = ANY($1::bigint[])", ids)
+
+
+async def members_named(connection: asyncpg.Connection, community_id: int, usernames: list[str]) -> list[int]:
+    """Ids of the community's members (not banned, not deleted) among these usernames (case-insensitive)."""
+    if not usernames:
+        return []
+    records = await connection.fetch(
+        """SELECT u.id FROM users u
+           JOIN memberships m ON m.user_id = u.id AND m.community_id = $1
+           WHERE lower(u.username) = ANY($2::text[]) AND u.deleted_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM sanctions s WHERE s.community_id = $1 AND s.user_id = u.id
+                             AND s.kind = 'ban' AND s.lifted_at IS NULL AND (s.ends_at IS NULL OR s.ends_at > now()))
+           ORDER BY u.id""",
+        community_id,
+        [name.lower() for name in usernames],
+    )
+    return [record["id"] for record in records]

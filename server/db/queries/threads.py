@@ -1,0 +1,253 @@
+"""SQL for forum threads: keyset-paginated listings, lookup, creation, counters, pin/lock, accepted answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from server.db.queries.communities import Community
+
+
+@dataclass(frozen=True)
+class Thread:
+    id: int
+    community_id: int
+    community_slug: str
+    kind: str
+    title: str
+    author_id: int | None
+    state: str
+    pinned: bool
+    locked: bool
+    reply_count: int
+    accepted_post_id: int | None
+    intro: dict[str, Any] | None
+    created_at: datetime
+    last_activity_at: datetime
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    """One row of a thread list: what the list shows, with the author's public names."""
+
+    id: int
+    kind: str
+    title: str
+    pinned: bool
+    locked: bool
+    reply_count: int
+    accepted_post_id: int | None
+    created_at: datetime
+    last_activity_at: datetime
+    author_username: str | None
+    author_display_name: str | None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The position after the last row of a page, in listing order (pinned, last activity, id; all descending)."""
+
+    pinned: bool
+    last_activity_at: datetime
+    id: int
+
+
+_THREAD = """t.id, t.community_id, c.slug AS community_slug, t.kind, t.title, t.author_id, t.state, t.pinned,
+    t.locked, t.reply_count, t.accepted_post_id, t.intro, t.created_at, t.last_activity_at"""
+
+_ROW = """t.id, t.kind, t.title, t.pinned, t.locked, t.reply_count, t.accepted_post_id, t.created_at,
+    t.last_activity_at, u.username AS author_username, u.display_name AS author_display_name"""
+
+
+def _row(record: asyncpg.Record) -> ThreadRow:
+    # Positional: _ROW lists the columns in ThreadRow's field order (a test checks it).
+    return ThreadRow(*record)
+
+
+# The community comes with its thread in one query; the columns follow the Community dataclass.
+_COMMUNITY = ", ".join(f"c.{field.name} AS community__{field.name}" for field in fields(Community))
+
+
+async def with_community(connection: asyncpg.Connection, thread_id: int) -> tuple[Thread, Community] | None:
+    record = await connection.fetchrow(
+        f"SELECT {_THREAD}, {_COMMUNITY} FROM threads t JOIN communities c ON c.id = t.community_id WHERE t.id = $1",
+        thread_id,
+    )
+    if record is None:
+        return None
+    values = dict(record)
+    community = Community(**{field.name: values.pop(f"community__{field.name}") for field in fields(Community)})
+    return Thread(**values), community
+
+
+async def by_id(connection: asyncpg.Connection, thread_id: int) -> Thread | None:
+    record = await connection.fetchrow(
+        f"SELECT {_THREAD} FROM threads t JOIN communities c ON c.id = t.community_id WHERE t.id = $1", thread_id
+    )
+    return Thread(**dict(record)) if record else None
+
+
+async def listing(
+    connection: asyncpg.Connection,
+    community_id: int,
+    *,
+    kind: str | None = None,
+    unanswered: bool = False,
+    after: Cursor | None = None,
+    limit: int = 30,
+) -> list[ThreadRow]:
+    """Visible threads, newest activity first; the whole forum puts pinned threads on top.
+
+    Keyset pagination: each page starts strictly after the cursor with a row comparison the
+    listing indexes answer directly, so page 100 costs what page 1 costs (no OFFSET scan).
+    """
+    if kind is None:
+        order = "t.pinned DESC, t.last_activity_at DESC, t.id DESC"
+        where = "t.community_id = $1 AND t.state = 'visible'"
+        args: list[object] = [community_id]
+        if after is not None:
+            where += " AND (t.pinned, t.last_activity_at, t.id) < ($2, $3, $4)"
+            args += [after.pinned, after.last_activity_at, after.id]
+    else:
+        order = "t.last_activity_at DESC, t.id DESC"
+        where = "t.community_id = $1 AND t.kind = $2 AND t.state = 'visible'"
+        args = [community_id, kind]
+        if unanswered:
+            where += " AND t.accepted_post_id IS NULL"
+        if after is not None:
+            where += " AND (t.last_activity_at, t.id) < ($3, $4)"
+            args += [after.last_activity_at, after.id]
+    args.append(limit)
+    records = await connection.fetch(
+        f"""SELECT {_ROW} FROM threads t LEFT JOIN users u ON u.id = t.author_id
+            WHERE {where} ORDER BY {order} LIMIT ${len(args)}""",
+        *args,
+    )
+    return [_row(record) for record in records]
+
+
+async def count_visible(connection: asyncpg.Connection, community_id: int, kind: str | None = None) -> int:
+    count: int = await connection.fetchval(
+        "SELECT count(*) FROM threads WHERE community_id = $1 AND state = 'visible' AND ($2::text IS NULL OR kind = $2)",
+        community_id,
+        kind,
+    )
+    return count
+
+
+async def waiting_for_welcome(
+    connection: asyncpg.Connection, community_id: int, *, older_than_hours: int = 24, limit: int = 50
+) -> list[ThreadRow]:
+    """Introductions that nobody but their author has answered after the given time, oldest first."""
+    records = await connection.fetch(
+        f"""SELECT {_ROW} FROM threads t LEFT JOIN users u ON u.id = t.author_id
+            WHERE t.community_id = $1 AND t.kind = 'introduction' AND t.state = 'visible'
+              AND t.created_at < now() - make_interval(hours => $2)
+              AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.thread_id = t.id AND p.state = 'visible'
+                              AND p.author_id IS DISTINCT FROM t.author_id)
+            ORDER BY t.created_at, t.id LIMIT $3""",
+        community_id,
+        older_than_hours,
+        limit,
+    )
+    return [_row(record) for record in records]
+
+
+async def create(
+    connection: asyncpg.Connection,
+    *,
+    community_id: int,
+    kind: str,
+    title: str,
+    author_id: int,
+    intro: dict[str, Any] | None = None,
+    state: str = "visible",
+) -> int:
+    thread_id: int = await connection.fetchval(
+        """INSERT INTO threads (community_id, kind, title, author_id, intro, state)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+        community_id,
+        kind,
+        title,
+        author_id,
+        intro,
+        state,
+    )
+    return thread_id
+
+
+async def note_reply(connection: asyncpg.Connection, thread_id: int) -> None:
+    """A new visible reply: one more in the count, and the thread rises in the listing."""
+    await connection.execute(
+        "UPDATE threads SET reply_count = reply_count + 1, last_activity_at = now() WHERE id = $1", thread_id
+    )
+    await connection.execute(
+        "UPDATE communities SET last_activity_at = now() FROM threads t WHERE t.id = $1 AND communities.id = t.community_id",
+        thread_id,
+    )
+
+
+async def note_community_activity(connection: asyncpg.Connection, community_id: int) -> None:
+    await connection.execute("UPDATE communities SET last_activity_at = now() WHERE id = $1", community_id)
+
+
+async def change_reply_count(connection: asyncpg.Connection, thread_id: int, delta: int) -> None:
+    await connection.execute(
+        "UPDATE threads SET reply_count = greatest(reply_count + $2, 0) WHERE id = $1", thread_id, delta
+    )
+
+
+async def set_accepted(connection: asyncpg.Connection, thread_id: int, post_id: int | None) -> None:
+    await connection.execute("UPDATE threads SET accepted_post_id = $2 WHERE id = $1", thread_id, post_id)
+
+
+async def set_flags(
+    connection: asyncpg.Connection, thread_id: int, *, pinned: bool | None = None, locked: bool | None = None
+) -> None:
+    await connection.execute(
+        "UPDATE threads SET pinned = coalesce($2, pinned), locked = coalesce($3, locked) WHERE id = $1",
+        thread_id,
+        pinned,
+        locked,
+    )
+
+
+async def log_moderation(
+    connection: asyncpg.Connection,
+    *,
+    community_id: int | None,
+    actor_id: int,
+    action: str,
+    target_kind: str,
+    target_id: int | None,
+    target_user_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append one entry to the (append-only) audit log."""
+    await connection.execute(
+        """INSERT INTO moderation_actions (community_id, actor_id, action, target_user_id, target_kind, target_id, details)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        community_id,
+        actor_id,
+        action,
+        target_user_id,
+        target_kind,
+        target_id,
+        details or {},
+    )
+
+
+def readable_by(community: str, viewer: str, viewer_is_admin: str) -> str:
+    """SQL condition: the viewer may read the forum of `community` (an alias of communities).
+
+    Public communities are readable by everyone; members-only ones by their members who are
+    not banned, and by site admins. The same rule as `server.actions.threads.can_read`.
+    """
+    return f"""({community}.status IN ('active', 'archived') AND ({community}.visibility = 'public' OR {viewer_is_admin}
+        OR ({viewer} IS NOT NULL
+            AND EXISTS (SELECT 1 FROM memberships rm WHERE rm.community_id = {community}.id AND rm.user_id = {viewer})
+            AND NOT EXISTS (SELECT 1 FROM sanctions rs WHERE rs.community_id = {community}.id AND rs.user_id = {viewer}
+                            AND rs.kind = 'ban' AND rs.lifted_at IS NULL AND (rs.ends_at IS NULL OR rs.ends_at > now())))))"""

@@ -1,0 +1,140 @@
+"""Flag pages: members flag a post or a chat message (and see crisis resources); site admins' flag queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from channels import protocol
+from server.actions import flags
+from server.actions.flags import Flagged, Item
+from server.actions.permissions import Actor, actor_for, require_can_write
+from server.db.queries import communities
+from server.db.queries.communities import Community
+from server.errors import AppError, not_found
+from server.live import room_topic
+from server.markdown import render_markdown
+from server.routes.forms import read_form, text
+from server.templating import render
+
+
+async def _community_and_actor(connection: asyncpg.Connection, request: Request) -> tuple[Community, Actor]:
+    community = await communities.by_slug(connection, request.path_params["slug"])
+    if community is None:
+        raise not_found()
+    return community, await actor_for(connection, request.state.user, community.id)
+
+
+def _back(community: Community, item: Item) -> str:
+    if item.post is not None:
+        return f"/c/{community.slug}/posts/{item.post.id}"
+    assert item.room is not None
+    return f"/c/{community.slug}/live/{item.room.slug}"
+
+
+def _action(community: Community, item: Item) -> str:
+    if item.post is not None:
+        return f"/c/{community.slug}/posts/{item.post.id}/flag"
+    assert item.room is not None and item.message is not None
+    return f"/c/{community.slug}/live/{item.room.slug}/messages/{item.message.seq}/flag"
+
+
+async def _item(connection: asyncpg.Connection, request: Request, actor: Actor) -> Item:
+    if "post_id" in request.path_params:
+        return await flags.post_item(connection, actor, request.path_params["post_id"])
+    return await flags.message_item(connection, actor, request.path_params["room"], request.path_params["seq"])
+
+
+def _form_context(community: Community, item: Item, values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    return {
+        "community": community,
+        "item": item,
+        "excerpt": item.post.body_md if item.post else item.message.body if item.message else "",
+        "action": _action(community, item),
+        "back": _back(community, item),
+        "reasons": flags.reason_labels(),
+        "values": values,
+        "errors": errors,
+    }
+
+
+async def flag_form(request: Request) -> Response:
+    async with request.app.state.db.acquire() as connection:
+        community, actor = await _community_and_actor(connection, request)
+        require_can_write(actor)  # refused (401/403) before anything about the item is looked at
+        item = await _item(connection, request, actor)
+        await flags.check_flaggable(connection, actor, item)
+    return render(request, "moderation/flag.html", _form_context(community, item, {}, {}))
+
+
+async def flag(request: Request) -> Response:
+    form = await read_form(request)
+    values = {"reason": text(form, "reason", 40), "note": text(form, "note", 2000)}
+    async with request.app.state.db.acquire() as connection:
+        community, actor = await _community_and_actor(connection, request)
+        require_can_write(actor)
+        item = await _item(connection, request, actor)
+        try:
+            if item.post is not None:
+                done: Flagged = await flags.do_flag_post(
+                    connection, actor, item.post.id, reason=values["reason"], note=values["note"]
+                )
+            else:
+                done = await flags.do_flag_message(
+                    connection,
+                    actor,
+                    request.path_params["room"],
+                    request.path_params["seq"],
+                    reason=values["reason"],
+                    note=values["note"],
+                )
+        except AppError as error:
+            if error.status != 400:
+                raise
+            context = _form_context(community, item, values, {error.field or "form": error.message})
+            return render(request, "moderation/flag.html", context, status=400)
+    if done.hidden_now and item.room is not None and item.message is not None:
+        topic = room_topic(community.slug, item.room.slug)
+        await request.app.state.live.publish_frame(topic, protocol.Removed(room=topic, seq=item.message.seq))
+    # The crisis text is shown right here, on the page the member lands on, whatever else happened.
+    return render(
+        request,
+        "moderation/flag_sent.html",
+        {
+            "community": community,
+            "done": done,
+            "back": _back(community, item),
+            "crisis_text": request.app.state.settings.crisis_text,
+        },
+        status=200 if done.created else 409,
+    )
+
+
+async def admin_flags(request: Request) -> Response:
+    async with request.app.state.db.acquire() as connection:
+        items = await flags.admin_queue(
+            connection, request.state.user, escalate_minutes=request.app.state.settings.flag_escalate_minutes
+        )
+    return render(
+        request,
+        "admin/flags.html",
+        {
+            "items": items,
+            "reasons": flags.reason_labels(),
+            "markdown": lambda body: Markup(render_markdown(body)),  # noqa: S704 - sanitized by render_markdown
+        },
+    )
+
+
+routes = [
+    Route("/c/{slug}/posts/{post_id:int}/flag", flag_form, methods=["GET"]),
+    Route("/c/{slug}/posts/{post_id:int}/flag", flag, methods=["POST"]),
+    Route("/c/{slug}/live/{room}/messages/{seq:int}/flag", flag_form, methods=["GET"]),
+    Route("/c/{slug}/live/{room}/messages/{seq:int}/flag", flag, methods=["POST"]),
+    Route("/admin/flags", admin_flags, methods=["GET"]),
+]

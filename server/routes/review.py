@@ -1,0 +1,230 @@
+"""Leaders' review pages: the queue at /c/<slug>/review, approving and rejecting, flags, hiding posts, moving threads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from channels import protocol
+from server.actions import flags as flag_actions
+from server.actions import review, thread_moderation
+from server.actions.permissions import Actor, actor_for, require_moderator
+from server.db.queries import communities
+from server.db.queries.communities import Community
+from server.db.queries.messages import Message
+from server.db.queries.rooms import Room
+from server.errors import AppError, not_found
+from server.live import message_frame, room_topic
+from server.markdown import render_markdown
+from server.routes.forms import read_form, redirect, safe_next, text
+from server.templating import render
+
+
+async def _community_and_actor(connection: asyncpg.Connection, request: Request) -> tuple[Community, Actor]:
+    community = await communities.by_slug(connection, request.path_params["slug"])
+    if community is None:
+        raise not_found()
+    return community, await actor_for(connection, request.state.user, community.id)
+
+
+def _markdown(body: str) -> Markup:
+    return Markup(render_markdown(body))  # noqa: S704 - sanitized by render_markdown
+
+
+async def review_page(
+    request: Request,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    async with request.app.state.db.acquire() as connection:
+        community, actor = await _community_and_actor(connection, request)
+        queue = await review.queue(connection, actor, escalate_minutes=request.app.state.settings.flag_escalate_minutes)
+    return render(
+        request,
+        "moderation/review.html",
+        {
+            "community": community,
+            "actor": actor,
+            "queue": queue,
+            "reasons": flag_actions.reason_labels(),
+            "markdown": _markdown,
+            "errors": errors or {},
+            "values": values or {},
+        },
+        status=status,
+    )
+
+
+async def _publish_message(request: Request, slug: str, room: Room, message: Message | None, *, shown: bool) -> None:
+    """After commit: every open client of the room shows the message (approved) or drops it (hidden)."""
+    if message is None:
+        return
+    topic = room_topic(slug, room.slug)
+    if shown:
+        await request.app.state.live.publish_frame(topic, message_frame(topic, room.epoch, message))
+    else:
+        await request.app.state.live.publish_frame(topic, protocol.Removed(room=topic, seq=message.seq))
+
+
+async def _decide(request: Request, kind: str, verb: str) -> Response:
+    form = await read_form(request)
+    item_id: int = request.path_params["item_id"]
+    reason = text(form, "reason", 2000)
+    key = f"{kind}-{item_id}"
+    try:
+        async with request.app.state.db.acquire() as connection:
+            community, actor = await _community_and_actor(connection, request)
+            require_moderator(actor)
+            if kind == "post" and verb == "approve":
+                await review.do_approve_post(connection, actor, item_id)
+            elif kind == "post" and verb == "reject":
+                await review.do_reject_post(connection, actor, item_id, reason=reason)
+            elif kind == "message" and verb in {"approve", "reject"}:
+                if verb == "approve":
+                    decided = await review.do_approve_message(
+                        connection, actor, item_id, community_slug=community.slug
+                    )
+                else:
+                    decided = await review.do_reject_message(
+                        connection, actor, item_id, reason=reason, community_slug=community.slug
+                    )
+                await _publish_message(request, community.slug, decided.room, decided.message, shown=verb == "approve")
+            else:
+                resolved = await flag_actions.do_resolve(
+                    connection, actor, kind, item_id, uphold=verb == "uphold", reason=reason
+                )
+                room = resolved.item.room
+                if room is not None and (verb == "uphold" or resolved.shown_again):
+                    await _publish_message(request, community.slug, room, resolved.message, shown=verb != "uphold")
+    except AppError as error:
+        if error.status != 400:
+            raise
+        return await review_page(request, {key: error.message}, {key: reason}, status=400)
+    return redirect(safe_next(text(form, "next", 500), f"/c/{community.slug}/review"))
+
+
+def _decision(kind: str, verb: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        return await _decide(request, kind, verb)
+
+    endpoint.__name__ = f"{verb}_{kind}"
+    return endpoint
+
+
+async def save_settings(request: Request) -> Response:
+    form = await read_form(request)
+    values = {name: text(form, name, 10) for name in ("hold_release_after", "flag_hide_threshold")}
+    try:
+        async with request.app.state.db.acquire() as connection:
+            community, actor = await _community_and_actor(connection, request)
+            await review.do_set_settings(
+                connection,
+                actor,
+                hold_first_posts=text(form, "hold_first_posts", 10) == "on",
+                hold_release_after=values["hold_release_after"],
+                flag_hide_threshold=values["flag_hide_threshold"],
+            )
+    except AppError as error:
+        if error.status != 400:
+            raise
+        return await review_page(request, {error.field or "settings": error.message}, values, status=400)
+    return redirect(f"/c/{community.slug}/review?saved=1#settings")
+
+
+# --- Hiding and restoring posts ------------------------------------------------------------------
+
+
+async def _hide_form(request: Request, reason: str = "", error: str | None = None, status: int = 200) -> Response:
+    async with request.app.state.db.acquire() as connection:
+        community, actor = await _community_and_actor(connection, request)
+        require_moderator(actor)
+        place = await thread_moderation.post_in(connection, actor, request.path_params["post_id"])
+    return render(
+        request,
+        "moderation/hide_post.html",
+        {"community": community, "post": place, "reason": reason, "error": error, "markdown": _markdown},
+        status=status,
+    )
+
+
+async def hide_page(request: Request) -> Response:
+    return await _hide_form(request)
+
+
+async def hide(request: Request) -> Response:
+    form = await read_form(request)
+    reason = text(form, "reason", 2000)
+    try:
+        async with request.app.state.db.acquire() as connection:
+            community, actor = await _community_and_actor(connection, request)
+            done = await thread_moderation.do_hide_post(connection, actor, request.path_params["post_id"], reason=reason)
+    except AppError as error:
+        if error.status not in {400, 409}:
+            raise
+        return await _hide_form(request, reason, error.message, status=error.status)
+    return redirect(f"/c/{community.slug}/posts/{done.place.id}")
+
+
+async def unhide(request: Request) -> Response:
+    await read_form(request)
+    async with request.app.state.db.acquire() as connection:
+        community, actor = await _community_and_actor(connection, request)
+        done = await thread_moderation.do_restore_post(connection, actor, request.path_params["post_id"])
+    return redirect(f"/c/{community.slug}/posts/{done.place.id}")
+
+
+# --- Moving threads --------------------------------------------------------------------------------
+
+
+async def _move_form(request: Request, target: str = "", error: str | None = None, status: int = 200) -> Response:
+    async with request.app.state.db.acquire() as connection:
+        community, actor = await _community_and_actor(connection, request)
+        thread = await thread_moderation.thread_to_move(connection, actor, request.path_params["thread_id"])
+    return render(
+        request,
+        "moderation/move_thread.html",
+        {"community": community, "thread": thread, "target": target, "error": error},
+        status=status,
+    )
+
+
+async def move_page(request: Request) -> Response:
+    return await _move_form(request)
+
+
+async def move(request: Request) -> Response:
+    form = await read_form(request)
+    target = text(form, "target", 200)
+    try:
+        async with request.app.state.db.acquire() as connection:
+            _community, actor = await _community_and_actor(connection, request)
+            moved = await thread_moderation.do_move_thread(
+                connection, actor, request.path_params["thread_id"], target_slug=target
+            )
+    except AppError as error:
+        if error.status != 400:
+            raise
+        return await _move_form(request, target, error.message, status=400)
+    return redirect(f"/c/{moved.target.slug}/t/{moved.thread.id}")
+
+
+routes = [
+    Route("/c/{slug}/review", review_page, methods=["GET"]),
+    Route("/c/{slug}/review/settings", save_settings, methods=["POST"]),
+    *[
+        Route(f"/c/{{slug}}/review/{kind}s/{{item_id:int}}/{verb}", _decision(kind, verb), methods=["POST"])
+        for kind in ("post", "message")
+        for verb in ("approve", "reject", "uphold", "dismiss")
+    ],
+    Route("/c/{slug}/posts/{post_id:int}/hide", hide_page, methods=["GET"]),
+    Route("/c/{slug}/posts/{post_id:int}/hide", hide, methods=["POST"]),
+    Route("/c/{slug}/posts/{post_id:int}/unhide", unhide, methods=["POST"]),
+    Route("/c/{slug}/t/{thread_id:int}/move", move_page, methods=["GET"]),
+    Route("/c/{slug}/t/{thread_id:int}/move", move, methods=["POST"]),
+]

@@ -1,0 +1,207 @@
+"""Proposals: unique slugs, checked fields, admins' decisions, the proposer's notification and leadership offer."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from server.actions import communities as community_actions
+from server.actions import proposals
+from server.db.queries import communities, users
+from server.errors import AppError
+from tests.factories import create_community, create_user, table_rows
+
+
+def _input(name: str = "Fibrodysplasia Ossificans Progressiva", **changes: str) -> proposals.ProposalInput:
+    fields = {
+        "synonyms": "FOP, Stone man syndrome, fop",
+        "description": "Bone grows in muscle.",
+        "reason": "We need it.",
+    }
+    fields.update(changes)
+    return proposals.check_proposal(name=name, **fields)
+
+
+async def _people(db: asyncpg.Connection) -> tuple[users.User, users.User, users.User]:
+    proposer = await users.by_id(db, await create_user(db, "proposer"))
+    admin = await users.by_id(db, await create_user(db, "siteadmin", admin=True))
+    other = await users.by_id(db, await create_user(db, "other"))
+    assert proposer and admin and other
+    return proposer, admin, other
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Syndrome de Sjögren", "syndrome-de-sjogren"),
+        ("  3-M syndrome (type 2) ", "3-m-syndrome-type-2"),
+        ("重症肌无力", "community"),
+        ("x" * 120, "x" * 70),
+    ],
+)
+def test_a_slug_is_made_from_the_name(name: str, slug: str) -> None:
+    assert proposals.slugify(name) == slug
+
+
+def test_synonyms_are_split_on_commas_without_blanks_or_repeats() -> None:
+    assert _input().synonyms == ["FOP", "Stone man syndrome"]
+    assert proposals.check_synonyms(["A", " a ", "B"]) == ["A", "B"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("name", "x"), ("name", "n" * 121), ("description", " "), ("reason", ""), ("synonyms", "s" * 121)],
+)
+def test_a_proposal_with_a_missing_or_too_long_field_is_refused(field: str, value: str) -> None:
+    values = {"name": "Fine name", "synonyms": "", "description": "Fine.", "reason": "Fine."}
+    values[field] = value
+    with pytest.raises(AppError) as refused:
+        proposals.check_proposal(**values)
+    assert refused.value.field == field
+
+
+async def test_a_proposal_creates_a_proposed_community_with_a_unique_slug(db: asyncpg.Connection) -> None:
+    proposer, _admin, _other = await _people(db)
+    await create_community(db, "rare-thing", "Something else", status="declined")
+    await create_community(db, "rare-thing-2", "Something else again", status="archived")
+    proposal = await proposals.do_propose(db, proposer, _input("Rare thing"))
+    assert proposal.slug == "rare-thing-3" and proposal.status == "pending" and proposal.community_status == "proposed"
+    assert proposal.proposer_id == proposer.id and proposal.reason == "We need it."
+    assert proposal.synonyms == ["FOP", "Stone man syndrome"]
+
+
+async def test_a_name_that_is_already_open_or_proposed_is_refused(db: asyncpg.Connection) -> None:
+    proposer, _admin, other = await _people(db)
+    await create_community(db, "dravet-syndrome", "Dravet Syndrome")
+    await proposals.do_propose(db, proposer, _input("Rare Thing"))
+    before = await table_rows(db, "communities", "community_proposals")
+    for name in ("dravet syndrome", "RARE THING"):
+        with pytest.raises(AppError) as refused:
+            await proposals.do_propose(db, other, _input(name))
+        assert (refused.value.status, refused.value.field) == (409, "name")
+    assert await table_rows(db, "communities", "community_proposals") == before
+
+
+async def test_a_member_can_have_only_a_few_proposals_waiting(db: asyncpg.Connection) -> None:
+    proposer, _admin, _other = await _people(db)
+    for number in range(proposals.MAX_PENDING_PER_MEMBER):
+        await proposals.do_propose(db, proposer, _input(f"Condition {number}"))
+    with pytest.raises(AppError) as refused:
+        await proposals.do_propose(db, proposer, _input("One too many"))
+    assert refused.value.status == 429
+
+
+async def test_anonymous_visitors_cannot_propose(db: asyncpg.Connection) -> None:
+    with pytest.raises(AppError) as refused:
+        await proposals.do_propose(db, None, _input())
+    assert refused.value.status == 401
+    assert await db.fetchval("SELECT count(*) FROM communities") == 0
+
+
+async def test_approval_opens_the_community_with_a_main_room_and_tells_the_proposer(db: asyncpg.Connection) -> None:
+    proposer, admin, _other = await _people(db)
+    proposal = await proposals.do_propose(db, proposer, _input())
+    decided = await proposals.do_decide(db, admin, proposal.id, "approve", "")
+    assert decided.status == "approved" and decided.community_status == "active"
+    room = await db.fetchrow("SELECT slug, name, is_main FROM rooms WHERE community_id = $1", proposal.community_id)
+    assert room is not None and dict(room) == {"slug": "main", "name": "Main room", "is_main": True}
+    note = await db.fetchrow("SELECT user_id, kind, community_id, actor_id, data FROM notifications")
+    assert (note["user_id"], note["kind"], note["community_id"], note["actor_id"]) == (
+        proposer.id,
+        "proposal",
+        proposal.community_id,
+        admin.id,
+    )
+    assert {key: note["data"][key] for key in ("status", "reason", "community")} == {
+        "status": "approved",
+        "reason": "",
+        "community": "Fibrodysplasia Ossificans Progressiva",
+    }
+    listed = await community_actions.directory(db, "stone man", 1)
+    assert [c.slug for c in listed.communities] == [proposal.slug]
+
+
+async def test_a_decline_needs_a_reason_which_the_proposer_reads(db: asyncpg.Connection) -> None:
+    proposer, admin, _other = await _people(db)
+    proposal = await proposals.do_propose(db, proposer, _input())
+    with pytest.raises(AppError) as no_reason:
+        await proposals.do_decide(db, admin, proposal.id, "decline", "  ")
+    assert (no_reason.value.status, no_reason.value.field) == (400, "reason")
+    decided = await proposals.do_decide(db, admin, proposal.id, "decline", "A community for FOP exists elsewhere.")
+    assert decided.status == "declined" and decided.community_status == "declined"
+    data = await db.fetchval("SELECT data FROM notifications WHERE user_id = $1 AND kind = 'proposal'", proposer.id)
+    assert data["status"] == "declined" and data["reason"] == "A community for FOP exists elsewhere."
+    assert await db.fetchval("SELECT count(*) FROM rooms") == 0
+    own = await proposals.list_own_with_offers(db, proposer)
+    assert [(p.status, p.decision_reason, offer) for p, offer in own] == [
+        ("declined", "A community for FOP exists elsewhere.", False)
+    ]
+
+
+async def test_a_proposal_is_decided_only_once(db: asyncpg.Connection) -> None:
+    proposer, admin, _other = await _people(db)
+    proposal = await proposals.do_propose(db, proposer, _input())
+    await proposals.do_decide(db, admin, proposal.id, "approve", "")
+    with pytest.raises(AppError) as again:
+        await proposals.do_decide(db, admin, proposal.id, "decline", "changed my mind")
+    assert again.value.status == 409
+    assert await db.fetchval("SELECT status FROM communities WHERE id = $1", proposal.community_id) == "active"
+    assert await db.fetchval("SELECT count(*) FROM notifications") == 1
+
+
+@pytest.mark.parametrize("who", ["anonymous", "proposer", "other", "leader"])
+async def test_only_site_admins_see_and_decide_proposals(db: asyncpg.Connection, who: str) -> None:
+    proposer, _admin, other = await _people(db)
+    proposal = await proposals.do_propose(db, proposer, _input())
+    leader = await users.by_id(db, await create_user(db, "aleader"))
+    assert leader is not None
+    await db.execute(
+        "INSERT INTO memberships (community_id, user_id, role) VALUES ($1, $2, 'leader')",
+        proposal.community_id,
+        leader.id,
+    )
+    actor = {"anonymous": None, "proposer": proposer, "other": other, "leader": leader}[who]
+    before = await table_rows(db, "communities", "community_proposals", "rooms", "notifications")
+    for attempt in (proposals.do_decide(db, actor, proposal.id, "approve", ""), proposals.list_for_admin(db, actor)):
+        with pytest.raises(AppError) as refused:
+            await attempt
+        assert refused.value.status == (401 if actor is None else 403)
+    assert await table_rows(db, "communities", "community_proposals", "rooms", "notifications") == before
+
+
+async def test_only_the_proposer_of_an_approved_proposal_can_become_its_leader(db: asyncpg.Connection) -> None:
+    proposer, admin, other = await _people(db)
+    proposal = await proposals.do_propose(db, proposer, _input())
+    community = await communities.by_id(db, proposal.community_id)
+    assert community is not None
+    with pytest.raises(AppError) as too_early:
+        await proposals.do_accept_leadership(db, proposer, community)
+    assert too_early.value.status == 403
+    await proposals.do_decide(db, admin, proposal.id, "approve", "")
+    community = await communities.by_id(db, proposal.community_id)
+    assert community is not None
+    for someone in (other, admin, None):
+        with pytest.raises(AppError):
+            await proposals.do_accept_leadership(db, someone, community)
+    assert await db.fetchval("SELECT count(*) FROM memberships") == 0
+    assert [offer for _p, offer in await proposals.list_own_with_offers(db, proposer)] == [True]
+    await proposals.do_accept_leadership(db, proposer, community)
+    await proposals.do_accept_leadership(db, proposer, community)  # a second click changes nothing
+    row = await db.fetchrow("SELECT role FROM memberships WHERE user_id = $1", proposer.id)
+    assert row["role"] == "leader"
+    assert (await communities.by_id(db, community.id)).member_count == 1
+    assert [offer for _p, offer in await proposals.list_own_with_offers(db, proposer)] == [False]
+
+
+async def test_a_proposer_removed_as_leader_cannot_take_the_offer_again(db: asyncpg.Connection) -> None:
+    proposer, admin, _other = await _people(db)
+    proposal = await proposals.do_propose(db, proposer, _input())
+    await proposals.do_decide(db, admin, proposal.id, "approve", "")
+    community = await communities.by_id(db, proposal.community_id)
+    assert community is not None
+    await proposals.do_accept_leadership(db, proposer, community)
+    await community_actions.do_remove_leader(db, admin, community, "proposer")
+    with pytest.raises(AppError) as refused:
+        await proposals.do_accept_leadership(db, proposer, community)
+    assert refused.value.status == 403
+    assert await db.fetchval("SELECT role FROM memberships WHERE user_id = $1", proposer.id) == "member"
