@@ -71,6 +71,10 @@ def current_language() -> str:
     return _current_language.get()
 
 
+def current_time_zone() -> str:
+    return _current_time_zone.get()
+
+
 def gettext(message: str) -> str:
     return translations_for(_current_language.get()).gettext(message)
 

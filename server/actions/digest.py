@@ -59,7 +59,7 @@ def parse_smtp_url(url: str) -> SmtpConfig:
 
 def compose(recipient: DigestRecipient, rows: list[Notification], settings: Settings) -> EmailMessage:
     """A plain-text digest in the member's language: one line and one link per notification."""
-    previous = (i18n.current_language(), i18n._current_time_zone.get())
+    previous = (i18n.current_language(), i18n.current_time_zone())
     i18n.set_request_locale(recipient.language if recipient.language in i18n.SUPPORTED_LANGUAGES else "en", "UTC")
     try:
         origin = settings.site_origin.rstrip("/")

@@ -53,7 +53,7 @@ def when(value: datetime | None) -> str:
     """`|localtime` for rows repeated on a page: the same text, cached."""
     if value is None:
         return ""
-    return _formatted_time(value, i18n.current_language(), i18n._current_time_zone.get())
+    return _formatted_time(value, i18n.current_language(), i18n.current_time_zone())
 
 
 @lru_cache(maxsize=len(i18n.SUPPORTED_LANGUAGES) + 1)
@@ -186,7 +186,7 @@ def post_html(request: Request, view: ThreadView, after: int) -> Callable[[PostV
     viewer = view.place.actor.user
     can_reply = view.can_reply
     can_accept = view.can_accept
-    language, time_zone = i18n.current_language(), i18n._current_time_zone.get()
+    language, time_zone = i18n.current_language(), i18n.current_time_zone()
     actor = view.place.actor
     moderates = actor.can_moderate
     may_flag = (
@@ -254,7 +254,7 @@ def _cached_row(env: jinja2.Environment, row: ThreadRow, slug: str, language: st
 def thread_row(request: Request, slug: str) -> Callable[[ThreadRow], Markup]:
     """One row of a thread list as HTML, rendered once per version of the row."""
     env: jinja2.Environment = request.app.state.templates.env
-    language, time_zone = i18n.current_language(), i18n._current_time_zone.get()
+    language, time_zone = i18n.current_language(), i18n.current_time_zone()
 
     def render_one(row: ThreadRow) -> Markup:
         return _cached_row(env, row, slug, language, time_zone)
