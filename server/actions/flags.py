@@ -25,9 +25,10 @@ from server.actions.thread_moderation import (
     show_post_state,
     tell_author,
 )
-from server.db.queries import audit, communities, flags, messages, notifications, review, rooms
+from server.db.queries import audit, communities, flags, messages, notifications, review, rooms, threads
 from server.db.queries.flags import REASONS, FlaggedItem
 from server.db.queries.messages import Message
+from server.db.queries.notifications import Created
 from server.db.queries.review import FLAGGED, PostPlace
 from server.db.queries.rooms import Room
 from server.db.queries.users import User
@@ -150,9 +151,10 @@ class Flagged:
     at_risk: bool
     hidden_now: bool  # this flag took the item out of view: a chat message must be removed from the room
     item: Item
+    notified: list[Created]
 
 
-async def _notify_flag(connection: asyncpg.Connection, item: Item, flagger_id: int, *, at_risk: bool) -> None:
+async def _notify_flag(connection: asyncpg.Connection, item: Item, flagger_id: int, *, at_risk: bool) -> list[Created]:
     """Crisis flags reach every leader and site admin; a first flag on an item reaches those who handle it.
     The author of the flagged words is never told (recusal, and the flagger's safety)."""
     community = item.community_id
@@ -163,12 +165,13 @@ async def _notify_flag(connection: asyncpg.Connection, item: Item, flagger_id: i
         kind, people = "crisis", [*leaders, *admins]
     elif await flags.open_flaggers(connection, post_id=item.post_id, message_id=item.message_id) == 1:
         # Flags about a leader (or an admin) go to the site admins: a leader cannot moderate a fellow leader.
-        kind, people = "flag", admins if subject.is_leader or subject.is_admin else leaders
+        # A community without leaders yet has the site admins look instead.
+        kind, people = "flag", admins if subject.is_leader or subject.is_admin or not leaders else leaders
     else:
-        return
+        return []
     where = await communities.by_id(connection, community)
     slug = where.slug if where else ""
-    await notifications.create_many(
+    return await notifications.create_many(
         connection,
         [(user_id, kind) for user_id in people if user_id != item.author_id],
         community_id=community,
@@ -185,6 +188,9 @@ async def _flag(connection: asyncpg.Connection, actor: Actor, item: Item, reason
     reason, note = check_flag(reason, note)
     at_risk = reason == AT_RISK
     async with connection.transaction():
+        # Members flagging the same item at the same moment are counted one after the other, so the
+        # flag that reaches the community's threshold is always seen as such.
+        await review.lock_item(connection, post_id=item.post_id, message_id=item.message_id)
         flag_id = await flags.create(
             connection,
             community_id=item.community_id,
@@ -198,7 +204,7 @@ async def _flag(connection: asyncpg.Connection, actor: Actor, item: Item, reason
         if flag_id is None:
             earlier = await flags.mine(connection, post_id=item.post_id, message_id=item.message_id, flagger_id=user.id)
             if not at_risk or earlier is None or (earlier.reason == AT_RISK and earlier.status == "open"):
-                return Flagged(False, at_risk, False, item)
+                return Flagged(False, at_risk, False, item, [])
             # A member who flagged this before now fears someone is at risk: that must not be lost.
             await flags.reopen_as_at_risk(connection, earlier.id, note)
         hidden_now = False
@@ -207,12 +213,13 @@ async def _flag(connection: asyncpg.Connection, actor: Actor, item: Item, reason
         if (
             item.state == "visible"
             and await flags.open_flaggers(connection, post_id=item.post_id, message_id=item.message_id) >= threshold
+            and await review.hold_for_flags(
+                connection, post_id=item.post_id, message_id=item.message_id, changed_by=user.id
+            )
         ):
             hidden_now = True
-            if item.post is not None:
-                await hide_post_state(connection, item.post, "held", FLAGGED)
-            else:
-                await messages.set_state(connection, item.id, "held", FLAGGED, user.id)
+            if item.post is not None and not item.post.is_first:
+                await threads.change_reply_count(connection, item.post.thread_id, -1)
             await audit.record(
                 connection,
                 community_id=item.community_id,
@@ -223,11 +230,13 @@ async def _flag(connection: asyncpg.Connection, actor: Actor, item: Item, reason
                 target_id=item.id,
                 details={"flags": threshold},
             )
-        await _notify_flag(connection, item, user.id, at_risk=at_risk)
-    return Flagged(True, at_risk, hidden_now, item)
+        notified = await _notify_flag(connection, item, user.id, at_risk=at_risk)
+    return Flagged(True, at_risk, hidden_now, item, notified)
 
 
-async def do_flag_post(connection: asyncpg.Connection, actor: Actor, post_id: int, *, reason: str, note: str) -> Flagged:
+async def do_flag_post(
+    connection: asyncpg.Connection, actor: Actor, post_id: int, *, reason: str, note: str
+) -> Flagged:
     require_can_write(actor)
     return await _flag(connection, actor, await post_item(connection, actor, post_id), reason, note)
 
@@ -248,6 +257,7 @@ class Resolved:
     upheld: bool
     shown_again: bool  # a message hidden by flags is visible again: publish it to the room
     message: Message | None  # the message as it is now
+    notified: list[Created]
 
 
 async def do_resolve(
@@ -265,6 +275,7 @@ async def do_resolve(
         require_outranks(actor, await author_actor(connection, item.author_id, item.community_id))
     clean = check_reason(reason) if uphold else ""
     shown_again = False
+    notified: list[Created] = []
     current: Message | None = item.message
     async with connection.transaction():
         handled = await flags.resolve(
@@ -299,7 +310,7 @@ async def do_resolve(
             details={"flags": handled},
         )
         if uphold:
-            await tell_author(
+            notified = await tell_author(
                 connection,
                 author_id=item.author_id,
                 actor_id=leader.id,
@@ -314,7 +325,7 @@ async def do_resolve(
                     "room": item.room.name if item.room else "",
                 },
             )
-    return Resolved(item, uphold, shown_again, current)
+    return Resolved(item, uphold, shown_again, current, notified)
 
 
 # --- escalation -------------------------------------------------------------------------------

@@ -11,11 +11,12 @@ from server.actions import notifications as notify
 from server.actions.permissions import Actor, require_moderator, require_outranks
 from server.actions.posts import reply_recipients
 from server.actions.thread_moderation import author_actor, check_reason, hide_post_state, post_in, tell_author
+from server.actions.threads import Place
 from server.db.queries import audit, flags, introductions, messages, posts, review, rooms, threads
 from server.db.queries.flags import FlaggedItem
 from server.db.queries.messages import Message
 from server.db.queries.notifications import Created
-from server.db.queries.review import FLAGGED, HeldMessage, HeldPost, ModerationSettings, PostPlace
+from server.db.queries.review import FLAGGED, HeldMessage, HeldPost, ModerationSettings, PostPlace, ThreadHeld
 from server.db.queries.rooms import Room
 from server.errors import bad_request, conflict, not_found
 from server.i18n import _
@@ -54,6 +55,8 @@ async def _held_post(connection: asyncpg.Connection, actor: Actor, post_id: int)
 
 @dataclass(frozen=True)
 class Approved:
+    """A decided held post, and the notifications it sent (announced live after the commit)."""
+
     place: PostPlace
     notified: list[Created]
 
@@ -99,7 +102,7 @@ async def do_approve_post(connection: asyncpg.Connection, actor: Actor, post_id:
             thread_id=place.thread_id,
             post_id=place.id,
         )
-        await tell_author(
+        created += await tell_author(
             connection,
             author_id=place.author_id,
             actor_id=leader.id,
@@ -115,7 +118,7 @@ async def do_approve_post(connection: asyncpg.Connection, actor: Actor, post_id:
     return Approved(place, created)
 
 
-async def do_reject_post(connection: asyncpg.Connection, actor: Actor, post_id: int, *, reason: str) -> PostPlace:
+async def do_reject_post(connection: asyncpg.Connection, actor: Actor, post_id: int, *, reason: str) -> Approved:
     """Keep a held post out of view (hidden, with the reason the author is told); a held thread goes with it."""
     leader = require_moderator(actor)
     place = await _held_post(connection, actor, post_id)
@@ -137,7 +140,7 @@ async def do_reject_post(connection: asyncpg.Connection, actor: Actor, post_id: 
             details={"thread_id": place.thread_id, "opening": place.is_first},
         )
         # The author can no longer open a rejected thread, so the notice does not point into it.
-        await tell_author(
+        notified = await tell_author(
             connection,
             author_id=place.author_id,
             actor_id=leader.id,
@@ -151,7 +154,7 @@ async def do_reject_post(connection: asyncpg.Connection, actor: Actor, post_id: 
                 "reason": clean,
             },
         )
-    return place
+    return Approved(place, notified)
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ class MessageDecision:
     message: Message
     room: Room
     community_slug: str
+    notified: list[Created]
 
 
 async def _held_message(connection: asyncpg.Connection, actor: Actor, message_id: int) -> tuple[Message, Room]:
@@ -191,7 +195,7 @@ async def do_approve_message(
             target_id=message.id,
             details={"room": room.slug, "seq": message.seq},
         )
-        await tell_author(
+        notified = await tell_author(
             connection,
             author_id=message.author_id,
             actor_id=leader.id,
@@ -203,7 +207,7 @@ async def do_approve_message(
                 "url": f"/c/{community_slug}/live/{room.slug}",
             },
         )
-    return MessageDecision(approved, room, community_slug)
+    return MessageDecision(approved, room, community_slug, notified)
 
 
 async def do_reject_message(
@@ -228,7 +232,7 @@ async def do_reject_message(
             reason=clean,
             details={"room": room.slug, "seq": message.seq},
         )
-        await tell_author(
+        notified = await tell_author(
             connection,
             author_id=message.author_id,
             actor_id=leader.id,
@@ -241,7 +245,17 @@ async def do_reject_message(
                 "url": f"/c/{community_slug}/live/{room.slug}",
             },
         )
-    return MessageDecision(rejected, room, community_slug)
+    return MessageDecision(rejected, room, community_slug, notified)
+
+
+async def own_held_threads(connection: asyncpg.Connection, place: Place) -> list[ThreadHeld]:
+    """A new member's own threads that wait for review: the lists show them to their author only.
+
+    Asked only while the member's hold applies, so other readers' list pages cost no extra query."""
+    user = place.actor.user
+    if user is None or not place.actor.is_member or not place.actor.standing.needs_review:
+        return []
+    return await review.held_threads_by(connection, place.community.id, user.id)
 
 
 def check_settings(hold_first_posts: bool, hold_release_after: str, flag_hide_threshold: str) -> ModerationSettings:

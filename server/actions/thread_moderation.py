@@ -10,6 +10,7 @@ import asyncpg
 from server.actions.permissions import ANONYMOUS, Actor, actor_for, require_moderator, require_outranks
 from server.db.queries import audit, communities, flags, notifications, posts, review, threads, users
 from server.db.queries.communities import Community
+from server.db.queries.notifications import Created
 from server.db.queries.review import PostPlace
 from server.db.queries.threads import Thread
 from server.errors import bad_request, conflict, not_found
@@ -53,11 +54,11 @@ async def tell_author(
     data: dict[str, Any],
     thread_id: int | None = None,
     post_id: int | None = None,
-) -> None:
+) -> list[Created]:
     """A 'moderation' notification to the author: its sentence is built from data in the reader's language."""
     if author_id is None:
-        return
-    await notifications.create_many(
+        return []
+    return await notifications.create_many(
         connection,
         [(author_id, "moderation")],
         community_id=community_id,
@@ -88,6 +89,7 @@ async def show_post_state(connection: asyncpg.Connection, place: PostPlace) -> N
 @dataclass(frozen=True)
 class Moderated:
     place: PostPlace
+    notified: list[Created]
 
 
 async def do_hide_post(connection: asyncpg.Connection, actor: Actor, post_id: int, *, reason: str) -> Moderated:
@@ -113,7 +115,7 @@ async def do_hide_post(connection: asyncpg.Connection, actor: Actor, post_id: in
             reason=clean,
             details={"thread_id": place.thread_id},
         )
-        await tell_author(
+        notified = await tell_author(
             connection,
             author_id=place.author_id,
             actor_id=leader.id,
@@ -122,7 +124,7 @@ async def do_hide_post(connection: asyncpg.Connection, actor: Actor, post_id: in
             post_id=place.id,
             data={"event": "hidden", "what": "post", "reason": clean, "title": place.thread_title},
         )
-    return Moderated(place)
+    return Moderated(place, notified)
 
 
 async def do_restore_post(connection: asyncpg.Connection, actor: Actor, post_id: int) -> Moderated:
@@ -144,7 +146,7 @@ async def do_restore_post(connection: asyncpg.Connection, actor: Actor, post_id:
             target_id=place.id,
             details={"thread_id": place.thread_id},
         )
-        await tell_author(
+        notified = await tell_author(
             connection,
             author_id=place.author_id,
             actor_id=leader.id,
@@ -153,7 +155,7 @@ async def do_restore_post(connection: asyncpg.Connection, actor: Actor, post_id:
             post_id=place.id,
             data={"event": "restored", "what": "post", "title": place.thread_title},
         )
-    return Moderated(place)
+    return Moderated(place, notified)
 
 
 async def thread_to_move(connection: asyncpg.Connection, actor: Actor, thread_id: int) -> Thread:

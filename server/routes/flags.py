@@ -20,6 +20,7 @@ from server.errors import AppError, not_found
 from server.live import room_topic
 from server.markdown import render_markdown
 from server.routes.forms import read_form, text
+from server.routes.review import announce
 from server.templating import render
 
 
@@ -101,6 +102,14 @@ async def flag(request: Request) -> Response:
     if done.hidden_now and item.room is not None and item.message is not None:
         topic = room_topic(community.slug, item.room.slug)
         await request.app.state.live.publish_frame(topic, protocol.Removed(room=topic, seq=item.message.seq))
+    hidden_post = item.post if done.hidden_now else None
+    await announce(
+        request,
+        done.notified,
+        thread_id=hidden_post.thread_id if hidden_post else None,
+        post_id=hidden_post.id if hidden_post else None,
+        change="remove",
+    )
     # The crisis text is shown right here, on the page the member lands on, whatever else happened.
     return render(
         request,

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import auth, i18n
-from server.actions import introductions, posts, questions, reactions, threads
+from server.actions import introductions, posts, questions, reactions, review, threads
 from server.actions.threads import Place, ThreadView
 from server.db.queries.notifications import Created
 from server.db.queries.posts import PostView
@@ -75,7 +75,7 @@ def _labels(language: str) -> dict[str, str]:
         "reject": _("Reject…"),
         "flag": _("Flag"),
         "review_flags": _("Review the flags"),
-        "held": _("Waiting for a leader's review: only you and the leaders can see it for now."),
+        "held": _("Waiting for review: only you and the community's leaders can see it until a leader approves it."),
         "in_reply_to": _("In reply to %(name)s"),
         "former": _("a former member"),
         "former_member": _("A former member"),
@@ -305,7 +305,10 @@ async def forum_page(request: Request) -> Response:
     async with request.app.state.db.acquire() as connection:
         place = await threads.open_community(connection, auth.current_user(request), _slug(request))
         listing = await threads.list_threads(connection, place, cursor=request.query_params.get("cursor"))
-    context = _context(place, listing=listing, section="forum", row_html=thread_row(request, place.community.slug))
+        held = await review.own_held_threads(connection, place)
+    context = _context(
+        place, listing=listing, section="forum", held_threads=held, row_html=thread_row(request, place.community.slug)
+    )
     return render(request, "forum/list.html", context)
 
 
@@ -317,10 +320,12 @@ async def introductions_page(request: Request) -> Response:
         )
         waiting = await introductions.waiting_for_welcome(connection, place) if place.actor.can_moderate else []
         welcomer = await introductions.is_welcomer(connection, place)
+        held = await review.own_held_threads(connection, place)
     context = _context(
         place,
         listing=listing,
         section="introductions",
+        held_threads=held,
         waiting=waiting,
         welcomer=welcomer,
         row_html=thread_row(request, place.community.slug),
@@ -335,10 +340,12 @@ async def questions_page(request: Request) -> Response:
         listing = await threads.list_threads(
             connection, place, kind="question", unanswered=unanswered, cursor=request.query_params.get("cursor")
         )
+        held = await review.own_held_threads(connection, place)
     context = _context(
         place,
         listing=listing,
         section="questions",
+        held_threads=held,
         unanswered=unanswered,
         row_html=thread_row(request, place.community.slug),
     )

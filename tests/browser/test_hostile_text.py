@@ -400,3 +400,52 @@ async def test_payloads_in_search_boxes_and_addresses_are_reflected_as_text(
     answered = re.compile(r"^console: Failed to load resource: the server responded with a status of (400|404)")
     assert [error for error in watched.errors if not answered.match(error)] == []
     await context.close()
+
+
+CLEAN_PAGE = """<!doctype html><html><head><title>t</title><link rel="stylesheet" href="/static/css/site.css">
+<script src="/static/js/site.js" defer></script></head><body><main><p>Hello <a href="/c/x">x</a>
+<a href="https://example.org" rel="nofollow ugc noopener">y</a> <a href="mailto:a@example.org">z</a></p>
+<form method="post" action="/x"><button formaction="/y">go</button></form></main></body></html>"""
+
+LEFTOVERS = [
+    "<script>1</script>",
+    '<script src="https://evil.example/x.js"></script>',
+    '<script src="/static/js/../../evil.js"></script>',
+    '<img src="x.png">',
+    '<b onclick="1">b</b>',
+    "<svg></svg>",
+    "<math></math>",
+    '<iframe src="about:blank"></iframe>',
+    "<object></object>",
+    '<embed src="/x">',
+    '<a href="javascript:void(0)">a</a>',
+    '<a href=" JaVaScRiPt:void(0)">a</a>',
+    '<a href="data:text/html,x">a</a>',
+    '<a href="vbscript:x">a</a>',
+    '<form action="https://evil.example/"></form>',
+    '<button formaction="javascript:void(0)">b</button>',
+    '<p style="color:red">p</p>',
+    "<style>p{}</style>",
+    '<base href="https://evil.example/">',
+    '<meta http-equiv="refresh" content="60">',
+]
+
+
+async def test_the_injection_check_finds_everything_an_injection_could_leave_behind(browser: Browser) -> None:
+    """The DOM check above must be able to fail: a clean page passes, each leftover is found."""
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    served = {"body": CLEAN_PAGE}
+    await page.route(
+        "http://kindred.test/**", lambda route: route.fulfill(body=served["body"], content_type="text/html")
+    )
+    await page.goto("http://kindred.test/")
+    assert await injections(page) == []
+    missed = []
+    for leftover in LEFTOVERS:
+        served["body"] = CLEAN_PAGE.replace("<p>Hello", leftover + "<p>Hello")
+        await page.goto("http://kindred.test/")
+        if not await injections(page):
+            missed.append(leftover)
+    assert missed == []
+    await context.close()

@@ -7,15 +7,17 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 from babel.dates import format_datetime
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from server.demo import CMS_SLUG
-from tests.browser.conftest import Watched, screenshot_path, signed_in_context, watch
+from tests.browser.axe import serious_violations
+from tests.browser.conftest import Watched, horizontal_overflow, screenshot_path, signed_in_context, watch
 from tests.factories import add_member, create_session, create_user
 from tests.harness import WebProcess
 
 pytestmark = pytest.mark.browser
 ROOM_PATH = f"/c/{CMS_SLUG}/live"
+PHONE: ViewportSize = {"width": 375, "height": 812}
 
 
 async def _user_id(db: asyncpg.Connection, username: str) -> int:
@@ -23,9 +25,11 @@ async def _user_id(db: asyncpg.Connection, username: str) -> int:
 
 
 async def _signed_in(
-    browser: Browser, web: WebProcess, db: asyncpg.Connection, username: str
+    browser: Browser, web: WebProcess, db: asyncpg.Connection, username: str, *, phone: bool = False
 ) -> tuple[BrowserContext, Watched, Page]:
-    context = await signed_in_context(browser, web, await create_session(db, await _user_id(db, username)))
+    """A member's context; members read on phones (375 px), leaders here on a desktop."""
+    options = {"viewport": PHONE} if phone else {}
+    context = await signed_in_context(browser, web, await create_session(db, await _user_id(db, username)), **options)
     watched = watch(context)
     return context, watched, await context.new_page()
 
@@ -46,8 +50,8 @@ async def test_a_leader_removes_a_message_and_it_disappears_from_every_members_o
     first, second = site
     community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
     await add_member(demo_db, community, await create_user(demo_db, "tomas", display_name="Tomás"))
-    lucia, lucia_watched, lucia_page = await _signed_in(browser, first, demo_db, "lucia")
-    tomas, tomas_watched, tomas_page = await _signed_in(browser, second, demo_db, "tomas")
+    lucia, lucia_watched, lucia_page = await _signed_in(browser, first, demo_db, "lucia", phone=True)
+    tomas, tomas_watched, tomas_page = await _signed_in(browser, second, demo_db, "tomas", phone=True)
     amara, amara_watched, amara_page = await _signed_in(browser, second, demo_db, "amara")
     amara_watched.prompt_answer = "Selling unproven treatments"
     for page, web in [(lucia_page, first), (tomas_page, second), (amara_page, second)]:
@@ -79,6 +83,8 @@ async def test_a_leader_removes_a_message_and_it_disappears_from_every_members_o
     audit = await demo_db.fetchrow("SELECT action, reason FROM moderation_actions ORDER BY id DESC LIMIT 1")
     assert (audit["action"], audit["reason"]) == ("remove_message", "Selling unproven treatments")
 
+    assert await horizontal_overflow(lucia_page) <= 0 and await horizontal_overflow(tomas_page) <= 0
+
     # It does not come back with a reload either; the leader's reload shows the reason.
     await tomas_page.reload()
     await expect(tomas_page.locator("#messages")).to_contain_text("Good morning, everyone.")
@@ -99,7 +105,7 @@ async def test_a_muted_member_is_told_why_and_until_when_in_the_live_room_and_th
 ) -> None:
     first, second = site
     await demo_db.execute("UPDATE users SET time_zone = 'America/Bogota' WHERE username = 'lucia'")
-    lucia, lucia_watched, lucia_page = await _signed_in(browser, first, demo_db, "lucia")
+    lucia, lucia_watched, lucia_page = await _signed_in(browser, first, demo_db, "lucia", phone=True)
     amara, amara_watched, amara_page = await _signed_in(browser, second, demo_db, "amara")
     # Lucía has the room open before the mute: the server refuses, whatever the page believes.
     await _open_room(lucia_page, first)
@@ -127,6 +133,7 @@ async def test_a_muted_member_is_told_why_and_until_when_in_the_live_room_and_th
     await expect(lucia_page.locator("#composer-error")).to_have_text(expected)
     await expect(lucia_page.get_by_label("Your message")).to_have_value(words)
     await expect(lucia_page.locator("#messages li", has_text=words)).to_have_count(0)
+    assert await horizontal_overflow(lucia_page) <= 0
     await lucia_page.screenshot(path=str(screenshot_path("muted-member-375")))
 
     # In the forum: the same message next to her reply, which comes back in the box.
@@ -136,6 +143,7 @@ async def test_a_muted_member_is_told_why_and_until_when_in_the_live_room_and_th
     await lucia_page.get_by_role("button", name="Send reply").click()
     await expect(lucia_page.locator("#f-body-error")).to_have_text(expected)
     await expect(lucia_page.get_by_label("Your reply")).to_have_value(words)
+    assert await horizontal_overflow(lucia_page) <= 0
     assert await demo_db.fetchval("SELECT count(*) FROM room_messages WHERE body = $1", words) == 0
     assert await demo_db.fetchval("SELECT count(*) FROM posts WHERE body_md = $1", words) == 0
 
@@ -152,5 +160,108 @@ async def test_a_muted_member_is_told_why_and_until_when_in_the_live_room_and_th
     refused = "console: Failed to load resource: the server responded with a status of 403 (Forbidden)"
     assert [error for error in lucia_watched.errors if error != refused] == []
     assert amara_watched.errors == []
+    for context in (lucia, amara):
+        await context.close()
+
+
+async def test_a_new_members_first_posts_wait_for_review_and_reach_others_only_once_approved(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str
+) -> None:
+    first, second = site
+    community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    await add_member(demo_db, community, await create_user(demo_db, "noor", display_name="Noor"), approved_posts=0)
+    intro = await demo_db.fetchval("SELECT id FROM threads WHERE kind = 'introduction'")
+    noor, noor_watched, noor_page = await _signed_in(browser, first, demo_db, "noor", phone=True)
+    lucia, lucia_watched, lucia_page = await _signed_in(browser, second, demo_db, "lucia", phone=True)
+    amara, amara_watched, amara_page = await _signed_in(browser, second, demo_db, "amara")
+    lucia_room = await lucia.new_page()
+    await _open_room(lucia_room, second)
+    await lucia_page.goto(second.base_url + f"/c/{CMS_SLUG}/t/{intro}")
+
+    # Noor's first chat message: she sees it, marked as waiting; Lucía, in the room, does not.
+    first_words = "Hello, I am Noor. My son was diagnosed with CMS last month."
+    await _open_room(noor_page, first)
+    await _say(noor_page, first_words)
+    mine = noor_page.locator("#messages li[data-seq]", has_text=first_words)
+    await expect(mine).to_contain_text("waiting for review")
+    # Her first forum reply: shown to her with the review notice.
+    await noor_page.goto(first.base_url + f"/c/{CMS_SLUG}/t/{intro}")
+    await noor_page.get_by_label("Your reply").fill("Lucía, we are new too. School is our worry as well.")
+    await noor_page.get_by_role("button", name="Send reply").click()
+    noor_post = noor_page.locator("article.post", has_text="School is our worry as well.")
+    await expect(noor_post.locator(".notice")).to_contain_text("Waiting for review")
+    assert await horizontal_overflow(noor_page) <= 0
+
+    # Nothing reached Lucía, live or on reload.
+    await lucia_page.reload()
+    await expect(lucia_page.locator("#thread-posts")).to_contain_text("My daughter was diagnosed")
+    await expect(lucia_page.locator("article.post", has_text="School is our worry")).to_have_count(0)
+    await lucia_room.reload()
+    await expect(lucia_room.locator("#live-status")).to_have_text("Connected")
+    await expect(lucia_room.locator("#messages li", has_text=first_words)).to_have_count(0)
+
+    # The leader's review queue lists both, readable and accessible; she approves them.
+    await amara_page.goto(second.base_url + f"/c/{CMS_SLUG}/review")
+    held_post = amara_page.locator("#held-posts-heading + ol .review-item", has_text="Written by Noor")
+    held_message = amara_page.locator("#held-messages-heading + ol .review-item", has_text="Written by Noor")
+    await expect(held_post).to_contain_text("School is our worry as well.")
+    await expect(held_post.locator(".review-title")).to_have_text("Reply in “My first connection: CMS”")
+    await expect(held_message).to_contain_text(first_words)
+    assert await serious_violations(amara_page, axe_source) == []
+    await amara_page.screenshot(path=str(screenshot_path("review-queue-1280")))
+    await held_message.get_by_role("button", name="Approve").click()
+    await expect(amara_page.locator(".review-item", has_text=first_words)).to_have_count(0)
+    await (
+        amara_page.locator(".review-item", has_text="School is our worry").get_by_role("button", name="Approve").click()
+    )
+    await expect(amara_page.locator(".review-item", has_text="Written by Noor")).to_have_count(0)
+
+    # The approved message reaches Lucía's open room at once; the reply is in the thread for everyone.
+    await expect(lucia_room.locator("#messages li[data-seq]", has_text=first_words)).to_have_count(1)
+    await expect(lucia_page.locator("article.post", has_text="School is our worry as well.")).to_have_count(1)
+    await lucia_page.reload()
+    await expect(lucia_page.locator("article.post", has_text="School is our worry as well.")).to_have_count(1)
+    await expect(lucia_page.locator("article.post", has_text="School is our worry").locator(".notice")).to_have_count(0)
+    states = await demo_db.fetch(
+        "SELECT state FROM posts WHERE body_md LIKE 'Lucía, we are new too.%' UNION ALL "
+        "SELECT state FROM room_messages WHERE body = $1",
+        first_words,
+    )
+    assert [row["state"] for row in states] == ["visible", "visible"]
+    actions = await demo_db.fetch("SELECT action FROM moderation_actions ORDER BY id")
+    assert [row["action"] for row in actions] == ["approve_message", "approve_post"]
+
+    for watched in (noor_watched, lucia_watched, amara_watched):
+        assert watched.errors == [] and watched.dialogs == []
+    for context in (noor, lucia, amara):
+        await context.close()
+
+
+async def test_an_approved_reply_appears_on_open_thread_pages_without_a_reload(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection
+) -> None:
+    first, second = site
+    community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    noor_id = await create_user(demo_db, "noor", display_name="Noor")
+    await add_member(demo_db, community, noor_id, approved_posts=0)
+    intro = await demo_db.fetchval("SELECT id FROM threads WHERE kind = 'introduction'")
+    held = await demo_db.fetchval(
+        "INSERT INTO posts (thread_id, author_id, body_md, state) VALUES ($1, $2, 'We are new too.', 'held') RETURNING id",
+        intro,
+        noor_id,
+    )
+    lucia, lucia_watched, lucia_page = await _signed_in(browser, first, demo_db, "lucia")
+    await lucia_page.goto(first.base_url + f"/c/{CMS_SLUG}/t/{intro}")
+    await lucia_page.evaluate("window.stillTheSamePage = true")
+    await expect(lucia_page.locator("article.post", has_text="We are new too.")).to_have_count(0)
+
+    amara, amara_watched, amara_page = await _signed_in(browser, second, demo_db, "amara")
+    await amara_page.goto(second.base_url + f"/c/{CMS_SLUG}/review")
+    await amara_page.locator(f"#held-post-{held}").get_by_role("button", name="Approve").click()
+    await expect(amara_page.locator(f"#held-post-{held}")).to_have_count(0)
+
+    await expect(lucia_page.locator("article.post", has_text="We are new too.")).to_have_count(1, timeout=10_000)
+    assert await lucia_page.evaluate("window.stillTheSamePage") is True
+    assert lucia_watched.errors == [] and amara_watched.errors == []
     for context in (lucia, amara):
         await context.close()

@@ -86,7 +86,8 @@ async def test_a_new_member_registers_finds_cms_joins_introduces_herself_and_see
     await page.get_by_label("Anything else you would like to say").fill("We live near Lille. Teo loves trains.")
     await page.get_by_role("button", name="Post my introduction").click()
 
-    # Her introduction is a thread of its own, with the default first-connection title.
+    # Her introduction is a thread of its own, with the default first-connection title. As a new member's
+    # first post it waits for a leader's review; she is told so, and others do not see it yet.
     await expect(page).to_have_url(re.compile(rf"/c/{CMS_SLUG}/t/\d+$"))
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         "My first connection: Congenital Myasthenic Syndromes"
@@ -94,18 +95,28 @@ async def test_a_new_member_registers_finds_cms_joins_introduces_herself_and_see
     posts = page.locator("#thread-posts")
     await expect(posts).to_contain_text("DOK7")
     await expect(posts).to_contain_text("Teo loves trains.")
+    await expect(posts.locator(".notice")).to_contain_text("Waiting for review")
     await _fits_the_phone(page, overflow)
     thread_path = page.url.removeprefix(first.base_url)
     thread_id = int(thread_path.rsplit("/", 1)[1])
     assert await demo_db.fetchval("SELECT kind FROM threads WHERE id = $1", thread_id) == "introduction"
 
-    # Amara, a leader, reads it on another process and welcomes her through the reply form; Inès's page
-    # shows the welcome without being reloaded (the marker set on this window survives only without a reload).
+    # Amara, a leader, finds it in the review queue on another process and approves it.
     await page.evaluate("window.stillTheSamePage = true")
     amara_id = await demo_db.fetchval("SELECT id FROM users WHERE username = 'amara'")
     leader = await signed_in_context(browser, second, await create_session(demo_db, amara_id))
     leader_watched = watch(leader)
     leader_page = await leader.new_page()
+    await leader_page.goto(second.base_url + f"/c/{CMS_SLUG}/review")
+    held = leader_page.locator(".review-item", has_text="Written by Inès")
+    await expect(held.locator(".review-title")).to_have_text(
+        "New thread: “My first connection: Congenital Myasthenic Syndromes”"
+    )
+    await held.get_by_role("button", name="Approve").click()
+    await expect(leader_page.locator(".review-item", has_text="Written by Inès")).to_have_count(0)
+
+    # She welcomes Inès through the reply form; Inès's open page shows the welcome without being
+    # reloaded (the marker set on her window survives only without a reload).
     await leader_page.goto(second.base_url + thread_path)
     await leader_page.get_by_label("Your reply").fill("Welcome, Inès! Two of our families live with DOK7 too.")
     await leader_page.get_by_role("button", name="Send reply").click()
@@ -115,6 +126,7 @@ async def test_a_new_member_registers_finds_cms_joins_introduces_herself_and_see
     await expect(welcome).to_be_visible(timeout=10_000)
     await expect(welcome.locator(".post-author")).to_contain_text("Amara (leader)")
     await expect(welcome.locator(".post-author .badge")).to_have_text("Leader")
+    await expect(posts.locator(".notice", has_text="Waiting for review")).to_have_count(0)
     assert await page.evaluate("window.stillTheSamePage") is True
     # The welcome lands inside the region that announces new posts to screen readers.
     assert await posts.get_attribute("aria-live") == "polite"

@@ -15,6 +15,8 @@ PAGES = {
     "home": "/",
     "login": "/login",
     "register": "/register",
+    "community": "/c/congenital-myasthenic-syndromes",
+    "faq": "/faq",
 }
 
 

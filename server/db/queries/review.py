@@ -124,6 +124,38 @@ async def post_place(connection: asyncpg.Connection, post_id: int) -> PostPlace 
     return PostPlace(**dict(record)) if record else None
 
 
+async def lock_item(connection: asyncpg.Connection, *, post_id: int | None, message_id: int | None) -> None:
+    """Lock a post or chat message row for this transaction: flags on one item are counted one at a time."""
+    if post_id is not None:
+        await connection.execute("SELECT 1 FROM posts WHERE id = $1 FOR UPDATE", post_id)
+    else:
+        await connection.execute("SELECT 1 FROM room_messages WHERE id = $1 FOR UPDATE", message_id)
+
+
+async def hold_for_flags(
+    connection: asyncpg.Connection, *, post_id: int | None, message_id: int | None, changed_by: int
+) -> bool:
+    """Take visible content out of view while flags wait; False when it was not visible (any more).
+
+    Conditional, so two members flagging at the same moment take it out of view (and off the reply count) once.
+    """
+    if post_id is not None:
+        done = await connection.fetchval(
+            "UPDATE posts SET state = 'held', state_reason = $2 WHERE id = $1 AND state = 'visible' RETURNING true",
+            post_id,
+            FLAGGED,
+        )
+    else:
+        done = await connection.fetchval(
+            """UPDATE room_messages SET state = 'held', state_reason = $2, state_changed_by = $3
+               WHERE id = $1 AND state = 'visible' RETURNING true""",
+            message_id,
+            FLAGGED,
+            changed_by,
+        )
+    return bool(done)
+
+
 async def settings(connection: asyncpg.Connection, community_id: int) -> ModerationSettings | None:
     record = await connection.fetchrow(
         "SELECT hold_first_posts, hold_release_after, flag_hide_threshold FROM communities WHERE id = $1",
@@ -158,9 +190,7 @@ async def set_thread_state(connection: asyncpg.Connection, thread_id: int, state
 
 async def open_thread(connection: asyncpg.Connection, thread_id: int) -> None:
     """An approved thread appears in the lists as new activity."""
-    await connection.execute(
-        "UPDATE threads SET state = 'visible', last_activity_at = now() WHERE id = $1", thread_id
-    )
+    await connection.execute("UPDATE threads SET state = 'visible', last_activity_at = now() WHERE id = $1", thread_id)
     await connection.execute(
         """UPDATE communities SET last_activity_at = now() FROM threads t
            WHERE t.id = $1 AND communities.id = t.community_id""",
