@@ -74,19 +74,32 @@ async def do_send_message(
     if not actor.can_moderate and not await limiter.hit(MESSAGES_PER_USER, str(user.id)):
         raise AppError("rate_limited", 429, _("You are sending messages very quickly; please wait a moment."))
     await _check_slow_mode(limiter, room, actor)
-    async with connection.transaction():
-        locked = await messages.lock_room(connection, room.id)
-        if locked is None:
-            raise not_found(_("This room no longer exists."))
-        _last_seq, epoch = locked
-        # Checked again under the room lock: a concurrent retry through another process may have won.
+    # A new member's first messages wait for a leader's approval (first-post hold).
+    state = "held" if actor.standing.needs_review else "visible"
+    stored = await messages.store_next(connection, room.id, user.id, client_msg_id, text, state)
+    if stored is None:
+        # A concurrent retry through another process won the race: answer with its message.
         existing = await messages.by_client_id(connection, room.id, user.id, client_msg_id)
-        if existing is not None:
-            return Sent(existing, epoch, duplicate=True)
-        # A new member's first messages wait for a leader's approval (first-post hold).
-        state = "held" if actor.standing.needs_review else "visible"
-        message = await messages.insert_next(connection, room.id, user.id, client_msg_id, text, state)
-    return Sent(message, epoch, duplicate=False)
+        if existing is None:
+            raise not_found(_("This room no longer exists."))
+        return Sent(existing, room.epoch, duplicate=True)
+    # The message as everyone will see it, built from what is in hand (no second read).
+    message = Message(
+        id=stored.id,
+        room_id=room.id,
+        seq=stored.seq,
+        author_id=user.id,
+        author_username=user.username,
+        author_display_name=user.display_name,
+        author_is_leader=actor.is_leader,
+        client_msg_id=client_msg_id,
+        body=text,
+        state=stored.state,
+        state_reason="",
+        created_at=stored.created_at,
+        edited_at=None,
+    )
+    return Sent(message, stored.epoch, duplicate=False)
 
 
 async def do_remove_message(

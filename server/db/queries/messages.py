@@ -183,3 +183,39 @@ def visible_to(message: Message, viewer_id: int | None, *, moderator: bool) -> b
     if message.state == "held":
         return moderator or (viewer_id is not None and message.author_id == viewer_id)
     return moderator and message.state == "hidden"
+
+
+@dataclass(frozen=True)
+class Stored:
+    id: int
+    seq: int
+    epoch: str
+    state: str
+    created_at: datetime
+
+
+async def store_next(
+    connection: asyncpg.Connection, room_id: int, author_id: int, client_msg_id: str, body: str, state: str
+) -> Stored | None:
+    """Number and store a message in one statement (one round trip, its own transaction).
+
+    The UPDATE locks the room row, so sends to a room are numbered one at a time. A concurrent
+    retry with the same client id fails on the unique index instead, and because the whole
+    statement is undone, its sequence number is never taken: numbering stays gap-free.
+    Returns None for such a duplicate (the caller reads the stored one).
+    """
+    try:
+        row = await connection.fetchrow(
+            """WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, epoch)
+               INSERT INTO room_messages (room_id, seq, author_id, client_msg_id, body, state)
+               SELECT $1, next.last_seq, $2, $3, $4, $5 FROM next
+               RETURNING id, seq, (SELECT epoch FROM next) AS epoch, state, created_at""",
+            room_id,
+            author_id,
+            client_msg_id,
+            body,
+            state,
+        )
+    except asyncpg.UniqueViolationError:
+        return None
+    return Stored(**dict(row)) if row else None
