@@ -43,6 +43,7 @@ class Settings:
     flag_escalate_minutes: int = 60
     # How often each process looks for flags to escalate (seconds; review pages also look when they load).
     flag_sweep_seconds: float = 60.0
+    # The default is translated into the reader's language; a site's own text (KINDRED_CRISIS_TEXT) is shown as written.
     crisis_text: str = (
         "If someone is in immediate danger, call your local emergency number now "
         "(112 in Europe, 911 in North America, 999 in the UK)."

@@ -17,11 +17,23 @@ from server.actions.permissions import Actor, actor_for, require_can_write
 from server.db.queries import communities
 from server.db.queries.communities import Community
 from server.errors import AppError, not_found
+from server.i18n import _
 from server.live import room_topic
 from server.markdown import render_markdown
 from server.routes.forms import read_form, text
 from server.routes.review import announce
+from server.settings import Settings
 from server.templating import render
+
+
+def crisis_text(settings: Settings) -> str:
+    """The site's own crisis text as configured, or the default one in the reader's language."""
+    if settings.crisis_text == Settings.crisis_text:
+        return _(
+            "If someone is in immediate danger, call your local emergency number now "
+            "(112 in Europe, 911 in North America, 999 in the UK)."
+        )
+    return settings.crisis_text
 
 
 async def _community_and_actor(connection: asyncpg.Connection, request: Request) -> tuple[Community, Actor]:
@@ -118,7 +130,7 @@ async def flag(request: Request) -> Response:
             "community": community,
             "done": done,
             "back": _back(community, item),
-            "crisis_text": request.app.state.settings.crisis_text,
+            "crisis_text": crisis_text(request.app.state.settings),
         },
         status=200 if done.created else 409,
     )

@@ -444,3 +444,18 @@ async def test_upholding_a_chat_flag_removes_the_message_for_everyone(
         "Rude",
     )
     await watcher.close()
+
+
+def test_the_default_crisis_text_is_in_the_readers_language_and_a_sites_own_text_is_kept() -> None:
+    from server import i18n
+    from server.routes.flags import crisis_text
+    from server.settings import Settings
+
+    i18n.set_request_locale("fr", "UTC")
+    try:
+        assert "numéro d'urgence" in crisis_text(Settings())
+        own = Settings(crisis_text="Call Samaritans on 116 123.")
+        assert crisis_text(own) == "Call Samaritans on 116 123."
+    finally:
+        i18n.set_request_locale("en", "UTC")
+    assert crisis_text(Settings()).startswith("If someone is in immediate danger")
