@@ -95,8 +95,13 @@ class LiveSession:
                 else ("forbidden" if error.status in {401, 403} else "bad_request")
             )
             self.send(_error(cast(protocol.ErrorCode, code), error.message, ref))
-        except DATABASE_DOWN:
-            log.warning("database unavailable while handling a %s frame", type(frame).__name__, exc_info=True)
+        except Exception as error:
+            # The database is down, or something unexpected broke while handling this one frame:
+            # the member is told plainly (nothing was stored) and the connection stays usable.
+            if isinstance(error, DATABASE_DOWN):
+                log.warning("database unavailable while handling a %s frame", type(frame).__name__, exc_info=True)
+            else:
+                log.exception("unexpected error while handling a %s frame", type(frame).__name__)
             ref = frame.client_id if isinstance(frame, protocol.Send) else getattr(frame, "room", None)
             self.send(
                 _error(
