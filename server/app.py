@@ -34,7 +34,6 @@ from server.routes import (
     live,
     moderation,
     notifications,
-    pages,
     profiles,
     proposals,
     review,
@@ -61,7 +60,6 @@ def build_routes() -> list[BaseRoute]:
     return [
         *health.routes,
         *metrics.routes,
-        *pages.routes,
         *accounts.routes,
         *live.routes,
         *rooms.routes,
