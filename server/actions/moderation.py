@@ -85,20 +85,25 @@ async def do_mute(
     return ends_at
 
 
-async def do_unmute(connection: asyncpg.Connection, moderator: Actor, username: str) -> None:
+async def _lift(connection: asyncpg.Connection, moderator: Actor, username: str, kind: str, action: str) -> None:
+    """End a member's active mute or ban; logged only when there was one to lift."""
     leader = require_moderator(moderator)
     target = await _target(connection, moderator, username)
     async with connection.transaction():
-        if await sanctions.lift_active(connection, moderator.community_id, target.user.id, "mute", leader.id):
+        if await sanctions.lift_active(connection, moderator.community_id, target.user.id, kind, leader.id):
             await audit.record(
                 connection,
                 community_id=moderator.community_id,
                 actor_id=leader.id,
-                action="unmute",
+                action=action,
                 target_user_id=target.user.id,
                 target_kind="user",
                 target_id=target.user.id,
             )
+
+
+async def do_unmute(connection: asyncpg.Connection, moderator: Actor, username: str) -> None:
+    await _lift(connection, moderator, username, "mute", "unmute")
 
 
 async def do_ban(connection: asyncpg.Connection, moderator: Actor, username: str, *, reason: str) -> User:
@@ -131,19 +136,7 @@ async def do_ban(connection: asyncpg.Connection, moderator: Actor, username: str
 
 
 async def do_unban(connection: asyncpg.Connection, moderator: Actor, username: str) -> None:
-    leader = require_moderator(moderator)
-    target = await _target(connection, moderator, username)
-    async with connection.transaction():
-        if await sanctions.lift_active(connection, moderator.community_id, target.user.id, "ban", leader.id):
-            await audit.record(
-                connection,
-                community_id=moderator.community_id,
-                actor_id=leader.id,
-                action="unban",
-                target_user_id=target.user.id,
-                target_kind="user",
-                target_id=target.user.id,
-            )
+    await _lift(connection, moderator, username, "ban", "unban")
 
 
 async def do_set_slow_mode(connection: asyncpg.Connection, moderator: Actor, room: Room, seconds: int) -> None:

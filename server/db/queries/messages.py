@@ -43,12 +43,6 @@ def _message(row: asyncpg.Record) -> Message:
     return Message(**dict(row))
 
 
-async def lock_room(connection: asyncpg.Connection, room_id: int) -> tuple[int, str] | None:
-    """Lock the room row for this transaction: sends to one room are numbered one at a time."""
-    row = await connection.fetchrow("SELECT last_seq, epoch FROM rooms WHERE id = $1 FOR UPDATE", room_id)
-    return (row["last_seq"], row["epoch"]) if row else None
-
-
 async def by_client_id(
     connection: asyncpg.Connection, room_id: int, author_id: int, client_msg_id: str
 ) -> Message | None:
@@ -59,27 +53,6 @@ async def by_client_id(
         client_msg_id,
     )
     return _message(row) if row else None
-
-
-async def insert_next(
-    connection: asyncpg.Connection, room_id: int, author_id: int, client_msg_id: str, body: str, state: str
-) -> Message:
-    """Take the room's next sequence number and store the message (call with the room locked)."""
-    row = await connection.fetchrow(
-        """WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq)
-           INSERT INTO room_messages (room_id, seq, author_id, client_msg_id, body, state)
-           SELECT $1, next.last_seq, $2, $3, $4, $5 FROM next
-           RETURNING id""",
-        room_id,
-        author_id,
-        client_msg_id,
-        body,
-        state,
-    )
-    assert row is not None
-    found = await by_id(connection, row["id"])
-    assert found is not None
-    return found
 
 
 async def by_id(connection: asyncpg.Connection, message_id: int) -> Message | None:
