@@ -89,6 +89,7 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     from server.app import create_app
+    from server.websocket_protocol import UVICORN_WS
 
     config = uvicorn.Config(
         create_app(settings),
@@ -96,7 +97,7 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",
+        ws=UVICORN_WS,
         ws_max_size=65536,  # channels.protocol.MAX_FRAME_BYTES: larger frames are closed with 1009
         # Compression is per socket: it would undo encoding each event once per process (see README).
         ws_per_message_deflate=False,

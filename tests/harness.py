@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from server.app import create_app
 from server.embedded import free_port
 from server.settings import Settings
+from server.websocket_protocol import UVICORN_WS
 
 ROOT = Path(__file__).resolve().parents[1]
 _counter = itertools.count(1)
@@ -71,7 +72,7 @@ async def live_server(settings: Settings, *, send_buffer: int | None = None) -> 
         port=settings.port,
         loop="none",
         http="httptools",
-        ws="websockets-sansio",
+        ws=UVICORN_WS,
         ws_max_size=65536,  # channels.protocol.MAX_FRAME_BYTES: larger frames are closed with 1009
         # Compression is per socket: it would undo encoding each event once per process (see README).
         ws_per_message_deflate=False,
