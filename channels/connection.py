@@ -29,20 +29,33 @@ class Socket(Protocol):
     async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
 
 
-class _CloseMarker:
-    pass
-
-
-_CLOSE = _CloseMarker()
-
-
 class Connection:
-    """Frames are queued without waiting and written by one task, so a slow socket slows only itself.
+    """Frames are queued without waiting and written by the connection's own task, so a slow socket slows only itself.
 
-    Past max_queue unsent frames (held ones included) the client is too far behind to be worth
-    waiting for: it is closed at once with CloseCode.RESUME, and reconnects and resumes from
-    the last seq it saw. Use it as `async with Connection(websocket) as connection:`.
+    The writer task exists while there is something to write and ends when the outbox is empty:
+    most sockets are idle most of the time, and an idle socket should hold no task, queue or
+    event (see docs/benchmarks.md, memory per idle socket). Past max_queue unsent frames (held
+    ones included) the client is too far behind to be worth waiting for: it is closed at once
+    with CloseCode.RESUME, and reconnects and resumes from the last seq it saw. Use it as
+    `async with Connection(websocket) as connection:`.
     """
+
+    __slots__ = (
+        "_closed",
+        "_closer",
+        "_closing",
+        "_done",
+        "_held",
+        "_held_count",
+        "_in_flight",
+        "_outbox",
+        "_writer",
+        "close_code",
+        "close_timeout",
+        "max_queue",
+        "socket",
+        "topics",
+    )
 
     def __init__(self, socket: Socket, *, max_queue: int = DEFAULT_MAX_QUEUE, close_timeout: float = 5.0) -> None:
         self.socket = socket
@@ -50,26 +63,24 @@ class Connection:
         self.close_timeout = close_timeout
         self.topics: set[str] = set()  # kept by the hub
         self.close_code: int | None = None
-        self._queue: asyncio.Queue[Outgoing | _CloseMarker] = asyncio.Queue()
-        self._held: dict[str, list[Outgoing]] = {}
+        # A list, not a deque or an asyncio.Queue: empty, it is the smallest container (56 bytes).
+        self._outbox: list[Outgoing] = []
+        self._in_flight = 0  # frames the writer took from the outbox and has not written yet
+        self._held: dict[str, list[Outgoing]] | None = None
         self._held_count = 0
         self._closing = False
-        self._closed = asyncio.Event()
+        self._closed = False
+        self._done: asyncio.Future[None] | None = None  # made only when someone waits for the close
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Connection:
-        self.start()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close(CloseCode.INTERNAL if exc_type is not None else CloseCode.NORMAL)
-
-    def start(self) -> None:
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write(), name="connection-writer")
 
     @property
     def closed(self) -> bool:
@@ -79,10 +90,14 @@ class Connection:
     @property
     def pending(self) -> int:
         """Frames accepted but not yet written, held ones included."""
-        return self._queue.qsize() + self._held_count
+        return len(self._outbox) + self._in_flight + self._held_count
 
     async def wait_closed(self) -> None:
-        await self._closed.wait()
+        if self._closed:
+            return
+        if self._done is None:
+            self._done = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._done)
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -93,12 +108,14 @@ class Connection:
         if self.pending >= self.max_queue:
             self.abort(CloseCode.RESUME, "too far behind; reconnect and resume")
             return False
-        self._queue.put_nowait(frame)
+        self._outbox.append(frame)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="connection-writer")
         return True
 
     def deliver(self, topic: str, frame: Outgoing) -> bool:
         """A live frame for topic, from the hub: held while the topic is on hold, else queued."""
-        held = self._held.get(topic)
+        held = self._held.get(topic) if self._held else None
         if held is None:
             return self.send(frame)
         if self._closing:
@@ -112,11 +129,15 @@ class Connection:
 
     def hold(self, topic: str) -> None:
         """Keep live frames of topic aside, e.g. while the history before them is being sent."""
+        if self._held is None:
+            self._held = {}
         self._held.setdefault(topic, [])
 
     def release(self, topic: str, keep: Callable[[Outgoing], bool] | None = None) -> None:
         """Queue the frames held for topic (those keep() accepts, in order) and stop holding it."""
-        held = self._held.pop(topic, [])
+        held = self._held.pop(topic, []) if self._held else []
+        if not self._held:
+            self._held = None
         self._held_count -= len(held)
         for frame in held:
             if keep is None or keep(frame):
@@ -129,7 +150,6 @@ class Connection:
         if not self._closing:
             self._closing = True
             self.close_code = code
-            self._queue.put_nowait(_CLOSE)
             self._closer = asyncio.create_task(self._finish(code, reason, flush=True))
         await self.wait_closed()
 
@@ -158,26 +178,29 @@ class Connection:
                     async with asyncio.timeout(self.close_timeout):
                         await self.socket.close(code, reason)
         finally:
-            self._drop_queued()
-            self._closed.set()
+            self._set_closed()
 
-    def _drop_queued(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._held.clear()
+    def _set_closed(self) -> None:
+        self._outbox = []
+        self._in_flight = 0
+        self._held = None
         self._held_count = 0
+        self._closed = True
+        if self._done is not None and not self._done.done():
+            self._done.set_result(None)
 
     async def _write(self) -> None:
         socket = self.socket
         try:
-            while True:
-                frame = await self._queue.get()
-                if isinstance(frame, _CloseMarker):
-                    return
-                if isinstance(frame, str):
-                    await socket.send_text(frame)
-                else:
-                    await socket.send_bytes(frame)
+            while self._outbox:
+                frames, self._outbox = self._outbox, []
+                self._in_flight = len(frames)
+                for frame in frames:
+                    if isinstance(frame, str):
+                        await socket.send_text(frame)
+                    else:
+                        await socket.send_bytes(frame)
+                    self._in_flight -= 1
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -186,5 +209,8 @@ class Connection:
             if not self._closing:
                 self._closing = True
                 self.close_code = None
-                self._drop_queued()
-                self._closed.set()
+                self._set_closed()
+        finally:
+            self._in_flight = 0
+            if self._writer is asyncio.current_task():
+                self._writer = None

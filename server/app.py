@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server import errors, metrics
 from server.actions import flags as flag_actions
@@ -50,10 +50,23 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 class KindredApp(Starlette):
-    """Starlette with the security headers outermost, so even a 500 from its error middleware carries the CSP."""
+    """Starlette with the security headers outermost, so even a 500 from its error middleware carries the CSP.
+
+    Websocket upgrades skip the HTTP middleware and the router: they only need who is asking
+    (RequestContextMiddleware), and an open socket holds every coroutine on its way suspended.
+    """
+
+    websocket_app: ASGIApp = RequestContextMiddleware(live.websocket_app)
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeadersMiddleware(super().build_middleware_stack())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope["app"] = self
+            await self.websocket_app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def build_routes() -> list[BaseRoute]:
@@ -61,7 +74,6 @@ def build_routes() -> list[BaseRoute]:
         *health.routes,
         *metrics.routes,
         *accounts.routes,
-        *live.routes,
         *rooms.routes,
         *moderation.routes,
         *review.routes,

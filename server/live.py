@@ -107,7 +107,7 @@ def frame_seq(frame: str | bytes) -> int | None:
     return seq
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Client:
     """One websocket client: its connection, who it is, and the rooms it has joined."""
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import asyncpg
-from starlette.routing import WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from channels import protocol
@@ -27,6 +25,7 @@ log = logging.getLogger(__name__)
 RECENT_ON_JOIN = 50
 REPLAY_LIMIT = 1000
 ACQUIRE_TIMEOUT = 5.0
+WEBSOCKET_PATH = "/ws"
 
 # The database is unreachable or refusing: nothing was stored, and the client may retry.
 DATABASE_DOWN = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
@@ -38,6 +37,8 @@ def _error(code: protocol.ErrorCode, message: str, ref: str | None = None) -> st
 
 class LiveSession:
     """One socket's conversation with the server, after the upgrade was accepted."""
+
+    __slots__ = ("app", "client", "connection", "live", "websocket")
 
     def __init__(self, websocket: WebSocket, live: LiveService, client: Client) -> None:
         self.websocket = websocket
@@ -313,21 +314,15 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     live: LiveService = websocket.app.state.live
     await websocket.accept()
     connection = Connection(websocket, max_queue=websocket.app.state.settings.ws_max_queue)
-    connection.start()
     client = Client(connection, websocket.state.user, websocket.state.session_hash)
     await live.add(client)
     session = LiveSession(websocket, live, client)
-    closed = asyncio.create_task(connection.wait_closed())
     try:
+        # No task races receive against the connection closing: when the server closes the socket
+        # (a ban, a logout, a slow client), the websocket protocol answers this receive with a
+        # disconnect at once (server.websocket_protocol), so one idle socket holds no extra task.
         while not connection.closed:
-            receive = asyncio.create_task(websocket.receive())
-            done, _pending = await asyncio.wait({receive, closed}, return_when=asyncio.FIRST_COMPLETED)
-            if receive not in done:
-                receive.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await receive
-                break
-            message = receive.result()
+            message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
             raw = message.get("text") if message.get("text") is not None else message.get("bytes")
@@ -339,10 +334,19 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         log.exception("live session failed")
         connection.abort(protocol.CloseCode.INTERNAL, "internal error")
     finally:
-        closed.cancel()
         await live.remove(client)
         if not connection.closed:
             await connection.close(protocol.CloseCode.NORMAL)
 
 
-routes = [WebSocketRoute("/ws", websocket_endpoint)]
+async def websocket_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Every websocket upgrade, served without the HTTP middleware and router.
+
+    Kindred has one websocket endpoint, and a socket keeps every coroutine that leads to it
+    suspended for as long as it is open: going straight here holds a few frames per idle
+    socket instead of a dozen (docs/benchmarks.md, memory per idle socket).
+    """
+    if scope["path"] != WEBSOCKET_PATH:
+        await send({"type": "websocket.close", "code": 1000})
+        return
+    await websocket_endpoint(WebSocket(scope, receive, send))

@@ -35,7 +35,6 @@ class Process:
     def connect(self, socket: RecordingSocket | None = None, **options: int) -> tuple[Connection, RecordingSocket]:
         socket = socket or RecordingSocket()
         connection = Connection(socket, **options)
-        connection.start()
         self.connections.append(connection)
         return connection, socket
 

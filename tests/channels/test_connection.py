@@ -40,8 +40,6 @@ async def test_a_stalled_client_is_closed_with_resume_code_and_others_keep_recei
     fast_sockets = [RecordingSocket(), RecordingSocket()]
     stalled_socket = StalledSocket()
     connections = [Connection(socket, max_queue=100) for socket in [fast_sockets[0], stalled_socket, fast_sockets[1]]]
-    for connection in connections:
-        connection.start()
 
     # Fan-out never awaits a client: every frame is offered to every connection in one go,
     # the fast writers drain as the loop yields.
@@ -69,7 +67,6 @@ async def test_a_stalled_client_is_closed_with_resume_code_and_others_keep_recei
 async def test_close_writes_what_is_queued_before_the_close_code() -> None:
     socket = RecordingSocket()
     connection = Connection(socket)
-    connection.start()
     connection.send('{"type":"error","code":"banned","message":"You were banned."}')
     await asyncio.wait_for(connection.close(CloseCode.LOGGED_OUT, "banned"), 10)
     assert socket.frames() == [{"type": "error", "code": "banned", "message": "You were banned."}]
@@ -80,7 +77,6 @@ async def test_close_writes_what_is_queued_before_the_close_code() -> None:
 async def test_closing_a_stalled_client_gives_up_on_the_queue_and_still_closes() -> None:
     socket = StalledSocket()
     connection = Connection(socket, close_timeout=0.2)
-    connection.start()
     connection.send(frame(1))
     await asyncio.wait_for(connection.close(CloseCode.RESTARTING), 10)
     assert socket.close_code == 1012
@@ -89,7 +85,6 @@ async def test_closing_a_stalled_client_gives_up_on_the_queue_and_still_closes()
 async def test_a_client_that_went_away_ends_the_connection_without_a_close_frame() -> None:
     socket = BrokenSocket()
     connection = Connection(socket)
-    connection.start()
     connection.send(frame(1))
     await asyncio.wait_for(connection.wait_closed(), 10)
     assert connection.closed
@@ -118,7 +113,6 @@ async def test_frames_held_for_a_topic_wait_until_released_and_can_be_filtered()
 async def test_held_frames_count_toward_the_bound() -> None:
     socket = RecordingSocket()
     connection = Connection(socket, max_queue=10)
-    connection.start()
     connection.hold("room-a")
     for n in range(10):
         assert connection.deliver("room-a", frame(n))
