@@ -15,24 +15,29 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from channels.protocol import Presence as PresenceFrame
-from channels.protocol import User, UserTyping, encode
+from channels.protocol import PresenceChange, User, UserTyping, encode
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes], Awaitable[bool]]
 
-# Per room, three keys sharing one hash tag (so a Redis Cluster keeps them on one slot):
+# Per room, four keys sharing one hash tag (so a Redis Cluster keeps them on one slot):
 #   …:entries  sorted set of "<user id>|<process id>", score = expiry time in ms (Redis clock)
-#   …:users    hash user id → the member as JSON (protocol.User)
+#   …:users    hash user id → the member as JSON (protocol.User): exactly the members present
 #   …:counts   hash user id → how many entries the user has (tabs on several processes)
+#   …:version  the version of the room's latest change
 # Every change runs as one script, so exactly one process sees a member arrive or go, and
-# only it publishes the event. The clock is Redis's TIME, never a process's own.
+# only it publishes the change. The clock is Redis's TIME, never a process's own.
+#
+# A snapshot (the members, and the version of the last change it includes) is consistent with
+# the stream of changes: clients apply a change only if its version is above their snapshot's.
+# So versions must be strictly increasing per room: TIME alone can repeat within a microsecond
+# or step back (NTP, a failover to a replica), hence max(TIME, last + 1), remembered for a day.
 _LUA_COMMON = """
-local entries, users, counts = KEYS[1], KEYS[2], KEYS[3]
-local ttl, keep = tonumber(ARGV[1]), tonumber(ARGV[2])
+local entries, users, counts, versions = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ttl, keep, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local version = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local joined, left = {}, {}
 
 local function user_of(entry)
@@ -66,15 +71,17 @@ local function sweep()
 end
 
 local function finish()
-  local live = redis.call('ZRANGEBYSCORE', entries, '(' .. now, '+inf')
-  local seen, members = {}, {}
-  for _, entry in ipairs(live) do
-    local user = user_of(entry)
-    if not seen[user] then
-      seen[user] = true
-      local info = redis.call('HGET', users, user)
-      if info then table.insert(members, info) end
-    end
+  local version = tonumber(redis.call('GET', versions) or '0')
+  if #joined > 0 or #left > 0 then
+    version = math.max(tonumber(t[1]) * 1000000 + tonumber(t[2]), version + 1)
+    -- '%.0f': a plain number would be written as 1.7959212051235e+15 by older Redis.
+    redis.call('SET', versions, string.format('%.0f', version), 'PX', 86400000)
+  end
+  -- The users hash, not the live entries: a member whose entry expired is listed until the
+  -- sweep announces them as left, so no snapshot drops someone without a change saying so.
+  local members = {}
+  if want > 0 then
+    members = redis.call('HVALS', users)
   end
   if keep > 0 then
     redis.call('PEXPIRE', entries, keep)
@@ -85,11 +92,11 @@ local function finish()
 end
 """
 
-# ARGV: ttl, keep, then (entry, user id, member JSON) for each member this process has.
+# ARGV: ttl, keep, want members, then (entry, user id, member JSON) for each member this process has.
 _REFRESH = (
     _LUA_COMMON
     + """
-for i = 3, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   add(ARGV[i], ARGV[i + 1], ARGV[i + 2])
 end
 sweep()
@@ -97,19 +104,19 @@ return finish()
 """
 )
 
-# ARGV: ttl, keep, entry.
+# ARGV: ttl, keep, want members, entry.
 _REMOVE = (
     _LUA_COMMON
     + """
-if redis.call('ZREM', entries, ARGV[3]) == 1 then
-  drop(ARGV[3])
+if redis.call('ZREM', entries, ARGV[4]) == 1 then
+  drop(ARGV[4])
 end
 sweep()
 return finish()
 """
 )
 
-# ARGV: 0, 0 (read only).
+# ARGV: 0, 0, 1 (read only).
 _READ = _LUA_COMMON + "\nreturn finish()\n"
 
 
@@ -131,8 +138,14 @@ class Presence:
 
     Each process refreshes its own entries every refresh_every seconds; the entries of a dead
     process expire after ttl, and the next refresh of any process with that room sweeps them,
-    publishing the "left" event. A hidden member is counted locally but never written to Redis,
-    so nobody sees them arrive, leave, or type.
+    publishing the change that they left.
+
+    The room is only ever sent changes (presence_change: who joined, who left); the full list
+    (presence) is what join and snapshot return, for the one client that needs it. Sending the
+    list with every change made n arrivals cost n³ bytes.
+
+    A hidden member is counted locally but never written to Redis, so nobody sees them arrive,
+    leave, or type.
 
     Redis trouble never raises out of here: the local view is the truth for this process and
     the next heartbeat writes it again once Redis answers.
@@ -184,15 +197,15 @@ class Presence:
         self._local = {}
         for topic, members in rooms.items():
             for user_id in members:
-                await self._sync(topic, user_id)
+                await self._sync(topic, user_id, snapshot=False)
 
     # --- members ------------------------------------------------------------------------------
 
     async def join(self, topic: str, user: User, *, hidden: bool = False) -> PresenceFrame | None:
         """Count one more connection of user in topic; returns snapshot(topic) after it, or None.
 
-        The first connection of a visible user across all processes publishes a presence
-        frame with `joined` to the topic. `hidden` is per user and room: the latest join sets it.
+        The first connection of a visible user across all processes publishes a presence_change
+        with the user in `joined` to the topic. `hidden` is per user and room: the latest join sets it.
         """
         local = self._local.setdefault(topic, {}).get(user.id)
         if local is None:
@@ -200,10 +213,10 @@ class Presence:
         local.user = user
         local.hidden = hidden
         local.count += 1
-        return await self._sync(topic, user.id)
+        return await self._sync(topic, user.id, snapshot=True)
 
     async def leave(self, topic: str, user_id: int) -> None:
-        """Count one connection of user fewer; the last one across all processes publishes `left`."""
+        """Count one connection of user fewer; the last one across all processes publishes a change with `left`."""
         members = self._local.get(topic, {})
         local = members.get(user_id)
         if local is None:
@@ -214,11 +227,11 @@ class Presence:
         del members[user_id]
         if not members:
             self._local.pop(topic, None)
-        await self._sync(topic, user_id)
+        await self._sync(topic, user_id, snapshot=False)
 
     async def snapshot(self, topic: str) -> PresenceFrame | None:
         """The presence frame of topic: everyone visibly in it on any process; None if Redis cannot say."""
-        return await self._run(topic, self._read, [0, 0])
+        return await self._run(topic, self._read, [0, 0, 1])
 
     async def typing(self, topic: str, user: User) -> bool:
         """Publish that user is typing in topic, at most once per typing_every; True if published."""
@@ -244,7 +257,7 @@ class Presence:
                 members = self._local.get(topic)
                 if members is None:
                     continue
-                args: list[Any] = self._limits()
+                args: list[Any] = self._limits(snapshot=False)
                 for local in members.values():
                     if not local.hidden:
                         args += self._entry(local)
@@ -260,13 +273,14 @@ class Presence:
             except Exception:
                 log.exception("presence heartbeat failed")
 
-    async def _sync(self, topic: str, user_id: int) -> PresenceFrame | None:
+    async def _sync(self, topic: str, user_id: int, *, snapshot: bool) -> PresenceFrame | None:
         # Writes what the local view says *now*, so calls that overtake each other still end right.
         async with self._room_lock(topic):
             local = self._local.get(topic, {}).get(user_id)
+            limits = self._limits(snapshot=snapshot)
             if local is not None and not local.hidden:
-                return await self._run(topic, self._refresh, [*self._limits(), *self._entry(local)])
-            return await self._run(topic, self._remove, [*self._limits(), self._entry_name(user_id)])
+                return await self._run(topic, self._refresh, [*limits, *self._entry(local)])
+            return await self._run(topic, self._remove, [*limits, self._entry_name(user_id)])
 
     @contextlib.asynccontextmanager
     async def _room_lock(self, topic: str) -> AsyncIterator[None]:
@@ -285,12 +299,14 @@ class Presence:
 
     def _keys(self, topic: str) -> list[str]:
         base = f"{self.prefix}presence:{{{topic}}}"
-        return [f"{base}:entries", f"{base}:users", f"{base}:counts"]
+        return [f"{base}:entries", f"{base}:users", f"{base}:counts", f"{base}:version"]
 
-    def _limits(self) -> list[Any]:
+    def _limits(self, *, snapshot: bool) -> list[Any]:
         ttl_ms = max(1, int(self.ttl * 1000))
         # Keys outlive the entries a little, and vanish when no process refreshes them any more.
-        return [ttl_ms, ttl_ms * 2 + int(self.refresh_every * 1000)]
+        # The member list is fetched only when someone will get it: heartbeats and leaves of a
+        # big room would otherwise pull the whole room out of Redis each time.
+        return [ttl_ms, ttl_ms * 2 + int(self.refresh_every * 1000), int(snapshot)]
 
     def _entry_name(self, user_id: int) -> str:
         return f"{user_id}|{self.process_id}"
@@ -299,18 +315,16 @@ class Presence:
         return [self._entry_name(local.user.id), str(local.user.id), encode(local.user)]
 
     async def _run(self, topic: str, script: Any, args: list[Any]) -> PresenceFrame | None:
+        """Run script, publish the change it made (if any); the snapshot if args asked for it, else None."""
         try:
             async with asyncio.timeout(self.timeout):
                 version, joined, left, members = await script(keys=self._keys(topic), args=args)
-            frame = PresenceFrame(room=topic, members=self._users(members), version=int(version))
+            want = bool(int(args[2]))
+            frame = PresenceFrame(room=topic, members=self._users(members), version=int(version)) if want else None
             event = None
             if joined or left:
-                event = PresenceFrame(
-                    room=topic,
-                    members=frame.members,
-                    version=frame.version,
-                    joined=self._users(joined),
-                    left=self._users(left),
+                event = PresenceChange(
+                    room=topic, version=int(version), joined=self._users(joined), left=self._users(left)
                 )
         except (RedisError, OSError, TimeoutError, msgspec.MsgspecError) as exc:
             # Once per outage, not once per room and heartbeat.

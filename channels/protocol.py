@@ -179,11 +179,20 @@ class Removed(ServerFrame, tag="remove"):
 
 
 class Presence(ServerFrame, tag="presence"):
+    """Everyone visibly in the room: sent only to the client that joins, never to the whole room."""
+
     room: str
     members: list[User]
-    version: int  # increases with every change; ignore a presence frame older than the last applied
-    joined: list[User] = msgspec.field(default_factory=list)
-    left: list[User] = msgspec.field(default_factory=list)
+    version: int  # the version of the last change this list includes
+
+
+class PresenceChange(ServerFrame, tag="presence_change"):
+    """Who arrived and who went, sent to the room; a change with version <= the snapshot's is in it already."""
+
+    room: str
+    version: int  # strictly increasing per room; changes may arrive out of order (docs/protocol.md)
+    joined: list[User]
+    left: list[User]
 
 
 class UserTyping(ServerFrame, tag="typing"):
@@ -233,6 +242,7 @@ AnyServerFrame = (
     | Edit
     | Removed
     | Presence
+    | PresenceChange
     | UserTyping
     | Error
     | Resync

@@ -32,7 +32,10 @@
   var reconnectTimer = null;
   var gapTimer = null;
   var stopped = false;
-  var presenceVersion = 0;
+  // Who is here (docs/protocol.md, presence_change): the latest snapshot plus the changes after it.
+  var presenceVersion = 0;  // the version of the snapshot held (0: none yet)
+  var presenceMembers = {}; // user id -> member, as shown
+  var presenceChanges = {}; // user id -> {version, member, here}: the last change applied to that member
   var lastTypingSent = 0;
   var typingTimer = null;
   var readTimer = null;
@@ -291,11 +294,15 @@
     if (composerError) composerError.textContent = frame.message;
   }
 
-  function onPresence(frame) {
-    if (frame.version < presenceVersion) return;
-    presenceVersion = frame.version;
+  function renderPresence() {
+    var members = Object.keys(presenceMembers).map(function (id) { return presenceMembers[id]; });
+    // The server's order (name, then id), kept when changes add members one by one.
+    members.sort(function (a, b) {
+      var x = a.display_name.toLowerCase(), y = b.display_name.toLowerCase();
+      return x < y ? -1 : x > y ? 1 : a.id - b.id;
+    });
     presenceList.textContent = "";
-    frame.members.forEach(function (member) {
+    members.forEach(function (member) {
       var item = document.createElement("li");
       item.textContent = member.display_name;
       if (member.badge === "leader") {
@@ -307,6 +314,39 @@
       }
       presenceList.appendChild(item);
     });
+  }
+
+  function applyPresence(change) {
+    if (change.here) presenceMembers[change.member.id] = change.member;
+    else delete presenceMembers[change.member.id];
+  }
+
+  // The snapshot replaces the list; changes that arrived before it but happened after it
+  // (published by another process, so overtaken) are applied again on top.
+  function onPresence(frame) {
+    if (frame.version < presenceVersion) return;
+    presenceVersion = frame.version;
+    presenceMembers = {};
+    frame.members.forEach(function (member) { presenceMembers[member.id] = member; });
+    Object.keys(presenceChanges).forEach(function (id) {
+      if (presenceChanges[id].version <= presenceVersion) delete presenceChanges[id]; // in the snapshot already
+      else applyPresence(presenceChanges[id]);
+    });
+    renderPresence();
+  }
+
+  // Changes can arrive in any order: per member, the one with the highest version wins.
+  function onPresenceChange(frame) {
+    if (frame.version <= presenceVersion) return; // the snapshot includes it
+    var record = function (member, here) {
+      var last = presenceChanges[member.id];
+      if (last && last.version >= frame.version) return;
+      presenceChanges[member.id] = { version: frame.version, member: member, here: here };
+      applyPresence(presenceChanges[member.id]);
+    };
+    (frame.joined || []).forEach(function (member) { record(member, true); });
+    (frame.left || []).forEach(function (member) { record(member, false); });
+    renderPresence();
   }
 
   function onTyping(frame) {
@@ -374,6 +414,7 @@
         case "ack": onAck(frame); break;
         case "error": onError(frame); break;
         case "presence": onPresence(frame); break;
+        case "presence_change": onPresenceChange(frame); break;
         case "typing": onTyping(frame); break;
         case "resync": resync(); break;
         case "notify": if (window.kindredNotified) window.kindredNotified(frame.count); break;

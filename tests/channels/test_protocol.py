@@ -22,6 +22,7 @@ from channels.protocol import (
     Ping,
     Pong,
     Presence,
+    PresenceChange,
     ProtocolError,
     Read,
     Remove,
@@ -209,8 +210,9 @@ def test_optional_fields_are_left_out_when_unset() -> None:
         ),
         Edit(room="r", seq=1, body="better", edited_at=WHEN),
         Removed(room="r", seq=1),
-        Presence(room="r", members=[AMARA], version=1, joined=[AMARA]),
-        Presence(room="r", members=[], version=2, left=[AMARA]),
+        Presence(room="r", members=[AMARA], version=1),
+        PresenceChange(room="r", version=2, joined=[AMARA], left=[]),
+        PresenceChange(room="r", version=3, joined=[], left=[AMARA]),
         UserTyping(room="r", user=AMARA),
         Error(code="slow_mode", message="Wait a little.", ref="c-1"),
         Resync(room="r", reason="ahead_of_head"),
@@ -256,7 +258,19 @@ def test_the_protocol_document_names_every_frame_error_code_and_close_code() -> 
 
     text = (ROOT / "docs" / "protocol.md").read_text()
     client = ["join", "leave", "send", "typing", "read", "remove", "ping"]
-    server = ["joined", "ack", "message", "edit", "remove", "presence", "typing", "error", "resync", "pong"]
+    server = [
+        "joined",
+        "ack",
+        "message",
+        "edit",
+        "remove",
+        "presence",
+        "presence_change",
+        "typing",
+        "error",
+        "resync",
+        "pong",
+    ]
     for name in client + server:
         assert f'"type": "{name}"' in text, name
     for code in protocol.ERROR_CODES:

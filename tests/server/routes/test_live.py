@@ -262,11 +262,46 @@ async def test_a_member_who_hides_their_presence_is_not_listed(
     await hidden.join(ROOM)
     visible = await _client(server, await _member(db, "lucia"))
     await visible.join(ROOM)
-    latest = await watcher.wait_for(
-        lambda f: f["type"] == "presence" and any(u["username"] == "lucia" for u in f["members"])
+    await watcher.wait_for(
+        lambda f: f["type"] == "presence_change" and any(u["username"] == "lucia" for u in f["joined"])
     )
-    assert sorted(u["username"] for u in latest["members"]) == ["amara", "lucia"]
-    assert not any(u["username"] == "shy" for f in watcher.frames if f["type"] == "presence" for u in f["members"])
+    snapshot = await visible.wait_for(lambda f: f["type"] == "presence")
+    assert sorted(u["username"] for u in snapshot["members"]) == ["amara", "lucia"]
+    for client in (watcher, hidden, visible):
+        for frame in client.frames:
+            if frame["type"] in {"presence", "presence_change"}:
+                listed = frame.get("members", []) + frame.get("joined", []) + frame.get("left", [])
+                assert "shy" not in [u["username"] for u in listed]
+
+
+async def test_the_joiner_gets_everyone_present_and_the_room_gets_only_the_newcomer(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    present = []
+    for name in ("amara", "carlos", "lucia"):
+        client = await _client(server, await _member(db, name))
+        await client.join(ROOM)
+        await client.wait_for(lambda f: f["type"] == "presence")
+        present.append(client)
+    newcomer = await _client(server, await _member(db, "nadia"))
+    await newcomer.join(ROOM)
+
+    snapshot = await newcomer.wait_for(lambda f: f["type"] == "presence")
+    assert [u["username"] for u in snapshot["members"]] == ["amara", "carlos", "lucia", "nadia"]
+    for client in present:
+        change = await client.wait_for(
+            lambda f: f["type"] == "presence_change" and [u["username"] for u in f["joined"]] == ["nadia"]
+        )
+        assert "members" not in change and change["left"] == []
+        assert change["version"] == snapshot["version"]
+        # Each member got the full list once, when they joined, and only changes since.
+        assert sum(f["type"] == "presence" for f in client.frames) == 1
+
+    await newcomer.close()
+    for client in present:
+        await client.wait_for(
+            lambda f: f["type"] == "presence_change" and [u["username"] for u in f["left"]] == ["nadia"]
+        )
 
 
 async def test_metrics_count_sockets_messages_and_latency(

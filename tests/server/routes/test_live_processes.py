@@ -139,13 +139,21 @@ async def test_presence_spans_processes_and_a_killed_process_members_expire(
         doomed = await _connect(second, settings, await _session(db, "lucia"))
         await doomed.join(ROOM)
         await watcher.wait_for(
-            lambda f: f["type"] == "presence" and any(u["username"] == "lucia" for u in f.get("joined", []))
+            lambda f: f["type"] == "presence_change" and any(u["username"] == "lucia" for u in f["joined"])
         )
+        # Lucía's snapshot comes from the other process and lists both of them.
+        snapshot = await doomed.wait_for(lambda f: f["type"] == "presence")
+        assert [u["username"] for u in snapshot["members"]] == ["amara", "lucia"]
         second.stop(signal.SIGKILL)
         left = await watcher.wait_for(
-            lambda f: f["type"] == "presence" and any(u["username"] == "lucia" for u in f.get("left", [])), timeout=15
+            lambda f: f["type"] == "presence_change" and any(u["username"] == "lucia" for u in f["left"]), timeout=15
         )
-        assert [u["username"] for u in left["members"]] == ["amara"]
+        assert "members" not in left and left["joined"] == []
+        # Someone arriving now is told only Amara is here.
+        late = await _connect(first, settings, await _session(db, "carlos"))
+        await late.join(ROOM)
+        now = await late.wait_for(lambda f: f["type"] == "presence")
+        assert [u["username"] for u in now["members"]] == ["amara", "carlos"]
 
 
 async def test_with_redis_down_sends_commit_and_clients_catch_up_when_it_returns(
