@@ -170,6 +170,9 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         self.close_sent = True
         self._stop_keepalive()
         self.transport.close()
+        if self.close_timer is None:
+            # close() waits for the buffer to drain: a client that reads nothing is cut off after CLOSE_TIMEOUT.
+            self.close_timer = self.loop.call_later(CLOSE_TIMEOUT, self.transport.abort)
 
     def shutdown(self) -> None:
         """uvicorn is stopping (SIGTERM): close with 1012, "service restart", so clients reconnect elsewhere."""
@@ -347,7 +350,8 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             if self.read_paused:
                 self.read_paused = False
                 self.transport.resume_reading()
-            self.close_timer = self.loop.call_later(CLOSE_TIMEOUT, self.transport.close)
+            # abort(), not close(): close() waits for the buffer to drain, which a client that stopped reading never lets happen.
+            self.close_timer = self.loop.call_later(CLOSE_TIMEOUT, self.transport.abort)
         else:
             raise RuntimeError(f"Expected ASGI message 'websocket.send' or 'websocket.close', but got {kind!r}.")
 
@@ -355,6 +359,8 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         kind = message["type"]
         assert isinstance(self.conn, ServerProtocol) and self.response is not None
         path = self.scope["path"] if self.scope else "?"
+        # Answered one way or another: from now on only the app holds the scope.
+        self.scope = None
         if kind == "websocket.accept":
             log.info('%s - "WebSocket %s" [accepted]', _address(self.client), path)
             response = self.response
@@ -448,8 +454,9 @@ class LeanWebSocketProtocol(asyncio.Protocol):
     # --- the app ------------------------------------------------------------------------------
 
     async def _run_asgi(self) -> None:
-        scope, self.scope = self.scope, None  # only the app holds it from now on
-        path = scope["path"] if scope else "?"
+        scope = self.scope
+        assert scope is not None
+        path = scope["path"]
         try:
             result = await self.app(scope, self.receive, self.send)
         except ClientDisconnected:
