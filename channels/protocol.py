@@ -176,6 +176,7 @@ class Edit(ServerFrame, tag="edit"):
 class Removed(ServerFrame, tag="remove"):
     room: str
     seq: int
+    rejected: bool = False  # a held message the leaders did not approve: its author stops waiting too
 
 
 class Presence(ServerFrame, tag="presence"):

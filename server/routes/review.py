@@ -63,15 +63,22 @@ async def review_page(
     )
 
 
-async def _publish_message(request: Request, slug: str, room: Room, message: Message | None, *, shown: bool) -> None:
-    """After commit: every open client of the room shows the message (approved) or drops it (hidden)."""
+async def _publish_message(
+    request: Request, slug: str, room: Room, message: Message | None, *, shown: bool, rejected: bool = False
+) -> None:
+    """After commit: every open client of the room shows the message (approved) or drops it (hidden).
+
+    rejected: a held message was not approved; its author's open page marks it so instead of
+    leaving it "waiting for review" (everyone else never had it).
+    """
     if message is None:
         return
     topic = room_topic(slug, room.slug)
     if shown:
         await request.app.state.live.publish_frame(topic, message_frame(topic, room.epoch, message))
     else:
-        await request.app.state.live.publish_frame(topic, protocol.Removed(room=topic, seq=message.seq))
+        frame = protocol.Removed(room=topic, seq=message.seq, rejected=rejected)
+        await request.app.state.live.publish_frame(topic, frame)
 
 
 async def announce(
@@ -127,7 +134,9 @@ async def _decide(request: Request, kind: str, verb: str) -> Response:
         change = "new" if verb == "approve" else "remove"
         await announce(request, decided_post.notified, thread_id=place.thread_id, post_id=place.id, change=change)
     elif verb in {"approve", "reject"}:
-        await _publish_message(request, community.slug, decided.room, decided.message, shown=verb == "approve")
+        await _publish_message(
+            request, community.slug, decided.room, decided.message, shown=verb == "approve", rejected=verb == "reject"
+        )
         await announce(request, decided.notified)
     else:
         room, post = resolved.item.room, resolved.item.post

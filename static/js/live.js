@@ -246,7 +246,12 @@
     var item = elementForSeq(frame.seq);
     if (item) {
       if (item.classList.contains("held") && String(item.getAttribute("data-author")) === me) {
-        // Our own message waiting for review: the remove is meant for everyone else.
+        // Our own message waiting for review: a plain remove is meant for everyone else; a
+        // rejected one is the leaders' answer (the reason comes as a notification).
+        if (frame.rejected) {
+          clearState(item, "held");
+          addState(item, label("rejected"), "removed");
+        }
       } else if (moderator) {
         if (!item.classList.contains("removed")) addState(item, label("removed"), "removed");
       } else {

@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page
 
-from tests.harness import ROOT
+from tests.browser.fake_live import ROOM, deliver, live_page
 
 pytestmark = pytest.mark.browser
-ROOM = "cms/main"
 
-# Just what live.js needs of the room page, and a WebSocket that records instead of connecting,
-# so the test decides which frame arrives when.
-PAGE = """<!doctype html><html lang="en"><body>
-<div id="live-room" data-room="cms/main" data-user-id="1" data-label-leader="leader">
-  <p id="live-status"></p><ul id="messages"></ul><ul id="presence"></ul><p id="typing"></p>
-</div></body></html>"""
 
-FAKE_SOCKET = """
-window.sockets = [];
-window.WebSocket = function (url) {
-  var self = this;
-  this.url = url;
-  this.readyState = 0;
-  window.sockets.push(this);
-  setTimeout(function () { self.readyState = 1; if (self.onopen) self.onopen(); }, 0);
-};
-window.WebSocket.OPEN = 1;
-window.WebSocket.prototype.send = function () {};
-window.WebSocket.prototype.close = function () {};
-window.deliver = function (frame) {
-  window.sockets[window.sockets.length - 1].onmessage({ data: JSON.stringify(frame) });
-};
-"""
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    async with live_page(browser) as opened:
+        yield opened
 
 
 def user(user_id: int, name: str, badge: str | None = None) -> dict[str, Any]:
@@ -54,26 +34,6 @@ def change(
     version: int, joined: list[dict[str, Any]] | None = None, left: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     return {"type": "presence_change", "room": ROOM, "version": version, "joined": joined or [], "left": left or []}
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context()
-    opened = await context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    await opened.set_content(PAGE)
-    await opened.add_script_tag(content=FAKE_SOCKET)
-    await opened.add_script_tag(content=(ROOT / "static" / "js" / "live.js").read_text())
-    await opened.wait_for_function("window.sockets.length === 1 && window.sockets[0].readyState === 1")
-    yield opened
-    await context.close()
-    assert errors == []
-
-
-async def deliver(page: Page, *frames: dict[str, Any]) -> None:
-    for frame in frames:
-        await page.evaluate(f"window.deliver({json.dumps(frame)})")
 
 
 async def shown(page: Page) -> list[str]:

@@ -253,12 +253,17 @@ async def test_a_rejected_chat_message_stays_hidden_and_its_author_is_told_why(
     author = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, newbie))
     await author.join(ROOM)
     ack = await author.say(ROOM, "spam spam spam")
+    # At sending, the author too gets the plain remove everyone else gets; it is not the decision.
+    sent_remove = await author.wait_for(lambda f: f["type"] == "remove" and f["seq"] == ack["seq"])
+    assert "rejected" not in sent_remove
     message_id = await db.fetchval("SELECT id FROM room_messages WHERE seq = $1", ack["seq"])
     token = await login(client, "leader")
     response = await client.post(
         f"/c/{SLUG}/review/messages/{message_id}/reject", data={"reason": "Spam", "csrf_token": token}
     )
     assert response.status_code == 303
+    # The author's open room page learns the decision at once and stops showing "waiting for review".
+    await author.wait_for(lambda f: f["type"] == "remove" and f["seq"] == ack["seq"] and f.get("rejected") is True)
     row = await _row(db, "SELECT state, state_reason FROM room_messages WHERE id = $1", message_id)
     assert row == ("hidden", "Spam")
     await login(client, "newbie")
