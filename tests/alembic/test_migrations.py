@@ -77,3 +77,16 @@ async def test_resource_links_must_be_http_or_https(db: asyncpg.Connection) -> N
             "INSERT INTO resources (community_id, kind, title, url) VALUES ($1, 'other', 'x', 'javascript:alert(1)')",
             community,
         )
+
+
+async def test_search_by_thread_title_can_use_an_index(db: asyncpg.Connection) -> None:
+    # The expression server/db/queries/search.py matches titles with; scans are switched off so the
+    # plan shows whether an index can serve it at all (a tiny table is otherwise scanned anyway).
+    await db.execute("SET enable_seqscan = off")
+    plan = "\n".join(
+        row[0]
+        for row in await db.fetch(
+            "EXPLAIN SELECT id FROM threads t WHERE to_tsvector('english', t.title) @@ websearch_to_tsquery('english', 'seizures')"
+        )
+    )
+    assert "threads_title_search" in plan
