@@ -10,7 +10,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import auth, i18n
-from server.db.queries import notifications, sessions
+from server.db.queries import sessions
 
 # Sliding expiry is refreshed at most this often, so reading pages does not write every time.
 TOUCH_INTERVAL = timedelta(hours=1)
@@ -32,6 +32,25 @@ class RequestContextMiddleware:
         if scope["type"] not in {"http", "websocket"}:
             await self.app(scope, receive, send)
             return
+        # The parsed headers and cookies stay in _identify's frame, not in this one, which a
+        # websocket keeps suspended for as long as it is open.
+        set_csrf_cookie = await self._identify(scope)
+        if set_csrf_cookie is None or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        secure = scope["app"].state.settings.secure_cookies
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableHeaders(scope=message)
+                cookie = f"{auth.CSRF_COOKIE}={set_csrf_cookie}; Path=/; HttpOnly; SameSite=Lax"
+                response_headers.append("set-cookie", cookie + ("; Secure" if secure else ""))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    async def _identify(self, scope: Scope) -> str | None:
+        """Fill scope["state"] (user, session, CSRF token, language); returns a new CSRF cookie to set, if any."""
         headers = Headers(scope=scope)
         cookies = SimpleCookie()
         with contextlib.suppress(Exception):  # a malformed cookie header counts as no cookies
@@ -59,35 +78,22 @@ class RequestContextMiddleware:
         language = i18n.negotiate(headers.get("accept-language"), user.language if user else None)
         state["language"] = language
         i18n.set_request_locale(language, user.time_zone if user else "UTC")
-
-        if set_csrf_cookie is None or scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        secure = scope["app"].state.settings.secure_cookies
-
-        async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                cookie = f"{auth.CSRF_COOKIE}={set_csrf_cookie}; Path=/; HttpOnly; SameSite=Lax"
-                response_headers.append("set-cookie", cookie + ("; Secure" if secure else ""))
-            await send(message)
-
-        await self.app(scope, receive, send_with_cookie)
+        return set_csrf_cookie
 
     async def _load_session(self, scope: Scope, token: str) -> sessions.Session | None:
         app_state = scope["app"].state
         id_hash = auth.hash_token(token)
         try:
             async with app_state.db.acquire() as connection:
-                session = await sessions.active(connection, id_hash)
+                # Pages show the header's unread count, which the session query brings along.
+                session = await sessions.active(connection, id_hash, count_unread=_shows_header(scope))
                 if (
                     session is not None
                     and session.expires_at - datetime.now(UTC) < auth.SESSION_LIFETIME - TOUCH_INTERVAL
                 ):
                     await sessions.touch(connection, id_hash, auth.SESSION_LIFETIME)
-                if session is not None and _shows_header(scope):
-                    # One cheap query on the connection already in hand, for the header's unread count.
-                    scope["state"]["unread_count"] = await notifications.unread_count(connection, session.user.id)
         except Exception:  # the database is down: serve the request as anonymous; handlers report the outage
             return None
+        if session is not None:
+            scope["state"]["unread_count"] = session.unread_count
         return session

@@ -53,7 +53,7 @@ class Actor:
         return ADMIN_RANK if self.is_admin else RANK[self.standing.role]
 
 
-ANONYMOUS = Standing(None, False, 0, None, "", False, "")
+ANONYMOUS = memberships.NO_STANDING
 
 
 async def actor_for(connection: asyncpg.Connection, user: User | None, community_id: int) -> Actor:

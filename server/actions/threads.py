@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from server.actions import notifications as notify
-from server.actions.permissions import Actor, actor_for, require_can_write, require_moderator
+from server.actions.permissions import ANONYMOUS, Actor, require_can_write, require_moderator
 from server.db.queries import communities, posts, threads
 from server.db.queries.communities import Community
 from server.db.queries.notifications import Created
@@ -68,10 +68,16 @@ def require_writable(place: Place) -> User:
 
 async def open_community(connection: asyncpg.Connection, user: User | None, slug: str) -> Place:
     """The community of a forum URL, or 404 (unknown, or not open: proposed or declined)."""
-    community = await communities.by_slug(connection, slug)
+    if user is None:
+        community = await communities.by_slug(connection, slug)
+        standing = ANONYMOUS
+    else:
+        # A signed-in reader's standing comes with the community, in one round trip.
+        found = await communities.by_slug_with_standing(connection, slug, user.id)
+        community, standing = found if found is not None else (None, ANONYMOUS)
     if community is None or community.status not in READABLE_STATUSES:
         raise not_found(_("We could not find that community."))
-    return Place(community, await actor_for(connection, user, community.id))
+    return Place(community, Actor(user, community.id, standing))
 
 
 def thread_not_found() -> AppError:
@@ -94,13 +100,14 @@ async def open_thread(
     connection: asyncpg.Connection, user: User | None, thread_id: int, slug: str | None = None
 ) -> tuple[Place, Thread]:
     """A thread the reader may see (404 otherwise), with its community."""
-    found = await threads.with_community(connection, thread_id)
+    # A signed-in reader's standing comes with the thread and its community, in one round trip.
+    found = await threads.with_community(connection, thread_id, viewer_id=user.id if user else None)
     if found is None:
         raise thread_not_found()
-    thread, community = found
+    thread, community, standing = found
     if (slug is not None and community.slug != slug) or community.status not in READABLE_STATUSES:
         raise thread_not_found()
-    place = Place(community, await actor_for(connection, user, community.id))
+    place = Place(community, Actor(user, community.id, standing))
     if not _may_see_thread(thread, place):
         raise thread_not_found()
     return place, thread

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from server.db.queries.memberships import Standing, pop_standing, standing_columns, standing_sql
+
 
 @dataclass(frozen=True)
 class Community:
@@ -39,6 +41,23 @@ async def list_active(connection: asyncpg.Connection, *, limit: int = 50) -> lis
 async def by_slug(connection: asyncpg.Connection, slug: str) -> Community | None:
     row = await connection.fetchrow(f"SELECT {_COLUMNS} FROM communities WHERE slug = $1", slug)
     return _community(row) if row else None
+
+
+_BY_SLUG_WITH_STANDING = f"""SELECT {", ".join(f"c.{name}" for name in _COLUMNS.split(", "))}, {standing_columns("st")}
+    FROM communities c LEFT JOIN LATERAL ({standing_sql("c.id", "$2")}) st ON true
+    WHERE c.slug = $1"""
+
+
+async def by_slug_with_standing(
+    connection: asyncpg.Connection, slug: str, viewer_id: int
+) -> tuple[Community, Standing] | None:
+    """The community and the standing there of user `viewer_id`, in one round trip (a signed-in reader's forum pages)."""
+    row = await connection.fetchrow(_BY_SLUG_WITH_STANDING, slug, viewer_id)
+    if row is None:
+        return None
+    values = dict(row)
+    standing = pop_standing(values)
+    return Community(**values), standing
 
 
 async def by_id(connection: asyncpg.Connection, community_id: int) -> Community | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -24,45 +26,79 @@ class Standing:
     needs_review: bool = False
 
 
-async def standing(connection: asyncpg.Connection, community_id: int, user_id: int) -> Standing:
-    row = await connection.fetchrow(
-        """SELECT m.role, u.is_admin, coalesce(m.approved_posts, 0) AS approved_posts,
-                  mute.ends_at AS mute_ends, mute.id AS mute_id, coalesce(mute.reason, '') AS mute_reason,
-                  ban.id AS ban_id, coalesce(ban.reason, '') AS ban_reason,
-                  (c.hold_first_posts AND coalesce(m.approved_posts, 0) < c.hold_release_after
-                   AND coalesce(m.role, '') <> 'leader' AND NOT u.is_admin) AS needs_review
-           FROM users u
-           JOIN communities c ON c.id = $1
-           LEFT JOIN memberships m ON m.community_id = $1 AND m.user_id = u.id
+NO_STANDING = Standing(None, False, 0, None, "", False, "")
+
+
+def standing_sql(community_id: str, user_id: str) -> str:
+    """SQL: the one-row standing of user `user_id` in community `community_id` (SQL expressions), no row when
+    either is missing. Other queries embed it as a lateral join (a thread with its reader's standing, in one
+    round trip); its own aliases start with "st_" so they never hide the outer query's."""
+    return f"""SELECT st_m.role, st_u.is_admin, coalesce(st_m.approved_posts, 0) AS approved_posts,
+                  st_mute.ends_at AS mute_ends, st_mute.id AS mute_id, coalesce(st_mute.reason, '') AS mute_reason,
+                  st_ban.id AS ban_id, coalesce(st_ban.reason, '') AS ban_reason,
+                  (st_c.hold_first_posts AND coalesce(st_m.approved_posts, 0) < st_c.hold_release_after
+                   AND coalesce(st_m.role, '') <> 'leader' AND NOT st_u.is_admin) AS needs_review
+           FROM users st_u
+           JOIN communities st_c ON st_c.id = {community_id}
+           LEFT JOIN memberships st_m ON st_m.community_id = st_c.id AND st_m.user_id = st_u.id
            LEFT JOIN LATERAL (
                SELECT id, ends_at, reason FROM sanctions
-               WHERE community_id = $1 AND user_id = u.id AND kind = 'mute' AND lifted_at IS NULL
+               WHERE community_id = st_c.id AND user_id = st_u.id AND kind = 'mute' AND lifted_at IS NULL
                  AND (ends_at IS NULL OR ends_at > now())
-               ORDER BY ends_at DESC NULLS FIRST LIMIT 1) mute ON true
+               ORDER BY ends_at DESC NULLS FIRST LIMIT 1) st_mute ON true
            LEFT JOIN LATERAL (
                SELECT id, reason FROM sanctions
-               WHERE community_id = $1 AND user_id = u.id AND kind = 'ban' AND lifted_at IS NULL
+               WHERE community_id = st_c.id AND user_id = st_u.id AND kind = 'ban' AND lifted_at IS NULL
                  AND (ends_at IS NULL OR ends_at > now())
-               ORDER BY id DESC LIMIT 1) ban ON true
-           WHERE u.id = $2""",
-        community_id,
-        user_id,
-    )
-    if row is None:
-        return Standing(None, False, 0, None, "", False, "")
-    muted_until = row["mute_ends"] if row["mute_id"] is not None else None
-    if row["mute_id"] is not None and muted_until is None:
+               ORDER BY id DESC LIMIT 1) st_ban ON true
+           WHERE st_u.id = {user_id}"""
+
+
+# The columns standing_sql gives.
+_STANDING_COLUMNS = (
+    "role",
+    "is_admin",
+    "approved_posts",
+    "mute_ends",
+    "mute_id",
+    "mute_reason",
+    "ban_id",
+    "ban_reason",
+    "needs_review",
+)
+
+
+def standing_columns(alias: str) -> str:
+    """The select list of a query that joins standing_sql under `alias`: each column as standing__<name>."""
+    return ", ".join(f"{alias}.{name} AS standing__{name}" for name in _STANDING_COLUMNS)
+
+
+def pop_standing(values: dict[str, Any]) -> Standing:
+    """Take standing_columns' values out of a row's dict (leaving the rest) and make them a Standing."""
+    return standing_from_values({name: values.pop(f"standing__{name}") for name in _STANDING_COLUMNS})
+
+
+def standing_from_values(values: asyncpg.Record | Mapping[str, Any] | None) -> Standing:
+    """A Standing from standing_sql's columns; NO_STANDING when there was no row (no such user or community)."""
+    if values is None or values["is_admin"] is None:  # is_admin is NOT NULL: None means a left join found no row
+        return NO_STANDING
+    muted_until = values["mute_ends"] if values["mute_id"] is not None else None
+    if values["mute_id"] is not None and muted_until is None:
         muted_until = datetime.max.replace(tzinfo=datetime.now().astimezone().tzinfo)
     return Standing(
-        role=row["role"],
-        is_admin=row["is_admin"],
-        approved_posts=row["approved_posts"],
+        role=values["role"],
+        is_admin=values["is_admin"],
+        approved_posts=values["approved_posts"],
         muted_until=muted_until,
-        mute_reason=row["mute_reason"],
-        banned=row["ban_id"] is not None,
-        ban_reason=row["ban_reason"],
-        needs_review=bool(row["needs_review"]),
+        mute_reason=values["mute_reason"],
+        banned=values["ban_id"] is not None,
+        ban_reason=values["ban_reason"],
+        needs_review=bool(values["needs_review"]),
     )
+
+
+async def standing(connection: asyncpg.Connection, community_id: int, user_id: int) -> Standing:
+    return standing_from_values(await connection.fetchrow(standing_sql("$1", "$2"), community_id, user_id))
 
 
 async def join(connection: asyncpg.Connection, community_id: int, user_id: int) -> bool:

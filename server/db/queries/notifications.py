@@ -98,17 +98,22 @@ async def create_many(
     return [Created(**dict(record)) for record in records]
 
 
-async def unread_count(connection: asyncpg.Connection, user_id: int) -> int:
-    """Unread notifications the member can see, capped at UNREAD_CAP: one cheap query for the header."""
-    count: int = await connection.fetchval(
-        f"""SELECT count(*) FROM (
+def unread_count_sql(user_id: str) -> str:
+    """SQL scalar subquery: the unread notifications user `user_id` (an SQL expression) can see, capped at UNREAD_CAP.
+
+    Other queries embed it (the session lookup counts the header's unread notifications in the same round trip).
+    """
+    return f"""(SELECT count(*) FROM (
                 SELECT 1 FROM notifications n
                 JOIN users nu ON nu.id = n.user_id
                 LEFT JOIN communities c ON c.id = n.community_id
-                WHERE n.user_id = $1 AND n.read_at IS NULL AND {_VISIBLE}
-                LIMIT {UNREAD_CAP}) AS unread""",
-        user_id,
-    )
+                WHERE n.user_id = {user_id} AND n.read_at IS NULL AND {_VISIBLE}
+                LIMIT {UNREAD_CAP}) AS unread)"""
+
+
+async def unread_count(connection: asyncpg.Connection, user_id: int) -> int:
+    """Unread notifications the member can see, capped at UNREAD_CAP: one cheap query for the header."""
+    count: int = await connection.fetchval(f"SELECT {unread_count_sql('$1')}", user_id)
     return count
 
 

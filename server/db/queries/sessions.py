@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from server.db.queries.notifications import unread_count_sql
 from server.db.queries.users import COLUMNS as USER_COLUMNS
 from server.db.queries.users import User, user_from_row
 
@@ -17,6 +18,8 @@ class Session:
     user: User
     csrf_token: str
     expires_at: datetime
+    # The user's unread notifications (capped), counted only when asked for: pages with the site header.
+    unread_count: int = 0
 
 
 async def create(
@@ -42,17 +45,25 @@ async def create(
 _USER_COLUMNS = ", ".join(f"u.{name}" for name in USER_COLUMNS.split(", "))
 
 
-async def active(connection: asyncpg.Connection, id_hash: bytes) -> Session | None:
-    """The live session for this hash with its user; expired sessions and deleted users count as none."""
-    row = await connection.fetchrow(
-        f"""SELECT s.id_hash, s.csrf_token, s.expires_at, {_USER_COLUMNS}
-            FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.id_hash = $1 AND s.expires_at > now() AND u.deleted_at IS NULL""",
-        id_hash,
-    )
+_ACTIVE = f"""SELECT s.id_hash, s.csrf_token, s.expires_at, {_USER_COLUMNS}{{unread}}
+    FROM sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.id_hash = $1 AND s.expires_at > now() AND u.deleted_at IS NULL"""
+_ACTIVE_ALONE = _ACTIVE.format(unread="")
+# The header's unread count rides along as a scalar subquery: a signed-in page costs one round trip
+# for both rather than two (bench/pages.py).
+_ACTIVE_WITH_UNREAD = _ACTIVE.format(unread=f", {unread_count_sql('u.id')} AS unread_count")
+
+
+async def active(connection: asyncpg.Connection, id_hash: bytes, *, count_unread: bool = False) -> Session | None:
+    """The live session for this hash with its user; expired sessions and deleted users count as none.
+
+    With count_unread, the session also carries the user's unread notification count (else 0).
+    """
+    row = await connection.fetchrow(_ACTIVE_WITH_UNREAD if count_unread else _ACTIVE_ALONE, id_hash)
     if row is None:
         return None
-    return Session(row["id_hash"], user_from_row(row), row["csrf_token"], row["expires_at"])
+    unread = row["unread_count"] if count_unread else 0
+    return Session(row["id_hash"], user_from_row(row), row["csrf_token"], row["expires_at"], unread)
 
 
 async def touch(connection: asyncpg.Connection, id_hash: bytes, lifetime: timedelta) -> None:

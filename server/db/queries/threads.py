@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from server.db.queries.communities import Community
+from server.db.queries.memberships import NO_STANDING, Standing, pop_standing, standing_columns, standing_sql
 
 
 @dataclass(frozen=True)
@@ -71,16 +72,32 @@ def _row(record: asyncpg.Record) -> ThreadRow:
 _COMMUNITY = ", ".join(f"c.{field.name} AS community__{field.name}" for field in fields(Community))
 
 
-async def with_community(connection: asyncpg.Connection, thread_id: int) -> tuple[Thread, Community] | None:
-    record = await connection.fetchrow(
-        f"SELECT {_THREAD}, {_COMMUNITY} FROM threads t JOIN communities c ON c.id = t.community_id WHERE t.id = $1",
-        thread_id,
-    )
+_WITH_COMMUNITY = (
+    f"SELECT {_THREAD}, {_COMMUNITY} FROM threads t JOIN communities c ON c.id = t.community_id WHERE t.id = $1"
+)
+# For a signed-in reader, their standing in the thread's community comes in the same round trip.
+_WITH_COMMUNITY_AND_STANDING = f"""SELECT {_THREAD}, {_COMMUNITY}, {standing_columns("st")}
+    FROM threads t JOIN communities c ON c.id = t.community_id
+    LEFT JOIN LATERAL ({standing_sql("t.community_id", "$2")}) st ON true
+    WHERE t.id = $1"""
+
+
+async def with_community(
+    connection: asyncpg.Connection, thread_id: int, *, viewer_id: int | None = None
+) -> tuple[Thread, Community, Standing] | None:
+    """The thread, its community, and the standing there of the reader `viewer_id` (NO_STANDING for none)."""
+    if viewer_id is None:
+        record = await connection.fetchrow(_WITH_COMMUNITY, thread_id)
+    else:
+        record = await connection.fetchrow(_WITH_COMMUNITY_AND_STANDING, thread_id, viewer_id)
     if record is None:
         return None
     values = dict(record)
     community = Community(**{field.name: values.pop(f"community__{field.name}") for field in fields(Community)})
-    return Thread(**values), community
+    standing = NO_STANDING
+    if viewer_id is not None:
+        standing = pop_standing(values)
+    return Thread(**values), community, standing
 
 
 async def by_id(connection: asyncpg.Connection, thread_id: int) -> Thread | None:

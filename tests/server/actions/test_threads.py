@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from server.actions import threads
-from server.actions.permissions import actor_for
-from server.db.queries import communities, users
+from server.actions.permissions import ANONYMOUS, actor_for
+from server.db.queries import communities, memberships, users
 from server.db.queries.threads import ThreadRow
 from server.errors import AppError
 from server.ratelimit import POSTS_PER_USER, RateLimiter
@@ -65,6 +65,25 @@ async def test_a_proposed_community_has_no_forum(db: asyncpg.Connection) -> None
     with pytest.raises(AppError) as missing:
         await threads.open_community(db, None, "test-condition")
     assert missing.value.status == 404
+
+
+async def test_a_thread_or_forum_opened_with_the_reader_has_the_standing_the_standing_query_gives(
+    db: asyncpg.Connection,
+) -> None:
+    """open_thread and open_community fetch the reader's standing inside their own query: the same answer."""
+    cast = await create_cast(db)
+    thread = await create_thread(db, cast["community"], cast["leader"])
+    await db.execute(
+        "UPDATE memberships SET approved_posts = 5 WHERE community_id = $1 AND user_id = $2",
+        cast["community"],
+        cast["member"],
+    )
+    for name in ["member", "leader", "muted", "siteadmin", "banned", "outsider", None]:
+        user = await users.by_username(db, name) if name else None
+        expected = await memberships.standing(db, cast["community"], user.id) if user else ANONYMOUS
+        place, _thread = await threads.open_thread(db, user, thread, "test-condition")
+        assert place.actor.standing == expected, name
+        assert (await threads.open_community(db, user, "test-condition")).actor.standing == expected, name
 
 
 async def test_starting_a_thread_stores_it_with_its_first_post(db: asyncpg.Connection) -> None:
