@@ -88,7 +88,7 @@ def prepare(settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     import uvicorn
 
-    from server.app import create_app
+    from server.app import create_app, tune_garbage_collector
     from server.websocket_protocol import UVICORN_WS
 
     config = uvicorn.Config(
@@ -105,7 +105,9 @@ def serve(settings: Settings) -> None:
         log_level="info",
         timeout_graceful_shutdown=10,
     )
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    tune_garbage_collector()
+    server.run()
 
 
 class _Terminated(Exception):
