@@ -9,12 +9,17 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
 
+from websockets.frames import Frame, Opcode
+
 from channels.protocol import CloseCode
 
 log = logging.getLogger(__name__)
 
 Outgoing = str | bytes
 """A pre-encoded frame: str goes out as a text websocket message, bytes as a binary one."""
+
+WriteNowait = Callable[[bytes], bool]
+"""Writes a serialized websocket frame at once if the socket can take it; False if it would wait."""
 
 DEFAULT_MAX_QUEUE = 1000
 
@@ -49,6 +54,7 @@ class Connection:
         "_held_count",
         "_in_flight",
         "_outbox",
+        "_write_nowait",
         "_writer",
         "close_code",
         "close_timeout",
@@ -57,8 +63,16 @@ class Connection:
         "topics",
     )
 
-    def __init__(self, socket: Socket, *, max_queue: int = DEFAULT_MAX_QUEUE, close_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        socket: Socket,
+        *,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        close_timeout: float = 5.0,
+        write_nowait: WriteNowait | None = None,
+    ) -> None:
         self.socket = socket
+        self._write_nowait = write_nowait
         self.max_queue = max_queue
         self.close_timeout = close_timeout
         self.topics: set[str] = set()  # kept by the hub
@@ -88,6 +102,11 @@ class Connection:
         return self._closing
 
     @property
+    def writing(self) -> bool:
+        """True while the writer task is at work (frames are queued or being written)."""
+        return self._writer is not None
+
+    @property
     def pending(self) -> int:
         """Frames accepted but not yet written, held ones included."""
         return len(self._outbox) + self._in_flight + self._held_count
@@ -101,10 +120,16 @@ class Connection:
 
     # --- sending ------------------------------------------------------------------------------
 
-    def send(self, frame: Outgoing) -> bool:
-        """Queue a frame for this client without waiting; False if the client is gone or was too slow."""
+    def send(self, frame: Outgoing, wire: bytes | None = None) -> bool:
+        """Queue a frame for this client without waiting; False if the client is gone or was too slow.
+
+        wire: the same text frame already serialized for the websocket (see text_frame), written
+        straight to the socket when nothing is queued before it and the socket can take it now.
+        """
         if self._closing:
             return False
+        if wire is not None and self._writer is None and self._write_nowait is not None and self._write_nowait(wire):
+            return True  # nothing was queued (no writer), so nothing is overtaken
         if self.pending >= self.max_queue:
             self.abort(CloseCode.RESUME, "too far behind; reconnect and resume")
             return False
@@ -113,11 +138,11 @@ class Connection:
             self._writer = asyncio.create_task(self._write(), name="connection-writer")
         return True
 
-    def deliver(self, topic: str, frame: Outgoing) -> bool:
-        """A live frame for topic, from the hub: held while the topic is on hold, else queued."""
+    def deliver(self, topic: str, frame: Outgoing, wire: bytes | None = None) -> bool:
+        """A live frame for topic, from the hub: held while the topic is on hold, else sent (see send)."""
         held = self._held.get(topic) if self._held else None
         if held is None:
-            return self.send(frame)
+            return self.send(frame, wire)
         if self._closing:
             return False
         if self.pending >= self.max_queue:
@@ -214,3 +239,8 @@ class Connection:
             self._in_flight = 0
             if self._writer is asyncio.current_task():
                 self._writer = None
+
+
+def text_frame(payload: bytes) -> bytes:
+    """payload as one serialized server-to-client websocket text frame (final, unmasked, uncompressed)."""
+    return Frame(Opcode.TEXT, payload).serialize(mask=False)

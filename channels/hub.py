@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from channels.broker import Broker
-from channels.connection import Connection
+from channels.connection import Connection, text_frame
 
 
 class Hub:
@@ -68,15 +68,17 @@ class Hub:
             await self.leave(topic, connection)
 
     def deliver(self, topic: str, payload: bytes) -> int:
-        """Hand payload to every local connection of topic; decoded to text once, not once per socket."""
+        """Hand payload to every local connection of topic; decoded and framed once, not once per socket."""
         members = self._rooms.get(topic)
         if not members:
             return 0
         text = payload.decode()
+        # The websocket frame too is built once per message, not once per socket.
+        wire = text_frame(payload)
         delivered = 0
         for connection in list(members):
             # A connection that is too slow closes itself here; the others are not held up.
-            if connection.deliver(topic, text):
+            if connection.deliver(topic, text, wire):
                 delivered += 1
         return delivered
 

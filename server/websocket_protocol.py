@@ -23,6 +23,10 @@ from websockets.server import ServerProtocol
 # uvicorn's --ws option takes "module:Class"; the Procfile, `make run` and the tests all use this one.
 UVICORN_WS = "server.websocket_protocol:LeanWebSocketProtocol"
 
+# An ASGI extension in the scope: write_nowait(frame) writes one already serialized server frame
+# at once if the socket can take it without waiting, and returns False otherwise (see the method).
+WRITE_NOWAIT = "kindred.websocket.write_nowait"
+
 log = logging.getLogger("uvicorn.error")
 _frames_log = logging.getLogger("websockets.server")
 
@@ -227,7 +231,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             ],
             "subprotocols": subprotocols,
             "state": self.app_state.copy(),
-            "extensions": {"websocket.http.response": {}},
+            "extensions": {"websocket.http.response": {}, WRITE_NOWAIT: self.write_nowait},
         }
         self._to_app({"type": "websocket.connect"})
         task = self.loop.create_task(self._run_asgi())
@@ -354,6 +358,25 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             self.close_timer = self.loop.call_later(CLOSE_TIMEOUT, self.transport.abort)
         else:
             raise RuntimeError(f"Expected ASGI message 'websocket.send' or 'websocket.close', but got {kind!r}.")
+
+    def write_nowait(self, frame: bytes) -> bool:
+        """Write one serialized, unmasked, final server frame now; False (nothing written) if that would mean waiting.
+
+        A fan-out sends the same frame to hundreds of sockets: serialized once per message and
+        written here, it costs one transport write per socket, with no coroutine, task or ASGI
+        message. Refused before accept, once closing or gone, and while the client is not
+        reading (the caller then queues it behind the ASGI send path, which waits).
+        """
+        if (
+            self.write_paused
+            or self.close_sent
+            or self.disconnected
+            or self.initial_response is not None
+            or self.conn.state is not OPEN
+        ):
+            return False
+        self.transport.write(frame)
+        return True
 
     def _send_handshake(self, message: dict[str, Any]) -> None:
         kind = message["type"]

@@ -18,6 +18,7 @@ from server.db.queries import messages, rooms
 from server.errors import AppError
 from server.i18n import _
 from server.live import Client, LiveService, frame_seq, member_topic, message_frame, thread_topic, wire_user
+from server.websocket_protocol import WRITE_NOWAIT
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +314,11 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
     live: LiveService = websocket.app.state.live
     await websocket.accept()
-    connection = Connection(websocket, max_queue=websocket.app.state.settings.ws_max_queue)
+    connection = Connection(
+        websocket,
+        max_queue=websocket.app.state.settings.ws_max_queue,
+        write_nowait=websocket.scope["extensions"].get(WRITE_NOWAIT),
+    )
     client = Client(connection, websocket.state.user, websocket.state.session_hash)
     await live.add(client)
     session = LiveSession(websocket, live, client)

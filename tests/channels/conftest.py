@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from channels.broker import Broker
-from channels.connection import Connection
+from channels.connection import DEFAULT_MAX_QUEUE, Connection
 from channels.hub import Hub
 from channels.presence import Presence
 from channels.protocol import CloseCode
@@ -32,9 +32,11 @@ class Process:
         await self.broker.start()
         return self
 
-    def connect(self, socket: RecordingSocket | None = None, **options: int) -> tuple[Connection, RecordingSocket]:
+    def connect(
+        self, socket: RecordingSocket | None = None, *, max_queue: int = DEFAULT_MAX_QUEUE
+    ) -> tuple[Connection, RecordingSocket]:
         socket = socket or RecordingSocket()
-        connection = Connection(socket, **options)
+        connection = Connection(socket, max_queue=max_queue)
         self.connections.append(connection)
         return connection, socket
 

@@ -6,11 +6,13 @@ import asyncio
 import json
 
 import uvicorn
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Protocol, Side
 
-from channels.connection import Connection
+from channels.connection import Connection, text_frame
 from channels.protocol import CloseCode
 from server.embedded import free_port
-from tests.channels.fakes import BrokenSocket, RecordingSocket, StalledSocket
+from tests.channels.fakes import BrokenSocket, RecordingSocket, StalledSocket, eventually
 
 
 def frame(n: int) -> str:
@@ -158,3 +160,74 @@ async def test_a_starlette_websocket_served_by_uvicorn_is_a_socket() -> None:
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 10)
+
+
+class DirectWrites:
+    """A socket's write-now path that takes frames while `open` and records them, as raw bytes."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.written: list[bytes] = []
+
+    def __call__(self, wire: bytes) -> bool:
+        if not self.open:
+            return False
+        self.written.append(wire)
+        return True
+
+
+async def eventually_idle(connection: Connection) -> None:
+    async def idle() -> bool:
+        return connection.pending == 0 and not connection.writing
+
+    await eventually(idle)
+
+
+def text_of(wire: bytes) -> str:
+    """The text a websocket client reads from one serialized server frame."""
+    client = Protocol(Side.CLIENT)
+    client.receive_data(wire)
+    (received,) = client.events_received()
+    assert isinstance(received, Frame) and received.opcode is Opcode.TEXT and received.fin
+    return bytes(received.data).decode()
+
+
+def test_a_text_frame_is_serialized_as_a_websocket_client_reads_it() -> None:
+    for payload in ['{"type":"pong"}', "é" * 200, "x" * 70_000]:  # short, 16-bit and 64-bit lengths
+        assert text_of(text_frame(payload.encode())) == payload
+
+
+async def test_with_nothing_queued_a_frame_is_written_at_once_without_a_writer_task() -> None:
+    socket = RecordingSocket()
+    direct = DirectWrites()
+    connection = Connection(socket, write_nowait=direct)
+    for n in range(1, 4):
+        payload = frame(n)
+        assert connection.send(payload, text_frame(payload.encode()))
+    # Written before this coroutine yielded once: no queue, no task.
+    assert [json.loads(text_of(wire))["seq"] for wire in direct.written] == [1, 2, 3]
+    assert connection.pending == 0
+    assert socket.sent == []
+    await connection.close()
+
+
+async def test_once_a_frame_waits_the_later_ones_queue_behind_it_and_keep_their_order() -> None:
+    socket = RecordingSocket()
+    direct = DirectWrites()
+    connection = Connection(socket, write_nowait=direct)
+    direct.open = False  # the client is not reading: the socket cannot take a frame now
+    first = frame(1)
+    assert connection.send(first, text_frame(first.encode()))
+    direct.open = True  # it could take one again, but frame 1 is still queued: writing 2 now would overtake it
+    for n in range(2, 6):
+        payload = frame(n)
+        assert connection.send(payload, text_frame(payload.encode()))
+    frames = await socket.wait_for(5)
+    assert [f["seq"] for f in frames] == [1, 2, 3, 4, 5]
+    assert direct.written == []
+    # With the queue drained (the writer task has ended), the direct path is used again.
+    await eventually_idle(connection)
+    last = frame(6)
+    assert connection.send(last, text_frame(last.encode()))
+    assert [text_of(wire) for wire in direct.written] == [last]
+    await connection.close()

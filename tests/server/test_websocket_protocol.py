@@ -23,9 +23,10 @@ from websockets.protocol import Protocol as OpenProtocol
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
+from channels.connection import text_frame
 from server import websocket_protocol
 from server.embedded import free_port
-from server.websocket_protocol import UVICORN_WS, LeanWebSocketProtocol
+from server.websocket_protocol import UVICORN_WS, WRITE_NOWAIT, LeanWebSocketProtocol
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -532,3 +533,36 @@ async def test_reading_pauses_while_a_message_waits_for_the_app_and_a_slow_app_l
         await asyncio.wait_for(sending, HANG)
         assert protocol.transport.is_reading()  # everything was taken: reading resumed
     assert taken == burst
+
+
+async def test_write_nowait_writes_a_serialized_frame_only_while_the_socket_can_take_it(serve: Serve) -> None:
+    answers: dict[str, bool] = {}
+    stalled = asyncio.Event()
+    done = asyncio.Event()
+
+    async def app(scope: Message, receive: Receive, send: Send) -> None:
+        write_nowait = scope["extensions"][WRITE_NOWAIT]
+        await receive()
+        answers["before accept"] = write_nowait(text_frame(b"too early"))
+        await send({"type": "websocket.accept"})
+        answers["open"] = write_nowait(text_frame(b'{"type":"pong"}'))
+        await receive()  # the client's "fill" request
+        await send({"type": "websocket.send", "bytes": bytes(BACKLOG)})
+        await stalled.wait()
+        answers["not reading"] = write_nowait(text_frame(b"would wait"))
+        await send({"type": "websocket.close", "code": 1000})
+        answers["closed"] = write_nowait(text_frame(b"too late"))
+        done.set()
+
+    served = await serve(app, send_buffer=16384)
+    async with connect(served.url, max_size=None) as ws:
+        # The frame written straight to the transport is an ordinary text message for the client.
+        assert await asyncio.wait_for(ws.recv(), HANG) == '{"type":"pong"}'
+        protocol = await served.websocket()
+        ws.transport.pause_reading()  # stop reading, so the backlog pauses the server's writing
+        await ws.send("fill")
+        await until(lambda: protocol.write_paused)
+        stalled.set()
+        await asyncio.wait_for(done.wait(), HANG)
+        ws.transport.resume_reading()  # let the client take the backlog and the close
+    assert answers == {"before accept": False, "open": True, "not reading": False, "closed": False}
