@@ -58,6 +58,17 @@ class LiveSession:
     async def _actor(self, connection: asyncpg.Connection, community_id: int) -> Actor:
         return await actor_for(connection, self.client.user, community_id)
 
+    async def _room(
+        self, connection: asyncpg.Connection, community_slug: str, room_slug: str
+    ) -> tuple[rooms.RoomInCommunity, Actor] | None:
+        """The room and who this member is there, in one round trip; None if there is no such room."""
+        user = self.client.user
+        found = await rooms.by_names_with_standing(connection, community_slug, room_slug, user.id if user else None)
+        if found is None:
+            return None
+        room, standing = found
+        return room, Actor(user, room.room.community_id, standing)
+
     # --- frames -------------------------------------------------------------------------------
 
     async def handle(self, raw: str | bytes) -> None:
@@ -149,8 +160,8 @@ class LiveSession:
         """Send joined + history (or resync / error); returns (community id, head seq, leader?, hidden?)."""
 
         async def work(connection: asyncpg.Connection) -> tuple[int, int, bool, bool] | None:
-            found = await rooms.by_names(connection, community_slug, room_slug)
-            actor = await self._actor(connection, found.room.community_id) if found else None
+            in_room = await self._room(connection, community_slug, room_slug)
+            found, actor = in_room if in_room is not None else (None, None)
             if found is None or actor is None or not chat.can_read(actor, found):
                 self.send(_error("not_found", _("There is no such room."), frame.room))
                 return None
@@ -236,10 +247,10 @@ class LiveSession:
         limiter = self.app.state.limiter
 
         async def work(connection: asyncpg.Connection) -> chat.Sent:
-            found = await rooms.by_names(connection, community_slug, room_slug)
-            if found is None:
+            in_room = await self._room(connection, community_slug, room_slug)
+            if in_room is None:
                 raise AppError("not_found", 404, _("There is no such room."))
-            actor = await self._actor(connection, found.room.community_id)
+            found, actor = in_room
             return await chat.do_send_message(
                 connection, limiter, actor, found.room, client_msg_id=frame.client_id, body=frame.body
             )
@@ -292,10 +303,10 @@ class LiveSession:
         community_slug, _sep, room_slug = frame.room.partition("/")
 
         async def work(connection: asyncpg.Connection) -> None:
-            found = await rooms.by_names(connection, community_slug, room_slug)
-            if found is None:
+            in_room = await self._room(connection, community_slug, room_slug)
+            if in_room is None:
                 raise AppError("not_found", 404, _("There is no such room."))
-            actor = await self._actor(connection, found.room.community_id)
+            found, actor = in_room
             await chat.do_remove_message(connection, actor, found.room, seq=frame.seq, reason=frame.reason)
 
         await self._db(work)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
+
+from server.db.queries.memberships import NO_STANDING, Standing, pop_standing, standing_columns, standing_sql
 
 
 @dataclass(frozen=True)
@@ -126,22 +130,44 @@ class RoomInCommunity:
     community_visibility: str
 
 
-async def by_names(connection: asyncpg.Connection, community_slug: str, room_slug: str) -> RoomInCommunity | None:
-    row = await connection.fetchrow(
-        f"""SELECT {", ".join("r." + column for column in _COLUMNS.split(", "))},
-                   c.slug AS community_slug, c.name AS community_name, c.status AS community_status,
-                   c.visibility AS community_visibility
-            FROM rooms r JOIN communities c ON c.id = r.community_id
-            WHERE c.slug = $1 AND r.slug = $2""",
-        community_slug,
-        room_slug,
-    )
-    if row is None:
-        return None
+_BY_NAMES_SELECT = f"""SELECT {", ".join("r." + column for column in _COLUMNS.split(", "))},
+           c.slug AS community_slug, c.name AS community_name, c.status AS community_status,
+           c.visibility AS community_visibility"""
+_BY_NAMES = f"""{_BY_NAMES_SELECT}
+    FROM rooms r JOIN communities c ON c.id = r.community_id
+    WHERE c.slug = $1 AND r.slug = $2"""
+# Every live frame that acts in a room needs the member's standing there too: one round trip for both.
+_BY_NAMES_WITH_STANDING = f"""{_BY_NAMES_SELECT}, {standing_columns("st")}
+    FROM rooms r JOIN communities c ON c.id = r.community_id
+    LEFT JOIN LATERAL ({standing_sql("r.community_id", "$3")}) st ON true
+    WHERE c.slug = $1 AND r.slug = $2"""
+
+
+def _room_in_community(row: asyncpg.Record | Mapping[str, Any]) -> RoomInCommunity:
     room = Room(**{column: row[column] for column in Room.__dataclass_fields__})
     return RoomInCommunity(
         room, row["community_slug"], row["community_name"], row["community_status"], row["community_visibility"]
     )
+
+
+async def by_names(connection: asyncpg.Connection, community_slug: str, room_slug: str) -> RoomInCommunity | None:
+    row = await connection.fetchrow(_BY_NAMES, community_slug, room_slug)
+    return _room_in_community(row) if row is not None else None
+
+
+async def by_names_with_standing(
+    connection: asyncpg.Connection, community_slug: str, room_slug: str, viewer_id: int | None
+) -> tuple[RoomInCommunity, Standing] | None:
+    """The room and the standing of the reader `viewer_id` in its community (NO_STANDING for none)."""
+    if viewer_id is None:
+        found = await by_names(connection, community_slug, room_slug)
+        return (found, NO_STANDING) if found is not None else None
+    row = await connection.fetchrow(_BY_NAMES_WITH_STANDING, community_slug, room_slug, viewer_id)
+    if row is None:
+        return None
+    values = dict(row)
+    standing = pop_standing(values)
+    return _room_in_community(values), standing
 
 
 async def heads(connection: asyncpg.Connection, names: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, int]]:
