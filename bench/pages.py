@@ -40,6 +40,9 @@ from starlette.routing import Route
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 HEADING = "## Pages"
+# A hand-written block inside the section that --write-docs carries over to the next run's section.
+ANALYSIS_START = "<!-- pages-analysis -->"
+ANALYSIS_END = "<!-- /pages-analysis -->"
 SLUG = "bench-pages"
 TARGET_RATIO = 0.7
 
@@ -470,12 +473,15 @@ def render(results: dict[str, Any]) -> str:
 
 
 def write_docs(section: str, path: Path = DOC) -> None:
-    """Replace (or add) the "## Pages" section, leaving every other section as it is."""
+    """Replace (or add) the "## Pages" section, leaving every other section and the hand-written block as they are."""
     document = (
         path.read_text()
         if path.exists()
         else "# Benchmarks\n\nFigures from the benchmarks in `bench/`, each with the machine it ran on.\n"
     )
+    kept = re.search(re.escape(ANALYSIS_START) + r".*?" + re.escape(ANALYSIS_END), document, flags=re.DOTALL)
+    if kept is not None:
+        section = section.rstrip("\n") + "\n\n" + kept.group(0) + "\n"
     match = re.search(rf"^{re.escape(HEADING)}\s*$", document, flags=re.MULTILINE)
     if match is None:
         path.write_text(document.rstrip("\n") + "\n\n" + section)

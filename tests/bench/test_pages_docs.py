@@ -37,3 +37,14 @@ def test_the_pages_section_is_added_after_the_others_and_then_replaced_in_place(
     second = doc.read_text()
     assert "Other CPU" in second and "Test CPU" not in second
     assert second.count("## Pages") == 1 and LIVE in second and second.endswith("## Later section\n\nKept.\n")
+
+
+def test_the_hand_written_block_of_the_pages_section_survives_a_new_run(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    write_docs(render(_results()), doc)
+    note = "<!-- pages-analysis -->\nWhat the figures say, by hand.\n<!-- /pages-analysis -->"
+    doc.write_text(doc.read_text().rstrip("\n") + "\n\n" + note + "\n\n## Later section\n\nKept.\n")
+    write_docs(render(_results()), doc)
+    again = doc.read_text()
+    assert again.count(note) == 1 and again.index("| thread page") < again.index(note)
+    assert again.endswith("## Later section\n\nKept.\n")
