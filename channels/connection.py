@@ -229,11 +229,16 @@ class Connection:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            # The client went away; there is nobody to send a close frame to.
-            log.debug("websocket send failed: %s", exc)
+            # Usually the client went away: there is nobody to send a close frame to, and closing
+            # does nothing. After any other failure the close ends the socket, so the client
+            # reconnects and the endpoint's pending receive returns instead of waiting forever.
+            log.debug("websocket send failed: %r", exc)
             if not self._closing:
                 self._closing = True
                 self.close_code = None
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(self.close_timeout):
+                        await self.socket.close(CloseCode.INTERNAL, "internal error")
                 self._set_closed()
         finally:
             self._in_flight = 0

@@ -87,6 +87,8 @@ local function finish()
     redis.call('PEXPIRE', entries, keep)
     redis.call('PEXPIRE', users, keep)
     redis.call('PEXPIRE', counts, keep)
+    -- A room still in use keeps its version, so a quiet day does not send snapshots back to 0.
+    redis.call('PEXPIRE', versions, 86400000)
   end
   return {version, joined, left, members}
 end

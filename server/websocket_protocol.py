@@ -158,6 +158,18 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             # A frame was too large or malformed: websockets queued the close frame (1009, 1002…).
             self._failed()
 
+    def _hang_up(self) -> None:
+        """Close the connection once what is buffered is sent, and abort it if that has not happened in CLOSE_TIMEOUT.
+
+        transport.close() waits for the write buffer to drain, which a client that stopped reading
+        never lets happen: without the abort it would keep its socket until the process exits.
+        """
+        self.close_sent = True
+        self._wake_writers()  # a send waiting for the buffer gives up: nothing more goes out
+        self.transport.close()
+        if self.close_timer is None:
+            self.close_timer = self.loop.call_later(CLOSE_TIMEOUT, self.transport.abort)
+
     def _failed(self) -> None:
         """websockets failed the connection (and queued its close frame): tell the app, send it, hang up."""
         if self.transport.is_closing():
@@ -171,27 +183,22 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             }
         )
         self._flush()
-        self.close_sent = True
         self._stop_keepalive()
-        self.transport.close()
-        if self.close_timer is None:
-            # close() waits for the buffer to drain: a client that reads nothing is cut off after CLOSE_TIMEOUT.
-            self.close_timer = self.loop.call_later(CLOSE_TIMEOUT, self.transport.abort)
+        self._hang_up()
 
     def shutdown(self) -> None:
         """uvicorn is stopping (SIGTERM): close with 1012, "service restart", so clients reconnect elsewhere."""
         self._stop_keepalive()
         if self.close_sent:
-            self.transport.close()
+            self._hang_up()
             return
-        if self.accepted:
+        if self.conn.state is OPEN:
             self._to_app({"type": "websocket.disconnect", "code": 1012})
             self.conn.send_close(1012)
             self._flush()
-        else:
+        elif not self.accepted:
             self._send_500()
-        self.close_sent = True
-        self.transport.close()
+        self._hang_up()
 
     # --- incoming -----------------------------------------------------------------------------
 
@@ -201,10 +208,9 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         if response.status_code != 101:
             # Not a valid websocket handshake: answered without the app.
             self.accepted = True
-            self.close_sent = True
             self.conn.send_response(response)
             self._flush()
-            self.transport.close()
+            self._hang_up()
             return
         self.response = response
         raw_path, _sep, query = request.path.partition("?")
@@ -256,7 +262,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         elif opcode is Opcode.CLOSE:
             if self.close_sent:
                 # The client answered our close: the closing handshake is complete.
-                self.transport.close()
+                self._hang_up()
                 return
             close = self.conn.close_rcvd
             self._to_app(
@@ -267,8 +273,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
                 }
             )
             self._flush()  # websockets queued the close echo
-            self.close_sent = True
-            self.transport.close()
+            self._hang_up()
 
     def _message_to_app(self) -> None:
         data = self.fragments[0] if len(self.fragments) == 1 else b"".join(self.fragments)
@@ -327,7 +332,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             self._send_http_body(message)
             return
         if kind == "websocket.send":
-            while self.write_paused and not self.disconnected:
+            while self.write_paused and not (self.disconnected or self.close_sent):
                 await self._wait_writable()
             if self.disconnected or self.close_sent:
                 raise ClientDisconnected()
@@ -350,11 +355,12 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             # Not waiting for the buffer to drain: a client that stopped reading is closed all the same.
             self._flush()
             self.close_sent = True
+            self._wake_writers()
             self._stop_keepalive()
             if self.read_paused:
                 self.read_paused = False
                 self.transport.resume_reading()
-            # abort(), not close(): close() waits for the buffer to drain, which a client that stopped reading never lets happen.
+            # Reading goes on until the client answers the close (then _hang_up); abort if it never does.
             self.close_timer = self.loop.call_later(CLOSE_TIMEOUT, self.transport.abort)
         else:
             raise RuntimeError(f"Expected ASGI message 'websocket.send' or 'websocket.close', but got {kind!r}.")
@@ -373,6 +379,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             or self.disconnected
             or self.initial_response is not None
             or self.conn.state is not OPEN
+            or self.transport.is_closing()
         ):
             return False
         self.transport.write(frame)
@@ -382,10 +389,12 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         kind = message["type"]
         assert isinstance(self.conn, ServerProtocol) and self.response is not None
         path = self.scope["path"] if self.scope else "?"
+        # The scope's client, not the peer: --proxy-headers rewrites it to the forwarded address.
+        client = _address(self.scope["client"] if self.scope else self.client)
         # Answered one way or another: from now on only the app holds the scope.
         self.scope = None
         if kind == "websocket.accept":
-            log.info('%s - "WebSocket %s" [accepted]', _address(self.client), path)
+            log.info('%s - "WebSocket %s" [accepted]', client, path)
             response = self.response
             del response.headers["Date"]
             for name, value in [*self.default_headers, *message.get("headers", [])]:
@@ -407,14 +416,14 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             self._start_keepalive()
         elif kind == "websocket.close":
             # Refused before accepting: the upgrade is answered with HTTP 403.
-            log.info('%s - "WebSocket %s" 403', _address(self.client), path)
+            log.info('%s - "WebSocket %s" 403', client, path)
             self._to_app({"type": "websocket.disconnect", "code": 1006})
             self._respond(self.conn.reject(HTTPStatus.FORBIDDEN, ""))
         elif kind == "websocket.http.response.start":
             status = message["status"]
             if not 100 <= status < 600:
                 raise RuntimeError(f"Invalid HTTP status code {status!r} in response.")
-            log.info('%s - "WebSocket %s" %d', _address(self.client), path, status)
+            log.info('%s - "WebSocket %s" %d', client, path, status)
             headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in message.get("headers", [])]
             self.initial_response = (status, headers, b"")
             self.accepted = True
@@ -445,10 +454,9 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         """Answer the upgrade with a plain HTTP response and close."""
         assert isinstance(self.conn, ServerProtocol)
         self.accepted = True
-        self.close_sent = True
         self.conn.send_response(response)
         self._flush()
-        self.transport.close()
+        self._hang_up()
 
     def _send_500(self) -> None:
         if self.accepted or self.initial_response is not None:
@@ -493,8 +501,10 @@ class LeanWebSocketProtocol(asyncio.Protocol):
                 self._send_500()
             elif result is not None:
                 log.error("ASGI callable should return None, but returned '%s'.", result)
-        if self.close_timer is None:
-            self.transport.close()
+        if self.close_timer is None and not self.transport.is_closing():
+            # The app ended without closing (or before accepting): hang up. After its close, the
+            # client's answer or the close timer ends the connection instead.
+            self._hang_up()
 
     # --- keepalive ----------------------------------------------------------------------------
 

@@ -328,7 +328,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     connection = Connection(
         websocket,
         max_queue=websocket.app.state.settings.ws_max_queue,
-        write_nowait=websocket.scope["extensions"].get(WRITE_NOWAIT),
+        # Optional: under another ASGI server every frame takes the ordinary send path.
+        write_nowait=(websocket.scope.get("extensions") or {}).get(WRITE_NOWAIT),
     )
     client = Client(connection, websocket.state.user, websocket.state.session_hash)
     await live.add(client)
@@ -362,7 +363,7 @@ async def websocket_app(scope: Scope, receive: Receive, send: Send) -> None:
     suspended for as long as it is open: going straight here holds a few frames per idle
     socket instead of a dozen (docs/benchmarks.md, memory per idle socket).
     """
-    if scope["path"] != WEBSOCKET_PATH:
+    if scope["path"].removeprefix(scope.get("root_path", "")) != WEBSOCKET_PATH:
         await send({"type": "websocket.close", "code": 1000})
         return
     await websocket_endpoint(WebSocket(scope, receive, send))

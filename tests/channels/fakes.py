@@ -79,3 +79,13 @@ class BrokenSocket(RecordingSocket):
 
     async def send_text(self, data: str) -> None:
         raise ConnectionResetError("client went away")
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        raise ConnectionResetError("client went away")  # no close frame reaches a client that is gone
+
+
+class FaultySocket(RecordingSocket):
+    """A socket whose sending fails for another reason than the client leaving (a bug, say)."""
+
+    async def send_text(self, data: str) -> None:
+        raise RuntimeError("unexpected")

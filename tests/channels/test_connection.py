@@ -12,7 +12,7 @@ from websockets.protocol import Protocol, Side
 from channels.connection import Connection, text_frame
 from channels.protocol import CloseCode
 from server.embedded import free_port
-from tests.channels.fakes import BrokenSocket, RecordingSocket, StalledSocket, eventually
+from tests.channels.fakes import BrokenSocket, FaultySocket, RecordingSocket, StalledSocket, eventually
 
 
 def frame(n: int) -> str:
@@ -94,6 +94,15 @@ async def test_a_client_that_went_away_ends_the_connection_without_a_close_frame
     assert socket.close_code is None
     assert connection.send(frame(2)) is False
     await asyncio.wait_for(connection.close(), 10)  # closing again is harmless
+
+
+async def test_a_send_that_fails_for_another_reason_closes_the_socket_so_the_client_reconnects() -> None:
+    socket = FaultySocket()
+    connection = Connection(socket)
+    connection.send(frame(1))
+    await asyncio.wait_for(connection.wait_closed(), 10)
+    assert socket.close_code == CloseCode.INTERNAL
+    assert connection.send(frame(2)) is False
 
 
 async def test_frames_held_for_a_topic_wait_until_released_and_can_be_filtered() -> None:

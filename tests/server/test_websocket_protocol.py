@@ -419,6 +419,31 @@ async def test_a_client_that_stopped_reading_is_cut_off_close_timeout_after_the_
         await until(lambda: served.websockets() == [])
 
 
+async def test_a_client_that_closes_and_then_reads_nothing_is_cut_off_close_timeout_later(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(websocket_protocol, "CLOSE_TIMEOUT", 0.2)
+    backlogged = asyncio.Event()
+    told: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+
+    async def fill_then_listen(scope: Message, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "bytes": bytes(BACKLOG)})
+        backlogged.set()
+        told.set_result(await receive())
+
+    served = await serve(fill_then_listen, send_buffer=16384)
+    async with raw_client(served.port, reads=False, receive_buffer=16384) as client:
+        protocol = await served.websocket()
+        await asyncio.wait_for(backlogged.wait(), HANG)
+        await until(lambda: protocol.write_paused)
+        await client.send_frame(Frame(Opcode.CLOSE, Close(1000, "bye").serialize()))
+        assert (await asyncio.wait_for(told, HANG))["code"] == 1000
+        # The close echo is stuck behind the unread data; the server does not keep the socket for it.
+        await until(lambda: served.websockets() == [])
+
+
 async def test_a_client_that_reads_nothing_is_cut_off_close_timeout_after_the_keepalive_fails(
     serve: Serve, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -48,6 +48,13 @@ async def test_an_upgrade_from_another_origin_is_refused(
         await websockets.connect(server.ws_url)  # no Origin at all
 
 
+async def test_a_websocket_upgrade_anywhere_but_ws_is_refused(server: LiveServer) -> None:
+    # Upgrades skip the router (KindredApp): the live endpoint itself refuses other paths.
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await LiveClient.connect(server.ws_url.replace("/ws", "/c/cms/live"), server.base_url, None)
+    assert refused.value.response.status_code == 403
+
+
 async def test_a_sent_message_is_acked_only_after_it_is_committed_and_reaches_the_room(
     server: LiveServer, db: asyncpg.Connection, community: int
 ) -> None:
