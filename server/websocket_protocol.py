@@ -15,7 +15,7 @@ from uvicorn.protocols.utils import ClientDisconnected, get_local_addr, get_remo
 from uvicorn.server import ServerState
 from websockets.datastructures import Headers
 from websockets.exceptions import InvalidState
-from websockets.frames import Frame, Opcode
+from websockets.frames import Close, Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import OPEN, Protocol, Side
 from websockets.server import ServerProtocol
@@ -174,14 +174,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         """websockets failed the connection (and queued its close frame): tell the app, send it, hang up."""
         if self.transport.is_closing():
             return
-        close = self.conn.close_sent
-        self._to_app(
-            {
-                "type": "websocket.disconnect",
-                "code": close.code if close else 1002,
-                "reason": close.reason if close else "",
-            }
-        )
+        self._to_app(_disconnect(self.conn.close_sent, 1002))
         self._flush()
         self._stop_keepalive()
         self._hang_up()
@@ -264,14 +257,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
                 # The client answered our close: the closing handshake is complete.
                 self._hang_up()
                 return
-            close = self.conn.close_rcvd
-            self._to_app(
-                {
-                    "type": "websocket.disconnect",
-                    "code": close.code if close else 1005,
-                    "reason": close.reason if close else "",
-                }
-            )
+            self._to_app(_disconnect(self.conn.close_rcvd, 1005))
             self._flush()  # websockets queued the close echo
             self._hang_up()
 
@@ -548,6 +534,13 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             return
         self.conn.fail(1011, "keepalive ping timeout")
         self._failed()
+
+
+def _disconnect(close: Close | None, code_without_frame: int) -> dict[str, Any]:
+    """The ASGI disconnect event for a close frame (or for none: code_without_frame)."""
+    if close is None:
+        return {"type": "websocket.disconnect", "code": code_without_frame, "reason": ""}
+    return {"type": "websocket.disconnect", "code": close.code, "reason": close.reason}
 
 
 def _address(client: tuple[str, int] | None) -> str:

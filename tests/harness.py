@@ -61,6 +61,16 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}/ws"
 
 
+def listener_with_send_buffer(port: int, send_buffer: int) -> socket.socket:
+    """A loopback listening socket whose accepted sockets inherit a small kernel send buffer, so a
+    client that stops reading pushes back on the server after kilobytes instead of megabytes."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    listener.bind(("127.0.0.1", port))
+    return listener
+
+
 @contextlib.asynccontextmanager
 async def live_server(settings: Settings, *, send_buffer: int | None = None) -> AsyncIterator[LiveServer]:
     """send_buffer: a small kernel send buffer for accepted sockets, so a client that stops reading
@@ -81,13 +91,7 @@ async def live_server(settings: Settings, *, send_buffer: int | None = None) -> 
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
-    sockets = None
-    if send_buffer is not None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
-        listener.bind(("127.0.0.1", settings.port))
-        sockets = [listener]
+    sockets = [listener_with_send_buffer(settings.port, send_buffer)] if send_buffer is not None else None
     task = asyncio.create_task(server.serve(sockets=sockets))
     while not server.started:
         if task.done():

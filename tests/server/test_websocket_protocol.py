@@ -27,6 +27,7 @@ from channels.connection import text_frame
 from server import websocket_protocol
 from server.embedded import free_port
 from server.websocket_protocol import UVICORN_WS, WRITE_NOWAIT, LeanWebSocketProtocol
+from tests.harness import listener_with_send_buffer
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -115,14 +116,7 @@ async def serve() -> AsyncIterator[Serve]:
             timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)
-        sockets = None
-        if send_buffer is not None:
-            # Accepted sockets inherit the listener's send buffer: a client that stops reading pushes back sooner.
-            listener = socket.socket()
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
-            listener.bind(("127.0.0.1", port))
-            sockets = [listener]
+        sockets = [listener_with_send_buffer(port, send_buffer)] if send_buffer is not None else None
         task = asyncio.create_task(server.serve(sockets=sockets))
         served = Served(server, port, task)
         running.append(served)
