@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server import errors, metrics
+from server.actions import events
 from server.actions import flags as flag_actions
 from server.db.pool import create_pool
 from server.live import HeadReader, LiveService
@@ -80,6 +81,8 @@ class KindredApp(Starlette):
         return SecurityHeadersMiddleware(super().build_middleware_stack())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # What this request or socket commits is published by this app's live service.
+        events.use_publisher(getattr(self.state, "live", None))
         if scope["type"] == "websocket":
             scope["app"] = self
             await self.websocket_app(scope, receive, send)
@@ -145,6 +148,7 @@ def create_app(settings: Settings) -> Starlette:
 
         app.state.on_logout.append(close_logged_out_sockets)
         # Flags nobody handles in time go to the site admins, even when no review page is opened.
+        events.use_publisher(live_service)
         escalation = asyncio.create_task(
             flag_actions.run_escalation(app.state.db, settings.flag_escalate_minutes, settings.flag_sweep_seconds)
         )

@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -20,6 +20,7 @@ from channels.broker import Broker
 from channels.connection import Connection
 from channels.hub import Hub
 from channels.presence import Presence
+from server.actions.events import Event, MemberRemoved, Notified, PostChanged, RoomMessageGone, RoomMessageShown
 from server.db.queries import rooms
 from server.db.queries.messages import Message
 from server.db.queries.users import User
@@ -204,13 +205,24 @@ class LiveService:
     async def publish_frame(self, topic: str, frame: msgspec.Struct) -> bool:
         return await self.publish(topic, protocol.encode(frame))
 
-    async def thread_changed(self, thread_id: int, post_id: int, change: str) -> None:
-        """Tell every open copy of a thread page that a post changed (after the change is committed)."""
-        frame = protocol.ThreadChanged(thread=thread_id, post=post_id, change=change)  # type: ignore[arg-type]
-        await self.publish_frame(thread_topic(thread_id), frame)
-
-    async def notify(self, counts: dict[int, int]) -> None:
-        """Tell members' open pages how many notifications just arrived for them."""
+    async def publish_events(self, events: Sequence[Event]) -> None:
+        """A unit of work committed (server/actions/events.py): each event, as the frame its watchers expect."""
+        counts: dict[int, int] = {}
+        for event in events:
+            if isinstance(event, RoomMessageShown):
+                topic = room_topic(event.community_slug, event.room_slug)
+                await self.publish_frame(topic, message_frame(topic, event.epoch, event.message))
+            elif isinstance(event, RoomMessageGone):
+                topic = room_topic(event.community_slug, event.room_slug)
+                await self.publish_frame(topic, protocol.Removed(room=topic, seq=event.seq, rejected=event.rejected))
+            elif isinstance(event, PostChanged):
+                frame = protocol.ThreadChanged(thread=event.thread_id, post=event.post_id, change=event.change)
+                await self.publish_frame(thread_topic(event.thread_id), frame)
+            elif isinstance(event, Notified):
+                counts[event.user_id] = counts.get(event.user_id, 0) + 1
+            elif isinstance(event, MemberRemoved):
+                await self.close_user_sockets(event.user_id, community_id=event.community_id)
+        # Members' open pages count up by how many notifications just arrived for them.
         for user_id, count in counts.items():
             await self.publish_frame(member_topic(user_id), protocol.Notify(count=count))
 

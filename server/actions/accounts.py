@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 
 from server import auth, passwords
+from server.actions import events
 from server.db.queries import sessions, users
 from server.db.queries.users import User
 from server.errors import AppError, bad_request, rate_limited
@@ -131,7 +132,7 @@ async def do_register(
     clean_email = check_email(email)
     if not await limiter.hit(REGISTRATIONS_PER_IP, ip):
         raise rate_limited(_("Too many new accounts from this network; please try again later."))
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         if username.lower() in RESERVED_USERNAMES or username.lower().startswith("deleted-"):
             raise username_unavailable()
         user = await users.create(
@@ -180,7 +181,7 @@ async def do_change_password(
     if not passwords.verify_password(await users.password_hash(connection, user.id), current):
         raise bad_request(_("Your current password is not right."), "current_password")
     check_password(new, user.username)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await users.set_password_hash(connection, user.id, passwords.hash_password(new))
         # Every other device is signed out: a changed password must lock out whoever had the old one.
         await sessions.delete_for_user(connection, user.id, keep=keep_session)

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 import asyncpg
 from redis.exceptions import RedisError
 
-from server.actions.permissions import Actor, require_can_write, require_moderator
+from server.actions import events
+from server.actions.access import Actor, require_can_write, require_moderator
 from server.db.queries import audit, messages
-from server.db.queries.messages import Message
-from server.db.queries.rooms import Room, RoomInCommunity
+from server.db.queries.messages import Message, Stored
+from server.db.queries.rooms import Room
+from server.db.queries.users import User
 from server.errors import AppError, bad_request, not_found
 from server.i18n import _, ngettext
 from server.ratelimit import MESSAGES_PER_USER, RateLimiter
@@ -62,9 +64,20 @@ async def _check_slow_mode(limiter: RateLimiter, room: Room, actor: Actor) -> No
 
 
 async def do_send_message(
-    connection: asyncpg.Connection, limiter: RateLimiter, actor: Actor, room: Room, *, client_msg_id: str, body: str
+    connection: asyncpg.Connection,
+    limiter: RateLimiter,
+    actor: Actor,
+    room: Room,
+    *,
+    community_slug: str,
+    client_msg_id: str,
+    body: str,
 ) -> Sent:
-    """Commit a message (or find the one already committed under this client id) and return it."""
+    """Commit a message (or find the one already committed under this client id) and return it.
+
+    Once committed it goes to the room: everyone gets it, or, held for review, everyone learns its
+    seq is accounted for (only its author and the leaders see it, and the others get it if approved).
+    """
     text = check_message(body, client_msg_id)
     user = require_can_write(actor)
     # A retry of a message that was committed gets the same answer, without counting against limits.
@@ -76,15 +89,25 @@ async def do_send_message(
     await _check_slow_mode(limiter, room, actor)
     # A new member's first messages wait for a leader's approval (first-post hold).
     state = "held" if actor.standing.needs_review else "visible"
-    stored = await messages.store_next(connection, room.id, user.id, client_msg_id, text, state)
-    if stored is None:
-        # A concurrent retry through another process won the race: answer with its message.
-        existing = await messages.by_client_id(connection, room.id, user.id, client_msg_id)
-        if existing is None:
-            raise not_found(_("This room no longer exists."))
-        return Sent(existing, room.epoch, duplicate=True)
-    # The message as everyone will see it, built from what is in hand (no second read).
-    message = Message(
+    async with events.unit_of_work(connection, single_statement=True):
+        stored = await messages.store_next(connection, room.id, user.id, client_msg_id, text, state)
+        if stored is None:
+            # A concurrent retry through another process won the race: answer with its message.
+            existing = await messages.by_client_id(connection, room.id, user.id, client_msg_id)
+            if existing is None:
+                raise not_found(_("This room no longer exists."))
+            return Sent(existing, room.epoch, duplicate=True)
+        message = _as_sent(stored, room, user, actor, client_msg_id, text)
+        if message.state == "held":
+            events.emit(events.RoomMessageGone(community_slug, room.slug, message.seq))
+        else:
+            events.emit(events.RoomMessageShown(community_slug, room.slug, stored.epoch, message))
+    return Sent(message, stored.epoch, duplicate=False)
+
+
+def _as_sent(stored: Stored, room: Room, user: User, actor: Actor, client_msg_id: str, text: str) -> Message:
+    """The message as everyone will see it, built from what is in hand (no second read)."""
+    return Message(
         id=stored.id,
         room_id=room.id,
         seq=stored.seq,
@@ -99,19 +122,19 @@ async def do_send_message(
         created_at=stored.created_at,
         edited_at=None,
     )
-    return Sent(message, stored.epoch, duplicate=False)
 
 
 async def do_remove_message(
-    connection: asyncpg.Connection, actor: Actor, room: Room, *, seq: int, reason: str
+    connection: asyncpg.Connection, actor: Actor, room: Room, *, community_slug: str, seq: int, reason: str
 ) -> Message:
     """A leader removes a message: members and the resume path stop serving it; leaders still see it, marked."""
     user = require_moderator(actor)
     message = await messages.by_seq(connection, room.id, seq)
     if message is None:
         raise not_found(_("That message does not exist."))
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         removed = await messages.set_state(connection, message.id, "hidden", reason.strip()[:500], user.id)
+        events.emit(events.RoomMessageGone(community_slug, room.slug, seq))
         await audit.record(
             connection,
             community_id=room.community_id,
@@ -124,12 +147,3 @@ async def do_remove_message(
         )
     assert removed is not None
     return removed
-
-
-def can_read(actor: Actor, found: RoomInCommunity) -> bool:
-    """Public rooms of active communities are open to all readers; members-only ones to members."""
-    if actor.is_admin:
-        return True
-    if found.community_status != "active":
-        return False
-    return found.community_visibility == "public" or actor.is_member

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from server.actions import access, events
 from server.actions import proposals as proposal_actions
-from server.actions.permissions import (
+from server.actions.access import (
     Actor,
     actor_for,
     require_admin,
@@ -93,14 +94,13 @@ async def directory(connection: asyncpg.Connection, query: str, page: int) -> Di
 
 async def can_see(connection: asyncpg.Connection, user: User | None, community: Community) -> bool:
     """Active and archived communities are public; proposed or declined ones only to admins and the proposer."""
-    if community.status in {"active", "archived"}:
+    actor = access.Actor(user, community.id, access.ANONYMOUS)
+    if access.can_see_community(actor, community):
         return True
-    if user is None:
-        return False
-    if user.is_admin:
-        return True
-    proposal = await proposals.for_community(connection, community.id)
-    return proposal is not None and proposal.proposer_id == user.id
+    proposal = await proposals.for_community(connection, community.id) if user is not None else None
+    return access.can_see_community(
+        actor, community, proposed_by_them=proposal is not None and user is not None and proposal.proposer_id == user.id
+    )
 
 
 async def load(connection: asyncpg.Connection, slug: str, user: User | None) -> Community:
@@ -170,7 +170,7 @@ async def do_appoint_leader(
         raise AppError(
             "conflict", 409, _("%(name)s is banned from this community.") % {"name": target.username}, field="username"
         )
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await memberships.join(connection, community.id, target.id)
         await memberships.set_role(connection, community.id, target.id, "leader")
         await audit.record(
@@ -194,7 +194,7 @@ async def do_remove_leader(
     target_actor = await actor_for(connection, target, community.id)
     if not target_actor.is_leader:
         raise conflict(_("%(name)s is not a leader of this community.") % {"name": target.username})
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await memberships.set_role(connection, community.id, target.id, "member")
         await audit.record(
             connection,

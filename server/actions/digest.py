@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import asyncpg
 
 from server import i18n
+from server.actions import events
 from server.actions.notifications import describe
 from server.db.queries import notifications
 from server.db.queries.notifications import DigestRecipient, Notification
@@ -119,7 +120,7 @@ async def send_digests(connection: asyncpg.Connection, settings: Settings) -> in
         try:
             # The rows stay locked until the email is accepted, so two senders never send one twice,
             # and a failed send leaves them un-emailed for the next run.
-            async with connection.transaction():
+            async with events.unit_of_work(connection):
                 rows = await notifications.claim_for_digest(connection, recipient.user_id)
                 if not rows:
                     continue

@@ -16,7 +16,9 @@ from typing import cast
 
 import asyncpg
 
-from server.actions.permissions import Actor, require_admin, require_can_write, require_moderator, require_outranks
+from server.actions import events
+from server.actions import notifications as notify
+from server.actions.access import Actor, require_admin, require_can_write, require_moderator, require_outranks
 from server.actions.thread_moderation import (
     author_actor,
     check_reason,
@@ -25,7 +27,7 @@ from server.actions.thread_moderation import (
     show_post_state,
     tell_author,
 )
-from server.db.queries import audit, communities, flags, messages, notifications, review, rooms, threads
+from server.db.queries import audit, communities, flags, messages, review, rooms, threads
 from server.db.queries.flags import REASONS, FlaggedItem
 from server.db.queries.messages import Message
 from server.db.queries.notifications import Created
@@ -171,7 +173,7 @@ async def _notify_flag(connection: asyncpg.Connection, item: Item, flagger_id: i
         return []
     where = await communities.by_id(connection, community)
     slug = where.slug if where else ""
-    return await notifications.create_many(
+    return await notify.create(
         connection,
         [(user_id, kind) for user_id in people if user_id != item.author_id],
         community_id=community,
@@ -182,12 +184,31 @@ async def _notify_flag(connection: asyncpg.Connection, item: Item, flagger_id: i
     )
 
 
+async def _announce_item(
+    connection: asyncpg.Connection, item: Item, *, shown: bool, message: Message | None = None
+) -> None:
+    """After the commit: a flagged post's open thread pages fetch it again; a flagged chat message is
+    taken out of (or, dismissed, put back into) every open copy of its room."""
+    if item.post is not None:
+        events.emit(events.PostChanged(item.post.thread_id, item.post.id, "edit" if shown else "remove"))
+        return
+    if item.room is None or item.message is None:
+        return
+    community = await communities.by_id(connection, item.community_id)
+    if community is None:
+        return
+    if shown and message is not None:
+        events.emit(events.RoomMessageShown(community.slug, item.room.slug, item.room.epoch, message))
+    elif not shown:
+        events.emit(events.RoomMessageGone(community.slug, item.room.slug, item.message.seq))
+
+
 async def _flag(connection: asyncpg.Connection, actor: Actor, item: Item, reason: str, note: str) -> Flagged:
     user = require_can_write(actor)
     _flaggable(item, user)
     reason, note = check_flag(reason, note)
     at_risk = reason == AT_RISK
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         # Members flagging the same item at the same moment are counted one after the other, so the
         # flag that reaches the community's threshold is always seen as such.
         await review.lock_item(connection, post_id=item.post_id, message_id=item.message_id)
@@ -218,6 +239,7 @@ async def _flag(connection: asyncpg.Connection, actor: Actor, item: Item, reason
             )
         ):
             hidden_now = True
+            await _announce_item(connection, item, shown=False)
             if item.post is not None and not item.post.is_first:
                 await threads.change_reply_count(connection, item.post.thread_id, -1)
             await audit.record(
@@ -277,7 +299,7 @@ async def do_resolve(
     shown_again = False
     notified: list[Created] = []
     current: Message | None = item.message
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         handled = await flags.resolve(
             connection,
             post_id=item.post_id,
@@ -298,6 +320,8 @@ async def do_resolve(
             else:
                 current = await messages.set_state(connection, item.id, "visible", "", leader.id)
                 shown_again = True
+        if uphold or shown_again or item.post is not None:
+            await _announce_item(connection, item, shown=not uphold, message=current)
         await audit.record(
             connection,
             community_id=item.community_id,
@@ -333,7 +357,7 @@ async def do_resolve(
 
 async def escalate_overdue(connection: asyncpg.Connection, minutes: int) -> int:
     """Escalate open flags older than `minutes` to site admins (each once), telling the admins."""
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         escalated = await flags.escalate_overdue(connection, minutes)
         if not escalated:
             return 0
@@ -342,7 +366,7 @@ async def escalate_overdue(connection: asyncpg.Connection, minutes: int) -> int:
         for row in escalated:
             by_community[row.community_id] = by_community.get(row.community_id, 0) + 1
         for community_id, count in by_community.items():
-            await notifications.create_many(
+            await notify.create(
                 connection,
                 [(admin_id, "flag") for admin_id in admins],
                 community_id=community_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from server.actions import notifications as notify
-from server.actions.permissions import require_member, require_moderator
+from server.actions.access import require_member, require_moderator
 from server.actions.threads import BODY_MAX, Place, Started, do_create_thread
 from server.db.queries import introductions, threads
 from server.db.queries.threads import ThreadRow

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from server.actions.permissions import Actor, actor_for, require_moderator, require_outranks
+from server.actions import events
+from server.actions.access import Actor, actor_for, require_moderator, require_outranks
 from server.db.queries import audit, rooms, sanctions, users
 from server.db.queries.rooms import Room
 from server.db.queries.users import User
@@ -60,7 +61,7 @@ async def do_mute(
     target = await _target(connection, moderator, username)
     clean = _reason(reason)
     ends_at = mute_end(duration)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await sanctions.lift_active(connection, moderator.community_id, target.user.id, "mute", leader.id)
         await sanctions.create(
             connection,
@@ -89,7 +90,7 @@ async def _lift(connection: asyncpg.Connection, moderator: Actor, username: str,
     """End a member's active mute or ban; logged only when there was one to lift."""
     leader = require_moderator(moderator)
     target = await _target(connection, moderator, username)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         if await sanctions.lift_active(connection, moderator.community_id, target.user.id, kind, leader.id):
             await audit.record(
                 connection,
@@ -111,7 +112,7 @@ async def do_ban(connection: asyncpg.Connection, moderator: Actor, username: str
     leader = require_moderator(moderator)
     target = await _target(connection, moderator, username)
     clean = _reason(reason)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await sanctions.lift_active(connection, moderator.community_id, target.user.id, "ban", leader.id)
         await sanctions.create(
             connection,
@@ -132,6 +133,8 @@ async def do_ban(connection: asyncpg.Connection, moderator: Actor, username: str
             target_id=target.user.id,
             reason=clean,
         )
+        # Their open sockets in this community close on every process.
+        events.emit(events.MemberRemoved(target.user.id, moderator.community_id))
     return target.user
 
 
@@ -145,7 +148,7 @@ async def do_set_slow_mode(connection: asyncpg.Connection, moderator: Actor, roo
         raise not_found()
     if not 0 <= seconds <= 3600:
         raise bad_request(_("Slow mode is between 0 (off) and 3600 seconds."), "seconds")
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await rooms.set_slow_mode(connection, room.id, seconds)
         await audit.record(
             connection,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
+from server.actions import events
 from server.db.queries import notifications
 from server.db.queries.notifications import FORUM_KINDS, Created, Notification, Preference
 from server.db.queries.users import User
@@ -57,6 +59,31 @@ async def add_mentions(
         recipients.add(user_id, "mention")
 
 
+async def create(
+    connection: asyncpg.Connection,
+    recipients: list[tuple[int, str]],
+    *,
+    community_id: int | None,
+    thread_id: int | None,
+    post_id: int | None,
+    actor_id: int | None,
+    data: dict[str, Any] | None = None,
+) -> list[Created]:
+    """Store notifications; once the unit of work commits, each member's open pages count theirs."""
+    created = await notifications.create_many(
+        connection,
+        recipients,
+        community_id=community_id,
+        thread_id=thread_id,
+        post_id=post_id,
+        actor_id=actor_id,
+        data=data,
+    )
+    for row in created:
+        events.emit(events.Notified(row.user_id, row.id))
+    return created
+
+
 async def send(
     connection: asyncpg.Connection,
     recipients: Recipients,
@@ -67,7 +94,7 @@ async def send(
     post_id: int | None,
 ) -> list[Created]:
     """Store the notifications (the actor never notifies themself; opt-outs and visibility apply in SQL)."""
-    return await notifications.create_many(
+    return await create(
         connection,
         recipients.pairs(),
         community_id=community_id,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from server.actions import events
 from server.actions import notifications as notify
 from server.actions.threads import (
     POST_PAGE_SIZE,
@@ -75,7 +76,7 @@ async def do_reply(
     # A new member's reply waits for a leader's review (first-post hold): stored 'held', not counted,
     # and nobody is notified until it is approved (server/actions/review.py sends these notifications then).
     held = place.actor.standing.needs_review
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         post = await posts.create(
             connection,
             thread_id=thread.id,
@@ -84,6 +85,7 @@ async def do_reply(
             reply_to_post_id=reply_to_post_id,
             state="held" if held else "visible",
         )
+        events.emit(events.PostChanged(thread.id, post.id, "new"))
         if held:
             return Replied(post, thread, [])
         await threads.note_reply(connection, thread.id)
@@ -155,8 +157,9 @@ async def do_edit(
         return own
     editor = own.place.actor.user
     assert editor is not None
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await posts.edit(connection, post_id, body_md=body, editor_id=editor.id)
+        events.emit(events.PostChanged(own.thread.id, post_id, "edit"))
         if own.post.state != "visible":
             return own  # a held post's mentions are sent when it is approved
         recipients = notify.Recipients()
@@ -179,9 +182,10 @@ async def do_delete(
     own = await _own_post(connection, user, post_id, slug)
     if own.post.state not in {"visible", "held"}:
         raise conflict(_("This post cannot be deleted now."))
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         # A held post remembers it was held, so restoring it does not skip the review.
         await posts.set_state(connection, post_id, "deleted", "held" if own.post.state == "held" else "")
+        events.emit(events.PostChanged(own.thread.id, post_id, "remove"))
         if own.post.state == "visible" and not own.is_first:
             await threads.change_reply_count(connection, own.thread.id, -1)
         if own.thread.accepted_post_id == post_id:
@@ -197,8 +201,9 @@ async def do_restore(
     if own.post.state != "deleted":
         raise conflict(_("Only a post you deleted can be restored."))
     new_state = "held" if own.post.state_reason == "held" else "visible"
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await posts.set_state(connection, post_id, new_state)
+        events.emit(events.PostChanged(own.thread.id, post_id, "edit"))
         if new_state == "visible" and not own.is_first:
             await threads.change_reply_count(connection, own.thread.id, 1)
     return own

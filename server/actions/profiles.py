@@ -12,6 +12,7 @@ from zoneinfo import available_timezones
 
 import asyncpg
 
+from server.actions import events
 from server.actions.accounts import check_display_name
 from server.db.queries import exports, users
 from server.db.queries.users import JoinedCommunity, PublicPost, User
@@ -115,7 +116,7 @@ async def do_delete_account(connection: asyncpg.Connection, user: User, *, confi
     """Anonymize the account: the person goes, their posts and messages stay as "Former member"."""
     if confirmation.strip() != user.username:
         raise bad_request(_("Type your username exactly as shown to confirm."), "confirm_username")
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         if not await users.anonymize(connection, user.id, display_name=FORMER_MEMBER):
             raise not_found(_("This account has already been deleted."))
         await users.forget_personal_rows(connection, user.id)

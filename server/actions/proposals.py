@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from server.actions.permissions import actor_for, require_admin
-from server.db.queries import communities, memberships, notifications, proposals, rooms
+from server.actions import events
+from server.actions import notifications as notify
+from server.actions.access import actor_for, require_admin
+from server.db.queries import communities, memberships, proposals, rooms
 from server.db.queries.communities import Community
 from server.db.queries.proposals import Proposal
 from server.db.queries.users import User
@@ -114,7 +116,7 @@ def require_proposer(user: User | None) -> User:
 async def do_propose(connection: asyncpg.Connection, user: User | None, data: ProposalInput) -> Proposal:
     """A 'proposed' community with a unique slug, plus its proposal, in one transaction."""
     proposer = require_proposer(user)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         existing = await communities.open_by_name(connection, data.name)
         if existing is not None:
             if existing.status == "active":
@@ -189,7 +191,7 @@ async def do_decide(
     admin = require_admin(user)
     decision, reason = check_decision(decision, reason)
     status = "approved" if decision == "approve" else "declined"
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         proposal = await proposals.by_id(connection, proposal_id)
         if proposal is None:
             raise not_found(_("We could not find that proposal."))
@@ -202,7 +204,7 @@ async def do_decide(
         else:
             await communities.set_status(connection, proposal.community_id, "declined")
         if proposal.proposer_id is not None:
-            await notifications.create_many(
+            await notify.create(
                 connection,
                 [(proposal.proposer_id, "proposal")],
                 # A declined community is hidden, and notifications about hidden communities are not shown:
@@ -241,7 +243,7 @@ async def do_accept_leadership(connection: asyncpg.Connection, user: User | None
         if (await actor_for(connection, proposer, community.id)).is_leader:
             return  # a second click on the button changes nothing
         raise forbidden(_("Only the member who proposed this community can take up this offer."))
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await memberships.join(connection, community.id, proposer.id)
         await memberships.set_role(connection, community.id, proposer.id, "leader")
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 
+from server.actions import events
 from server.actions import notifications as notify
-from server.actions.permissions import require_admin
+from server.actions.access import require_admin
 from server.actions.threads import open_thread, require_writable
 from server.db.queries import experts, posts, threads
 from server.db.queries.threads import Thread
@@ -36,8 +37,12 @@ async def do_accept(
         if answer is None or answer.thread_id != thread.id or answer.state != "visible" or answer.id == first:
             raise bad_request(_("Choose one of the visible answers in this question."), "post_id")
         answer_author = answer.author_id
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await threads.set_accepted(connection, thread.id, post_id)
+        # The answer that gains (or loses) the mark changes on open copies of the question.
+        for changed in {post_id, thread.accepted_post_id} - {None}:
+            assert changed is not None
+            events.emit(events.PostChanged(thread.id, changed, "edit"))
         if post_id is not None and post_id != thread.accepted_post_id:
             recipients = notify.Recipients()
             recipients.add(answer_author, "accepted")
@@ -57,7 +62,7 @@ async def do_accept(
 async def do_set_expert(connection: asyncpg.Connection, admin: User | None, username: str, value: bool) -> int:
     """Give or take the expert badge: site admins only; written to the audit log."""
     acting = require_admin(admin)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         user_id = await experts.set_expert(connection, username.strip(), value)
         if user_id is None:
             raise not_found(_("There is no member with that username."))

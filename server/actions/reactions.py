@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 
+from server.actions import events
 from server.actions.posts import open_post
 from server.actions.threads import require_writable
 from server.db.queries import reactions
+from server.db.queries.posts import Post
 from server.db.queries.reactions import Counts
 from server.db.queries.users import User
 from server.errors import bad_request, conflict
@@ -15,14 +17,16 @@ from server.i18n import _
 KINDS = ("helped", "thanks")
 
 
-async def _check(connection: asyncpg.Connection, user: User | None, post_id: int, slug: str | None) -> User:
+async def _check(
+    connection: asyncpg.Connection, user: User | None, post_id: int, slug: str | None
+) -> tuple[User, Post]:
     place, _thread, post = await open_post(connection, user, post_id, slug)
     member = require_writable(place)
     if post.state != "visible":
         raise conflict(_("This post cannot receive reactions."))
     if post.author_id == member.id:
         raise bad_request(_("You cannot react to your own post."), "kind")
-    return member
+    return member, post
 
 
 def check_kind(kind: str) -> str:
@@ -36,8 +40,9 @@ async def do_toggle(
 ) -> Counts:
     """The button: a new reaction is added, the other kind is switched to this one, the same kind is removed."""
     kind = check_kind(kind)
-    member = await _check(connection, user, post_id, slug)
-    async with connection.transaction():
+    member, post = await _check(connection, user, post_id, slug)
+    async with events.unit_of_work(connection):
+        events.emit(events.PostChanged(post.thread_id, post_id, "edit"))
         current = await reactions.current(connection, post_id, member.id, lock=True)
         if current == kind:
             await reactions.remove(connection, post_id, member.id)
@@ -51,14 +56,18 @@ async def do_set(
 ) -> Counts:
     """The API's PUT-like POST: the member's reaction becomes `kind` (repeating it changes nothing)."""
     kind = check_kind(kind)
-    member = await _check(connection, user, post_id, slug)
-    await reactions.put(connection, post_id, member.id, kind)
+    member, post = await _check(connection, user, post_id, slug)
+    async with events.unit_of_work(connection):
+        events.emit(events.PostChanged(post.thread_id, post_id, "edit"))
+        await reactions.put(connection, post_id, member.id, kind)
     return await reactions.counts(connection, post_id, member.id)
 
 
 async def do_remove(
     connection: asyncpg.Connection, user: User | None, post_id: int, *, slug: str | None = None
 ) -> Counts:
-    member = await _check(connection, user, post_id, slug)
-    await reactions.remove(connection, post_id, member.id)
+    member, post = await _check(connection, user, post_id, slug)
+    async with events.unit_of_work(connection):
+        events.emit(events.PostChanged(post.thread_id, post_id, "edit"))
+        await reactions.remove(connection, post_id, member.id)
     return await reactions.counts(connection, post_id, member.id)

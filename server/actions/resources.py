@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from server.actions.permissions import actor_for, require_moderator
+from server.actions import events
+from server.actions.access import actor_for, require_moderator
 from server.db.queries import audit, resources
 from server.db.queries.communities import Community
 from server.db.queries.resources import Resource
@@ -160,7 +161,7 @@ async def do_edit(
 
 async def do_remove(connection: asyncpg.Connection, user: User | None, community: Community, resource_id: int) -> None:
     editor = await check_can_manage(connection, user, community)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         if not await resources.remove(connection, community.id, resource_id):
             raise not_found(_("We could not find that resource."))
         await audit.record(

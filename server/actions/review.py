@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from server.actions import events
 from server.actions import flags as flag_actions
 from server.actions import notifications as notify
-from server.actions.permissions import Actor, require_moderator, require_outranks
+from server.actions.access import Actor, require_moderator, require_outranks
 from server.actions.posts import reply_recipients
 from server.actions.thread_moderation import author_actor, check_reason, hide_post_state, post_in, tell_author
 from server.actions.threads import Place
@@ -66,8 +67,9 @@ async def do_approve_post(connection: asyncpg.Connection, actor: Actor, post_id:
     the author is told, and the notifications the post would have sent (replies, mentions...) go out now."""
     leader = require_moderator(actor)
     place = await _held_post(connection, actor, post_id)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await posts.set_state(connection, place.id, "visible", "")
+        events.emit(events.PostChanged(place.thread_id, place.id, "new"))
         thread = await threads.by_id(connection, place.thread_id)
         assert thread is not None
         if place.is_first:
@@ -124,8 +126,9 @@ async def do_reject_post(connection: asyncpg.Connection, actor: Actor, post_id: 
     place = await _held_post(connection, actor, post_id)
     require_outranks(actor, await author_actor(connection, place.author_id, place.community_id))
     clean = check_reason(reason)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await hide_post_state(connection, place, "hidden", clean)
+        events.emit(events.PostChanged(place.thread_id, place.id, "remove"))
         if place.is_first:
             await review.set_thread_state(connection, place.thread_id, "hidden")
         await audit.record(
@@ -178,12 +181,13 @@ async def _held_message(connection: asyncpg.Connection, actor: Actor, message_id
 async def do_approve_message(
     connection: asyncpg.Connection, actor: Actor, message_id: int, *, community_slug: str
 ) -> MessageDecision:
-    """Show a held chat message to everyone (the caller publishes it to the room after commit)."""
+    """Show a held chat message to everyone in the room, once the approval commits."""
     leader = require_moderator(actor)
     message, room = await _held_message(connection, actor, message_id)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         approved = await messages.set_state(connection, message.id, "visible", "", leader.id)
         assert approved is not None
+        events.emit(events.RoomMessageShown(community_slug, room.slug, room.epoch, approved))
         await review.count_approved(connection, room.community_id, message.author_id)
         await audit.record(
             connection,
@@ -218,9 +222,11 @@ async def do_reject_message(
     message, room = await _held_message(connection, actor, message_id)
     require_outranks(actor, await author_actor(connection, message.author_id, room.community_id))
     clean = check_reason(reason)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         rejected = await messages.set_state(connection, message.id, "hidden", clean, leader.id)
         assert rejected is not None
+        # Everyone else never had it; its author's open page marks it "not approved".
+        events.emit(events.RoomMessageGone(community_slug, room.slug, rejected.seq, rejected=True))
         await audit.record(
             connection,
             community_id=room.community_id,
@@ -280,7 +286,7 @@ async def do_set_settings(
     and how many members' flags hide something until a leader looks."""
     leader = require_moderator(actor)
     chosen = check_settings(hold_first_posts, hold_release_after, flag_hide_threshold)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         before = await review.settings(connection, actor.community_id)
         assert before is not None
         await review.set_settings(connection, actor.community_id, chosen)

@@ -7,20 +7,13 @@ import unicodedata
 
 import asyncpg
 
-from server.actions.permissions import Actor, require_member, require_moderator
+from server.actions import events
+from server.actions.access import Actor, require_member, require_moderator
 from server.db.queries import audit, rooms
 from server.db.queries.communities import Community
 from server.db.queries.rooms import Room
 from server.errors import bad_request, conflict, not_found
 from server.i18n import _
-
-
-def can_see_community_rooms(actor: Actor, community: Community) -> bool:
-    if actor.is_admin:
-        return True
-    if community.status != "active":
-        return False
-    return community.visibility == "public" or actor.is_member
 
 
 def slug_for(name: str) -> str:
@@ -37,7 +30,7 @@ async def do_add_room(connection: asyncpg.Connection, actor: Actor, community: C
     slug = slug_for(clean)
     if not slug:
         raise bad_request(_("Please use some letters or digits in the room name."), "name")
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         room = await rooms.create(connection, community.id, slug, clean)
         if room is None:
             raise conflict(_("This community already has a room with that name."))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from server.actions.permissions import actor_for, require_moderator
+from server.actions import events
+from server.actions.access import actor_for, require_moderator
 from server.db.queries import sections
 from server.db.queries.communities import Community
 from server.db.queries.sections import Revision, Section
@@ -86,7 +87,7 @@ async def do_edit_section(
     check_section(key)
     clean_body = check_body(body)
     clean_summary = check_summary(summary)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await sections.save(connection, community.id, key, clean_body, editor.id)
         return await sections.add_revision(connection, community.id, key, clean_body, clean_summary, editor.id)
 

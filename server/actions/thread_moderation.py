@@ -7,8 +7,10 @@ from typing import Any
 
 import asyncpg
 
-from server.actions.permissions import ANONYMOUS, Actor, actor_for, require_moderator, require_outranks
-from server.db.queries import audit, communities, flags, notifications, posts, review, threads, users
+from server.actions import events
+from server.actions import notifications as notify
+from server.actions.access import ANONYMOUS, Actor, actor_for, require_moderator, require_outranks
+from server.db.queries import audit, communities, flags, posts, review, threads, users
 from server.db.queries.communities import Community
 from server.db.queries.notifications import Created
 from server.db.queries.review import PostPlace
@@ -58,7 +60,7 @@ async def tell_author(
     """A 'moderation' notification to the author: its sentence is built from data in the reader's language."""
     if author_id is None:
         return []
-    return await notifications.create_many(
+    return await notify.create(
         connection,
         [(author_id, "moderation")],
         community_id=community_id,
@@ -100,8 +102,9 @@ async def do_hide_post(connection: asyncpg.Connection, actor: Actor, post_id: in
     clean = check_reason(reason)
     if place.state != "visible":
         raise conflict(_("Only a visible post can be hidden."))
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await hide_post_state(connection, place, "hidden", clean)
+        events.emit(events.PostChanged(place.thread_id, place.id, "remove"))
         # Hiding a flagged post answers its flags.
         await flags.resolve(connection, post_id=place.id, message_id=None, status="upheld", handled_by=leader.id)
         await audit.record(
@@ -134,8 +137,9 @@ async def do_restore_post(connection: asyncpg.Connection, actor: Actor, post_id:
     require_outranks(actor, await author_actor(connection, place.author_id, place.community_id))
     if place.state != "hidden":
         raise conflict(_("Only a post hidden by a leader can be restored."))
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await show_post_state(connection, place)
+        events.emit(events.PostChanged(place.thread_id, place.id, "edit"))
         await audit.record(
             connection,
             community_id=place.community_id,
@@ -187,7 +191,7 @@ async def do_move_thread(connection: asyncpg.Connection, actor: Actor, thread_id
         raise bad_request(_("The thread is already in this community."), "target")
     if target.status != "active":
         raise bad_request(_("Threads can only be moved to an active community."), "target")
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await review.move_thread(connection, thread.id, target.id)
         await flags.move_to_community(connection, thread.id, target.id)
         details = {"from": thread.community_slug, "to": target.slug, "title": thread.title}

@@ -10,15 +10,16 @@ from typing import Any
 
 import asyncpg
 
+from server.actions import access, events
 from server.actions import notifications as notify
-from server.actions.permissions import ANONYMOUS, Actor, require_can_write, require_moderator
+from server.actions.access import ANONYMOUS, Actor, require_moderator
 from server.db.queries import communities, posts, threads
 from server.db.queries.communities import Community
 from server.db.queries.notifications import Created
 from server.db.queries.posts import PostView
 from server.db.queries.threads import Cursor, Thread, ThreadRow
 from server.db.queries.users import User
-from server.errors import AppError, bad_request, conflict, not_found, rate_limited
+from server.errors import AppError, bad_request, not_found, rate_limited
 from server.i18n import _
 from server.ratelimit import POSTS_PER_USER, RateLimiter
 
@@ -27,7 +28,6 @@ POST_PAGE_SIZE = 50
 TITLE_MAX = 200
 BODY_MAX = 50_000
 KINDS = ("discussion", "introduction", "question")
-READABLE_STATUSES = ("active", "archived")
 
 
 @dataclass(frozen=True)
@@ -39,31 +39,16 @@ class Place:
 
     @property
     def can_read(self) -> bool:
-        return can_read(self.community, self.actor)
+        return access.can_read_forum(self.actor, self.community)
 
     @property
     def members_only(self) -> bool:
         return self.community.visibility == "members"
 
 
-def can_read(community: Community, actor: Actor) -> bool:
-    """Public forums are open to all; members-only forums to members in good standing and site admins.
-
-    The SQL twin of this rule is `server.db.queries.threads.readable_by` (search, notifications).
-    """
-    if community.status not in READABLE_STATUSES:
-        return False
-    if community.visibility == "public" or actor.is_admin:
-        return True
-    return actor.is_member and not actor.standing.banned
-
-
 def require_writable(place: Place) -> User:
     """Members in good standing (not banned, not muted) of an active community."""
-    user = require_can_write(place.actor)
-    if place.community.status != "active":
-        raise conflict(_("This community is archived: it can be read but no longer written in."))
-    return user
+    return access.require_can_write_in(place.actor, place.community)
 
 
 async def open_community(connection: asyncpg.Connection, user: User | None, slug: str) -> Place:
@@ -75,7 +60,7 @@ async def open_community(connection: asyncpg.Connection, user: User | None, slug
         # A signed-in reader's standing comes with the community, in one round trip.
         found = await communities.by_slug_with_standing(connection, slug, user.id)
         community, standing = found if found is not None else (None, ANONYMOUS)
-    if community is None or community.status not in READABLE_STATUSES:
+    if community is None or community.status not in access.READABLE_STATUSES:
         raise not_found(_("We could not find that community."))
     return Place(community, Actor(user, community.id, standing))
 
@@ -105,7 +90,7 @@ async def open_thread(
     if found is None:
         raise thread_not_found()
     thread, community, standing = found
-    if (slug is not None and community.slug != slug) or community.status not in READABLE_STATUSES:
+    if (slug is not None and community.slug != slug) or community.status not in access.READABLE_STATUSES:
         raise thread_not_found()
     place = Place(community, Actor(user, community.id, standing))
     if not _may_see_thread(thread, place):
@@ -173,14 +158,7 @@ class ThreadView:
 
     @property
     def can_reply(self) -> bool:
-        actor = self.place.actor
-        return (
-            actor.user is not None
-            and (actor.is_member or actor.is_admin)
-            and not actor.standing.banned
-            and self.place.community.status == "active"
-            and (not self.thread.locked or actor.can_moderate)
-        )
+        return access.can_reply(self.place.actor, self.place.community, thread_locked=self.thread.locked)
 
     @property
     def can_accept(self) -> bool:
@@ -277,11 +255,12 @@ async def do_create_thread(
     community_id = place.community.id
     held = place.actor.standing.needs_review
     state = "held" if held else "visible"
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         thread_id = await threads.create(
             connection, community_id=community_id, kind=kind, title=title, author_id=user.id, intro=intro, state=state
         )
         post = await posts.create(connection, thread_id=thread_id, author_id=user.id, body_md=body, state=state)
+        events.emit(events.PostChanged(thread_id, post.id, "new"))
         if held:
             return Started(thread_id, post.id, [], held=True)
         await threads.note_community_activity(connection, community_id)
@@ -305,7 +284,7 @@ async def do_set_thread_flags(
     """Pin/unpin or lock/unlock a thread: this community's leaders and site admins only, logged."""
     place, thread = await open_thread(connection, user, thread_id, slug)
     leader = require_moderator(place.actor)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await threads.set_flags(connection, thread.id, pinned=pinned, locked=locked)
         for name, value in (("pin", pinned), ("lock", locked)):
             if value is not None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from server.actions.permissions import actor_for, require_can_write, require_moderator
+from server.actions import events
+from server.actions.access import actor_for, require_can_write, require_moderator
 from server.db.queries import audit, tips
 from server.db.queries.communities import Community
 from server.db.queries.tips import Tip
@@ -54,7 +55,7 @@ async def do_set_hidden(
     connection: asyncpg.Connection, user: User | None, community: Community, tip_id: int, *, hidden: bool
 ) -> Tip:
     leader = await check_can_moderate(connection, user, community)
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         tip = await tips.set_hidden(connection, community.id, tip_id, hidden=hidden, by=leader.id)
         if tip is None:
             raise not_found(_("We could not find that tip."))

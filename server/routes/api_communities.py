@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.actions import communities, proposals, resources, sections, tips
-from server.actions.permissions import require_admin
+from server.actions.access import require_admin
 from server.db.queries.communities import Community
 from server.db.queries.memberships import Leader
 from server.db.queries.proposals import Proposal

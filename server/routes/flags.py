@@ -10,18 +10,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from channels import protocol
 from server.actions import flags
+from server.actions.access import Actor, actor_for, require_can_write
 from server.actions.flags import Flagged, Item
-from server.actions.permissions import Actor, actor_for, require_can_write
 from server.db.queries import communities
 from server.db.queries.communities import Community
 from server.errors import AppError, not_found
 from server.i18n import _
-from server.live import room_topic
 from server.markdown import render_markdown
 from server.routes.forms import read_form, text
-from server.routes.review import announce
 from server.settings import Settings
 from server.templating import render
 
@@ -111,17 +108,6 @@ async def flag(request: Request) -> Response:
                 raise
             context = _form_context(community, item, values, {error.field or "form": error.message})
             return render(request, "moderation/flag.html", context, status=400)
-    if done.hidden_now and item.room is not None and item.message is not None:
-        topic = room_topic(community.slug, item.room.slug)
-        await request.app.state.live.publish_frame(topic, protocol.Removed(room=topic, seq=item.message.seq))
-    hidden_post = item.post if done.hidden_now else None
-    await announce(
-        request,
-        done.notified,
-        thread_id=hidden_post.thread_id if hidden_post else None,
-        post_id=hidden_post.id if hidden_post else None,
-        change="remove",
-    )
     # The crisis text is shown right here, on the page the member lands on, whatever else happened.
     return render(
         request,

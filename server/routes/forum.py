@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -14,9 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import auth, i18n
-from server.actions import introductions, posts, questions, reactions, review, threads
+from server.actions import access, introductions, posts, questions, reactions, review, threads
 from server.actions.threads import Place, ThreadView
-from server.db.queries.notifications import Created
 from server.db.queries.posts import PostView
 from server.db.queries.threads import ThreadRow
 from server.errors import AppError, bad_request
@@ -188,17 +187,11 @@ def post_html(request: Request, view: ThreadView, after: int) -> Callable[[PostV
     language, time_zone = i18n.current_language(), i18n.current_time_zone()
     actor = view.place.actor
     moderates = actor.can_moderate
-    may_flag = (
-        viewer is not None
-        and (actor.is_member or actor.is_admin)
-        and not actor.standing.banned
-        and not (actor.standing.muted_until is not None and actor.standing.muted_until > datetime.now(UTC))
-        and view.place.community.status == "active"
-    )
+    may_flag = access.can_write(actor, view.place.community)
 
     def render_one(post: PostView) -> Markup:
         own = viewer is not None and post.author_id == viewer.id
-        author_rank = 3 if post.author_is_admin else 2 if post.author_is_leader else 1
+        author_rank = access.rank_of(is_admin=post.author_is_admin, is_leader=post.author_is_leader)
         key = PostKey(
             id=post.id,
             thread_id=thread.id,
@@ -230,7 +223,7 @@ def post_html(request: Request, view: ThreadView, after: int) -> Callable[[PostV
             time_zone=time_zone,
             state_reason=post.state_reason,
             moderates=moderates,
-            can_hide=moderates and not own and actor.rank > author_rank,
+            can_hide=not own and access.can_moderate_author(actor, author_rank),
             can_flag=may_flag and not own and post.state == "visible",
         )
         if len(post.body_md) > POST_CACHE_BODY_MAX:
@@ -271,18 +264,6 @@ def thread_rows(request: Request, slug: str, rows: Sequence[ThreadRow]) -> Marku
     """The rows of a thread list as one fragment (a template calling thread_row 30 times costs more)."""
     render_one = thread_row(request, slug)
     return Markup("".join([render_one(row) for row in rows]))  # noqa: S704 - each part is Markup
-
-
-async def _announce(
-    request: Request, thread_id: int, post_id: int, change: str, notified: Sequence[Created] = ()
-) -> None:
-    """After the commit: open copies of the thread update, and notified members' pages count up."""
-    live = request.app.state.live
-    await live.thread_changed(thread_id, post_id, change)
-    counts: dict[int, int] = {}
-    for created in notified:
-        counts[created.user_id] = counts.get(created.user_id, 0) + 1
-    await live.notify(counts)
 
 
 def _slug(request: Request) -> str:
@@ -405,7 +386,6 @@ async def _create_thread(request: Request, kind: str) -> Response:
                 place, kind=kind, section=section, values=values, errors={error.field or "form": error.message}
             )
             return render(request, template, context, status=error.status)
-    await _announce(request, started.thread_id, started.post_id, "new", started.notified)
     return redirect(f"/c/{place.community.slug}/t/{started.thread_id}")
 
 
@@ -458,7 +438,6 @@ async def introduce(request: Request) -> Response:
                 _context(place, values=values, errors=errors),
                 status=error.status,
             )
-    await _announce(request, started.thread_id, started.post_id, "new", started.notified)
     return redirect(f"/c/{place.community.slug}/t/{started.thread_id}")
 
 
@@ -543,7 +522,6 @@ async def reply(request: Request) -> Response:
                 request, view, after=after, draft=body, error=error.message, quote_id=quote_id, status=error.status
             )
         url = await posts.locate(connection, user, done.post.id, _slug(request))
-    await _announce(request, done.thread.id, done.post.id, "new", done.notified)
     return redirect(url)
 
 
@@ -569,7 +547,7 @@ async def edit(request: Request) -> Response:
     post_id = request.path_params["post_id"]
     async with request.app.state.db.acquire() as connection:
         try:
-            edited = await posts.do_edit(connection, user, post_id, body=body, slug=_slug(request))
+            await posts.do_edit(connection, user, post_id, body=body, slug=_slug(request))
         except AppError as error:
             # Only the author's own draft comes back (refused as muted, too long...); anything else is an error page.
             if error.status not in {400, 409, 429} and error.code not in {"muted", "banned"}:
@@ -578,7 +556,6 @@ async def edit(request: Request) -> Response:
             context = _context(place, thread=thread, post=post, body=body, error=error.message)
             return render(request, "forum/edit_post.html", context, status=error.status)
         url = await posts.locate(connection, user, post_id, _slug(request))
-    await _announce(request, edited.thread.id, post_id, "edit")
     return redirect(url)
 
 
@@ -586,9 +563,8 @@ async def delete_post(request: Request) -> Response:
     await read_form(request)
     user = auth.current_user(request)
     async with request.app.state.db.acquire() as connection:
-        deleted = await posts.do_delete(connection, user, request.path_params["post_id"], slug=_slug(request))
+        await posts.do_delete(connection, user, request.path_params["post_id"], slug=_slug(request))
         url = await posts.locate(connection, user, request.path_params["post_id"], _slug(request))
-    await _announce(request, deleted.thread.id, deleted.post.id, "remove")
     return redirect(url)
 
 
@@ -596,9 +572,8 @@ async def restore_post(request: Request) -> Response:
     await read_form(request)
     user = auth.current_user(request)
     async with request.app.state.db.acquire() as connection:
-        restored = await posts.do_restore(connection, user, request.path_params["post_id"], slug=_slug(request))
+        await posts.do_restore(connection, user, request.path_params["post_id"], slug=_slug(request))
         url = await posts.locate(connection, user, request.path_params["post_id"], _slug(request))
-    await _announce(request, restored.thread.id, restored.post.id, "edit")
     return redirect(url)
 
 

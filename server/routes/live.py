@@ -12,8 +12,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from channels import protocol
 from channels.connection import Connection
-from server.actions import chat, threads
-from server.actions.permissions import Actor, actor_for
+from server.actions import access, chat, threads
+from server.actions.access import Actor, actor_for
 from server.db.queries import messages, rooms
 from server.errors import AppError
 from server.i18n import _
@@ -162,12 +162,12 @@ class LiveSession:
         async def work(connection: asyncpg.Connection) -> tuple[int, int, bool, bool] | None:
             in_room = await self._room(connection, community_slug, room_slug)
             found, actor = in_room if in_room is not None else (None, None)
-            if found is None or actor is None or not chat.can_read(actor, found):
+            if found is None or actor is None:
                 self.send(_error("not_found", _("There is no such room."), frame.room))
                 return None
-            if actor.standing.banned:
-                self.send(_error("banned", _("You have been removed from this community."), frame.room))
-                return None
+            access.require_can_read_room(
+                actor, access.CommunityState(found.community_status, found.community_visibility)
+            )
             room = found.room
             epoch, head_seq = await rooms.head(connection, room.id) or (room.epoch, room.last_seq)
             if frame.since is not None and (frame.epoch is not None and frame.epoch != epoch):
@@ -252,7 +252,13 @@ class LiveSession:
                 raise AppError("not_found", 404, _("There is no such room."))
             found, actor = in_room
             return await chat.do_send_message(
-                connection, limiter, actor, found.room, client_msg_id=frame.client_id, body=frame.body
+                connection,
+                limiter,
+                actor,
+                found.room,
+                community_slug=found.community_slug,
+                client_msg_id=frame.client_id,
+                body=frame.body,
             )
 
         sent: chat.Sent = await self._db(work)
@@ -268,21 +274,19 @@ class LiveSession:
             return
         self.live.metrics.messages_sent.inc()
         if sent.message.state == "held":
-            # Only the author sees a held message (marked "waiting for review"); the others learn
-            # its seq is accounted for, and get the message itself if a leader approves it.
+            # Only the author sees a held message (marked "waiting for review"); the room was told
+            # its seq is accounted for (chat.do_send_message).
             self.send(protocol.encode_text(message_frame(frame.room, sent.epoch, sent.message)))
-            await self.live.publish_frame(frame.room, protocol.Removed(room=frame.room, seq=sent.message.seq))
-        else:
-            await self.live.publish_frame(frame.room, message_frame(frame.room, sent.epoch, sent.message))
 
     async def typing(self, frame: protocol.Typing) -> None:
         community_id = self._joined(frame.room)
         user = self.client.user
         if user is None:
             raise AppError("forbidden", 403, _("Log in to take part."))
-        standing = await self._db(lambda connection: self._actor(connection, community_id))
-        if standing.is_member and not standing.standing.banned and standing.standing.muted_until is None:
-            await self.live.presence.typing(frame.room, wire_user(user, is_leader=standing.is_leader))
+        actor: Actor = await self._db(lambda connection: self._actor(connection, community_id))
+        # Typing is writing: only those who may send are shown typing (no error: it is a hint).
+        if access.in_good_standing(actor):
+            await self.live.presence.typing(frame.room, wire_user(user, is_leader=actor.is_leader))
 
     async def read(self, frame: protocol.Read) -> None:
         self._joined(frame.room)
@@ -307,10 +311,11 @@ class LiveSession:
             if in_room is None:
                 raise AppError("not_found", 404, _("There is no such room."))
             found, actor = in_room
-            await chat.do_remove_message(connection, actor, found.room, seq=frame.seq, reason=frame.reason)
+            await chat.do_remove_message(
+                connection, actor, found.room, community_slug=found.community_slug, seq=frame.seq, reason=frame.reason
+            )
 
         await self._db(work)
-        await self.live.publish_frame(frame.room, protocol.Removed(room=frame.room, seq=frame.seq))
 
 
 def origin_allowed(websocket: WebSocket) -> bool:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.actions import moderation
-from server.actions.permissions import Actor, actor_for, require_moderator
+from server.actions.access import Actor, actor_for, require_moderator
 from server.db.queries import audit, communities, memberships, rooms, sanctions
 from server.db.queries.communities import Community
 from server.errors import AppError, not_found
@@ -61,8 +61,7 @@ async def _act(request: Request, verb: str) -> Response:
             elif verb == "unmute":
                 await moderation.do_unmute(connection, actor, username)
             elif verb == "ban":
-                banned = await moderation.do_ban(connection, actor, username, reason=text(form, "reason", 2000))
-                await request.app.state.live.close_user_sockets(banned.id, community_id=community.id)
+                await moderation.do_ban(connection, actor, username, reason=text(form, "reason", 2000))
             elif verb == "unban":
                 await moderation.do_unban(connection, actor, username)
     except AppError as error:

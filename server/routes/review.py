@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -11,17 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from channels import protocol
 from server.actions import flags as flag_actions
 from server.actions import review, thread_moderation
-from server.actions.permissions import Actor, actor_for, require_moderator
+from server.actions.access import Actor, actor_for, require_moderator
 from server.db.queries import communities
 from server.db.queries.communities import Community
-from server.db.queries.messages import Message
-from server.db.queries.notifications import Created
-from server.db.queries.rooms import Room
 from server.errors import AppError, not_found
-from server.live import message_frame, room_topic
 from server.markdown import render_markdown
 from server.routes.forms import read_form, redirect, safe_next, text
 from server.templating import render
@@ -63,43 +57,6 @@ async def review_page(
     )
 
 
-async def _publish_message(
-    request: Request, slug: str, room: Room, message: Message | None, *, shown: bool, rejected: bool = False
-) -> None:
-    """After commit: every open client of the room shows the message (approved) or drops it (hidden).
-
-    rejected: a held message was not approved; its author's open page marks it so instead of
-    leaving it "waiting for review" (everyone else never had it).
-    """
-    if message is None:
-        return
-    topic = room_topic(slug, room.slug)
-    if shown:
-        await request.app.state.live.publish_frame(topic, message_frame(topic, room.epoch, message))
-    else:
-        frame = protocol.Removed(room=topic, seq=message.seq, rejected=rejected)
-        await request.app.state.live.publish_frame(topic, frame)
-
-
-async def announce(
-    request: Request,
-    notified: Sequence[Created],
-    *,
-    thread_id: int | None = None,
-    post_id: int | None = None,
-    change: str = "edit",
-) -> None:
-    """After the commit: open copies of the thread fetch it again, and notified members' pages count up."""
-    live = request.app.state.live
-    if thread_id is not None and post_id is not None:
-        await live.thread_changed(thread_id, post_id, change)
-    counts: dict[int, int] = {}
-    for created in notified:
-        counts[created.user_id] = counts.get(created.user_id, 0) + 1
-    if counts:
-        await live.notify(counts)
-
-
 async def _decide(request: Request, kind: str, verb: str) -> Response:
     form = await read_form(request)
     item_id: int = request.path_params["item_id"]
@@ -111,44 +68,22 @@ async def _decide(request: Request, kind: str, verb: str) -> Response:
             require_moderator(actor)
             if verb in {"approve", "reject"} and kind == "post":
                 if verb == "approve":
-                    decided_post = await review.do_approve_post(connection, actor, item_id)
+                    await review.do_approve_post(connection, actor, item_id)
                 else:
-                    decided_post = await review.do_reject_post(connection, actor, item_id, reason=reason)
+                    await review.do_reject_post(connection, actor, item_id, reason=reason)
             elif verb in {"approve", "reject"}:
                 if verb == "approve":
-                    decided = await review.do_approve_message(connection, actor, item_id, community_slug=community.slug)
+                    await review.do_approve_message(connection, actor, item_id, community_slug=community.slug)
                 else:
-                    decided = await review.do_reject_message(
+                    await review.do_reject_message(
                         connection, actor, item_id, reason=reason, community_slug=community.slug
                     )
             else:
-                resolved = await flag_actions.do_resolve(
-                    connection, actor, kind, item_id, uphold=verb == "uphold", reason=reason
-                )
+                await flag_actions.do_resolve(connection, actor, kind, item_id, uphold=verb == "uphold", reason=reason)
     except AppError as error:
         if error.status != 400:
             raise
         return await review_page(request, {key: error.message}, {key: reason}, status=400)
-    if verb in {"approve", "reject"} and kind == "post":
-        place = decided_post.place
-        change = "new" if verb == "approve" else "remove"
-        await announce(request, decided_post.notified, thread_id=place.thread_id, post_id=place.id, change=change)
-    elif verb in {"approve", "reject"}:
-        await _publish_message(
-            request, community.slug, decided.room, decided.message, shown=verb == "approve", rejected=verb == "reject"
-        )
-        await announce(request, decided.notified)
-    else:
-        room, post = resolved.item.room, resolved.item.post
-        if room is not None and (verb == "uphold" or resolved.shown_again):
-            await _publish_message(request, community.slug, room, resolved.message, shown=verb != "uphold")
-        await announce(
-            request,
-            resolved.notified,
-            thread_id=post.thread_id if post else None,
-            post_id=post.id if post else None,
-            change="remove" if verb == "uphold" else "edit",
-        )
     return redirect(safe_next(text(form, "next", 500), f"/c/{community.slug}/review"))
 
 
@@ -213,7 +148,6 @@ async def hide(request: Request) -> Response:
         if error.status not in {400, 409}:
             raise
         return await _hide_form(request, reason, error.message, status=error.status)
-    await announce(request, done.notified, thread_id=done.place.thread_id, post_id=done.place.id, change="remove")
     return redirect(f"/c/{community.slug}/posts/{done.place.id}")
 
 
@@ -222,7 +156,6 @@ async def unhide(request: Request) -> Response:
     async with request.app.state.db.acquire() as connection:
         community, actor = await _community_and_actor(connection, request)
         done = await thread_moderation.do_restore_post(connection, actor, request.path_params["post_id"])
-    await announce(request, done.notified, thread_id=done.place.thread_id, post_id=done.place.id, change="edit")
     return redirect(f"/c/{community.slug}/posts/{done.place.id}")
 
 

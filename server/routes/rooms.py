@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.actions import access
 from server.actions import rooms as room_actions
-from server.actions.permissions import actor_for
+from server.actions.access import actor_for
 from server.db.queries import communities, messages, rooms
 from server.errors import not_found
 from server.live import room_topic
@@ -26,8 +27,7 @@ async def room_page(request: Request) -> Response:
         if community is None:
             raise not_found()
         actor = await actor_for(connection, user, community.id)
-        if not room_actions.can_see_community_rooms(actor, community):
-            raise not_found()
+        access.require_can_read_room(actor, community)
         room = await rooms.in_community(connection, community.id, room_slug)
         if room is None:
             raise not_found()
@@ -50,7 +50,7 @@ async def room_page(request: Request) -> Response:
             "history": history,
             "topic": room_topic(community.slug, room.slug),
             "actor": actor,
-            "can_send": actor.is_member and not actor.standing.banned,
+            "can_send": access.can_write(actor, community),
             "presence_hidden": hidden,
             "last_seq": history[-1].seq if history else room.last_seq,
         },

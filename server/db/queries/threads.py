@@ -261,7 +261,8 @@ def readable_by(community: str, viewer: str, viewer_is_admin: str) -> str:
     """SQL condition: the viewer may read the forum of `community` (an alias of communities).
 
     Public communities are readable by everyone; members-only ones by their members who are
-    not banned, and by site admins. The same rule as `server.actions.threads.can_read`.
+    not banned, and by site admins. The same rule as `server.actions.access.can_read_forum`
+    (tests/server/actions/test_access.py checks that they agree).
     """
     return f"""({community}.status IN ('active', 'archived') AND ({community}.visibility = 'public' OR {viewer_is_admin}
         OR ({viewer} IS NOT NULL

@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from server.actions import chat
-from server.actions.permissions import actor_for
+from server.actions.access import actor_for
 from server.db.pool import create_pool
 from server.db.queries import messages, rooms, users
 from server.errors import AppError
@@ -39,7 +39,12 @@ async def _setup(db: asyncpg.Connection, role: str = "member"):
 
 async def _send(db, limiter, user, room, client_id: str, body: str = "hello") -> chat.Sent:
     actor = await actor_for(db, user, room.community_id)
-    return await chat.do_send_message(db, limiter, actor, room, client_msg_id=client_id, body=body)
+    slug = await _slug(db, room)
+    return await chat.do_send_message(db, limiter, actor, room, community_slug=slug, client_msg_id=client_id, body=body)
+
+
+async def _slug(db, room) -> str:
+    return await db.fetchval("SELECT slug FROM communities WHERE id = $1", room.community_id)
 
 
 async def test_messages_get_gap_free_sequence_numbers(db: asyncpg.Connection, limiter: RateLimiter) -> None:
@@ -121,7 +126,9 @@ async def test_non_members_and_anonymous_visitors_cannot_send(db: asyncpg.Connec
     assert refused.value.status == 403
     anonymous = await actor_for(db, None, community)
     with pytest.raises(AppError) as unauthenticated:
-        await chat.do_send_message(db, limiter, anonymous, room, client_msg_id="c2", body="hi")
+        await chat.do_send_message(
+            db, limiter, anonymous, room, community_slug=await _slug(db, room), client_msg_id="c2", body="hi"
+        )
     assert unauthenticated.value.status == 401
     assert await db.fetchval("SELECT count(*) FROM room_messages") == 0
 
@@ -184,13 +191,27 @@ async def test_only_leaders_remove_and_members_stop_seeing_removed_messages(
     await add_member(db, community, member.id)
     for refused_user in [user, member, other_leader]:
         with pytest.raises(AppError) as refused:
-            await chat.do_remove_message(db, await actor_for(db, refused_user, community), room, seq=2, reason="x")
+            await chat.do_remove_message(
+                db,
+                await actor_for(db, refused_user, community),
+                room,
+                community_slug=await _slug(db, room),
+                seq=2,
+                reason="x",
+            )
         assert refused.value.status == 403
     assert await db.fetchval("SELECT state FROM room_messages WHERE seq = 2") == "visible"
 
     leader = await users.by_id(db, await create_user(db, "amara"))
     await add_member(db, community, leader.id, "leader")
-    await chat.do_remove_message(db, await actor_for(db, leader, community), room, seq=2, reason="Private information")
+    await chat.do_remove_message(
+        db,
+        await actor_for(db, leader, community),
+        room,
+        community_slug=await _slug(db, room),
+        seq=2,
+        reason="Private information",
+    )
     seen_by_member = await messages.after(db, room.id, 0, viewer_id=member.id, include_removed=False, limit=50)
     seen_by_leader = await messages.after(db, room.id, 0, viewer_id=leader.id, include_removed=True, limit=50)
     assert [m.seq for m in seen_by_member] == [1]

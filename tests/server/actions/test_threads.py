@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from server.actions import threads
-from server.actions.permissions import ANONYMOUS, actor_for
+from server.actions.access import ANONYMOUS, actor_for
 from server.db.queries import communities, memberships, users
 from server.db.queries.threads import ThreadRow
 from server.errors import AppError

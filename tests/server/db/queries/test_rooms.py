@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from server.actions.permissions import ANONYMOUS
+from server.actions.access import ANONYMOUS
 from server.db.queries import memberships, rooms, users
 from tests.factories import create_cast
 

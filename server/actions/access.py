@@ -1,0 +1,252 @@
+"""Who may do what: every read, write and moderator rule of Kindred, as named predicates and require_* guards.
+
+Every door calls these: pages, the JSON API, the websocket endpoint, search, notifications,
+profiles, digests and exports. A rule that needs SQL (search, notification recipients) has its
+SQL twin named beside it, and tests/server/actions/test_access.py checks the two agree for
+every kind of person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import asyncpg
+
+from server.db.queries import memberships
+from server.db.queries.memberships import Standing
+from server.db.queries.users import User
+from server.errors import AppError, conflict, forbidden, not_found
+from server.i18n import _, format_time
+
+RANK = {None: 0, "member": 1, "leader": 2}
+ADMIN_RANK = 3
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A user (or an anonymous visitor) as seen by one community."""
+
+    user: User | None
+    community_id: int
+    standing: Standing
+
+    @property
+    def user_id(self) -> int:
+        if self.user is None:
+            raise AppError("unauthorized", 401, _("Please log in first."))
+        return self.user.id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and self.user.is_admin
+
+    @property
+    def is_member(self) -> bool:
+        return self.standing.role is not None
+
+    @property
+    def is_leader(self) -> bool:
+        return self.standing.role == "leader"
+
+    @property
+    def can_moderate(self) -> bool:
+        """Leaders of this community and site admins."""
+        return self.is_leader or self.is_admin
+
+    @property
+    def rank(self) -> int:
+        return ADMIN_RANK if self.is_admin else RANK[self.standing.role]
+
+
+ANONYMOUS = memberships.NO_STANDING
+
+# Forums stay readable when a community is archived; its rooms close with it.
+READABLE_STATUSES = ("active", "archived")
+
+
+# --- the rules ---------------------------------------------------------------------------------
+
+
+class Where(Protocol):
+    """What the rules read of a community: a Community, or a CommunityState built from a joined row."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def visibility(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityState:
+    status: str
+    visibility: str
+
+
+def is_muted(actor: Actor) -> bool:
+    until = actor.standing.muted_until
+    return until is not None and until > datetime.now(UTC)
+
+
+def in_good_standing(actor: Actor) -> bool:
+    """A signed-in member (or site admin) who is neither banned nor muted here."""
+    return (
+        actor.user is not None
+        and (actor.is_member or actor.is_admin)
+        and not actor.standing.banned
+        and not is_muted(actor)
+    )
+
+
+def can_see_community(actor: Actor, community: Where, *, proposed_by_them: bool = False) -> bool:
+    """The directory entry and condition page: open communities to all; a proposal to its proposer and admins."""
+    if community.status in READABLE_STATUSES:
+        return True
+    return actor.is_admin or (actor.user is not None and proposed_by_them)
+
+
+def can_read_forum(actor: Actor, community: Where) -> bool:
+    """Threads, introductions, questions and their posts: public forums to all; members-only forums
+    to members who are not banned, and site admins. SQL twin: server.db.queries.threads.readable_by."""
+    if community.status not in READABLE_STATUSES:
+        return False
+    if community.visibility == "public" or actor.is_admin:
+        return True
+    return actor.is_member and not actor.standing.banned
+
+
+def can_read_room(actor: Actor, community: Where) -> bool:
+    """A live room's page, history, resume and presence: rooms of active communities, public ones to all
+    but the banned, members-only ones to members who are not banned; site admins always."""
+    if actor.is_admin:
+        return True
+    if community.status != "active" or actor.standing.banned:
+        return False
+    return community.visibility == "public" or actor.is_member
+
+
+def can_write(actor: Actor, community: Where) -> bool:
+    """Posting, replying, chatting, typing, reacting, flagging, tips, editing one's own words:
+    members in good standing of an active community."""
+    return community.status == "active" and in_good_standing(actor)
+
+
+def can_reply(actor: Actor, community: Where, *, thread_locked: bool) -> bool:
+    """A reply in a thread: as writing, and a locked thread only to its community's moderators."""
+    return can_write(actor, community) and (not thread_locked or actor.can_moderate)
+
+
+def can_moderate(actor: Actor) -> bool:
+    """Remove, hold, approve, mute, ban, lock, pin, move, answer flags, slow mode, rooms: this
+    community's leaders and site admins."""
+    return actor.can_moderate
+
+
+def rank_of(*, is_admin: bool, is_leader: bool) -> int:
+    """The rank of a post's or message's author, from the flags its row carries."""
+    return ADMIN_RANK if is_admin else RANK["leader"] if is_leader else RANK["member"]
+
+
+def can_moderate_author(actor: Actor, author_rank: int) -> bool:
+    """Hiding someone's post: a moderator who outranks its author (see require_outranks)."""
+    return actor.can_moderate and actor.rank > author_rank
+
+
+# --- the guards --------------------------------------------------------------------------------
+
+
+async def actor_for(connection: asyncpg.Connection, user: User | None, community_id: int) -> Actor:
+    if user is None:
+        return Actor(None, community_id, ANONYMOUS)
+    return Actor(user, community_id, await memberships.standing(connection, community_id, user.id))
+
+
+def require_signed_in(actor: Actor) -> User:
+    if actor.user is None:
+        raise AppError("unauthorized", 401, _("Please log in first."))
+    return actor.user
+
+
+def require_not_banned(actor: Actor) -> None:
+    if actor.standing.banned:
+        reason = actor.standing.ban_reason
+        message = _("You have been removed from this community.")
+        if reason:
+            message += " " + _("Reason: %(reason)s") % {"reason": reason}
+        raise AppError("banned", 403, message)
+
+
+def require_not_muted(actor: Actor) -> None:
+    until = actor.standing.muted_until
+    if until is not None and is_muted(actor):
+        if until.year >= 9999:
+            message = _("You are muted in this community until a leader lifts it.")
+        else:
+            message = _("You are muted in this community until %(time)s.") % {"time": format_time(until)}
+        if actor.standing.mute_reason:
+            message += " " + _("Reason: %(reason)s") % {"reason": actor.standing.mute_reason}
+        raise AppError("muted", 403, message)
+
+
+def require_member(actor: Actor) -> User:
+    user = require_signed_in(actor)
+    require_not_banned(actor)
+    if not actor.is_member and not actor.is_admin:
+        raise forbidden(_("Join this community first."))
+    return user
+
+
+def require_can_write(actor: Actor) -> User:
+    """Posting, chatting, reacting, flagging, tips, edits: members in good standing only."""
+    user = require_member(actor)
+    require_not_muted(actor)
+    return user
+
+
+def require_can_read_forum(actor: Actor, community: Where) -> None:
+    """404 rather than 403: a members-only thread's existence is not confirmed to outsiders."""
+    if not can_read_forum(actor, community):
+        raise not_found(_("We could not find that community."))
+
+
+def require_can_read_room(actor: Actor, community: Where) -> None:
+    if actor.standing.banned and not actor.is_admin:
+        require_not_banned(actor)
+    if not can_read_room(actor, community):
+        raise not_found(_("There is no such room."))
+
+
+def require_active(community: Where) -> None:
+    if community.status != "active":
+        raise conflict(_("This community is archived: it can be read but no longer written in."))
+
+
+def require_can_write_in(actor: Actor, community: Where) -> User:
+    """can_write, with the reason when refused (log in, join, banned, muted, archived)."""
+    user = require_can_write(actor)
+    require_active(community)
+    return user
+
+
+def require_moderator(actor: Actor) -> User:
+    """Leaders of this community and site admins; everyone else gets 403."""
+    user = require_signed_in(actor)
+    if not actor.can_moderate:
+        raise forbidden(_("Only this community's leaders can do that."))
+    return user
+
+
+def require_admin(user: User | None) -> User:
+    if user is None:
+        raise AppError("unauthorized", 401, _("Please log in first."))
+    if not user.is_admin:
+        raise forbidden(_("Only site admins can do that."))
+    return user
+
+
+def require_outranks(actor: Actor, target: Actor) -> None:
+    """No one moderates someone of equal or higher role (a leader cannot mute a leader or an admin)."""
+    if actor.rank <= target.rank:
+        raise forbidden(_("You cannot moderate someone with the same or a higher role."))

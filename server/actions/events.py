@@ -1,0 +1,160 @@
+"""Events of a unit of work: collected while its transaction runs, published once after it commits.
+
+Zulip's send_event_on_commit is the model. An action that changes what others see opens
+`unit_of_work(connection)` instead of a bare transaction and calls `emit(...)` inside it; when
+the outermost unit commits, its events go to the process's publisher (the live service) once,
+in order; when it rolls back, they are dropped. So the same action sends the same events
+whether a page, the JSON API or the websocket called it, and no transport publishes anything.
+
+The publisher is the running app's, set for each request and socket by `use_publisher`
+(server/app.py); code run outside a server (scripts, tests of a single action) has none, and
+its events go nowhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import asyncpg
+
+from server.db.queries.messages import Message
+
+log = logging.getLogger(__name__)
+
+
+# --- the events ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PostChanged:
+    """A post of a thread was added, edited, reacted to, hidden or restored: open copies fetch it again."""
+
+    thread_id: int
+    post_id: int
+    change: Literal["new", "edit", "remove"]
+
+
+@dataclass(frozen=True, slots=True)
+class Notified:
+    """A notification was created for this member: their open pages count it."""
+
+    user_id: int
+    notification_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMessageShown:
+    """A chat message everyone in the room may now see (sent, approved, or shown again)."""
+
+    community_slug: str
+    room_slug: str
+    epoch: str
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMessageGone:
+    """A chat message others may not see (removed, held, or rejected: its author's page marks it so)."""
+
+    community_slug: str
+    room_slug: str
+    seq: int
+    rejected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRemoved:
+    """A member was banned from a community: their open sockets in it close on every process."""
+
+    user_id: int
+    community_id: int
+
+
+Event = PostChanged | Notified | RoomMessageShown | RoomMessageGone | MemberRemoved
+
+
+class Publisher(Protocol):
+    async def publish_events(self, events: Sequence[Event]) -> None: ...
+
+
+# --- the unit of work ----------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class UnitOfWork:
+    events: list[Event] = field(default_factory=list)
+
+
+_publisher: ContextVar[Publisher | None] = ContextVar("kindred_publisher", default=None)
+_current: ContextVar[UnitOfWork | None] = ContextVar("kindred_unit_of_work", default=None)
+
+
+def use_publisher(publisher: Publisher | None) -> None:
+    """Events committed from now on in this task (and the tasks it starts) go to this publisher."""
+    _publisher.set(publisher)
+
+
+@contextlib.contextmanager
+def publishing_to(publisher: Publisher | None) -> Iterator[None]:
+    """`use_publisher` for a block (tests, background jobs)."""
+    token = _publisher.set(publisher)
+    try:
+        yield
+    finally:
+        _publisher.reset(token)
+
+
+def emit(event: Event) -> None:
+    """Publish this event once the enclosing unit of work commits (never if it rolls back)."""
+    work = _current.get()
+    if work is None:
+        raise RuntimeError("emit() outside unit_of_work(): an event must wait for its transaction to commit")
+    work.events.append(event)
+
+
+@contextlib.asynccontextmanager
+async def unit_of_work(connection: asyncpg.Connection, *, single_statement: bool = False) -> AsyncIterator[None]:
+    """A transaction whose events are published once it commits.
+
+    Nested inside another unit of work (an action calling another), it becomes a savepoint and
+    its events wait for the outermost commit. single_statement: the block runs one autocommitted
+    statement (a chat message's insert), so no BEGIN/COMMIT round trips are spent on it.
+    """
+    outer = _current.get()
+    if outer is not None:
+        if single_statement:
+            yield
+        else:
+            async with connection.transaction():
+                yield
+        return
+    work = UnitOfWork()
+    token = _current.set(work)
+    try:
+        if single_statement:
+            yield
+        else:
+            async with connection.transaction():
+                yield
+    finally:
+        _current.reset(token)
+    # Only reached when the block (and its transaction) finished without raising: committed.
+    await _publish(work.events)
+
+
+async def _publish(events: list[Event]) -> None:
+    publisher = _publisher.get()
+    if publisher is None or not events:
+        return
+    unique = list(dict.fromkeys(events))  # the same change twice in one transaction is one event
+    try:
+        await publisher.publish_events(unique)
+    except Exception:
+        # The change is committed: clients catch up from Postgres; a publishing failure must not
+        # turn a successful action into an error.
+        log.warning("could not publish %d events after commit", len(unique), exc_info=True)
