@@ -28,6 +28,7 @@ from server.routes import (
     api_accounts,
     api_communities,
     api_forum,
+    api_moderation,
     api_support,
     communities,
     flags,
@@ -110,6 +111,7 @@ def build_routes() -> list[BaseRoute]:
         *search.routes,
         *notifications.routes,
         *api_forum.routes,
+        *api_moderation.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

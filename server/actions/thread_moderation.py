@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from server.actions import events
+from server.actions import access, events
 from server.actions import notifications as notify
 from server.actions.access import ANONYMOUS, Actor, actor_for, require_moderator, require_outranks
 from server.db.queries import audit, communities, flags, posts, review, threads, users
@@ -15,6 +15,7 @@ from server.db.queries.communities import Community
 from server.db.queries.notifications import Created
 from server.db.queries.review import PostPlace
 from server.db.queries.threads import Thread
+from server.db.queries.users import User
 from server.errors import bad_request, conflict, not_found
 from server.i18n import _
 
@@ -128,6 +129,21 @@ async def do_hide_post(connection: asyncpg.Connection, actor: Actor, post_id: in
             data={"event": "hidden", "what": "post", "reason": clean, "title": place.thread_title},
         )
     return Moderated(place, notified)
+
+
+async def actor_for_post(connection: asyncpg.Connection, user: User | None, post_id: int) -> Actor:
+    """Who the user is in the community of a post, for moderating it by its id alone (the JSON API).
+
+    A post the user may not even read is not found, so its existence is not confirmed to outsiders.
+    """
+    place = await review.post_place(connection, post_id)
+    community = await communities.by_id(connection, place.community_id) if place is not None else None
+    if place is None or community is None:
+        raise not_found(_("We could not find that post."))
+    actor = await actor_for(connection, user, place.community_id)
+    if not access.can_read_forum(actor, community) and not access.can_moderate(actor):
+        raise not_found(_("We could not find that post."))
+    return actor
 
 
 async def do_restore_post(connection: asyncpg.Connection, actor: Actor, post_id: int) -> Moderated:

@@ -191,6 +191,9 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/c/{slug}/posts/{post_id:int}/hide"): case(MODERATORS, _post, form={"reason": "Private information"}),
     ("POST", "/c/{slug}/posts/{post_id:int}/unhide"): case(MODERATORS, lambda db, ids: _post(db, ids, state="hidden")),
+    ("POST", "/api/v1/posts/{post_id:int}/hide"): case(MODERATORS, _post, json_body={"reason": "Private information"}),
+    ("POST", "/api/v1/posts/{post_id:int}/restore"): case(MODERATORS, lambda db, ids: _post(db, ids, state="hidden")),
+    ("POST", "/api/v1/threads/{thread_id:int}/flags"): case(MODERATORS, _thread, json_body={"locked": True}),
     ("POST", "/c/{slug}/review/settings"): case(
         MODERATORS, form={"hold_first_posts": "on", "hold_release_after": "3", "flag_hide_threshold": "3"}
     ),
