@@ -58,3 +58,22 @@ def test_runtime_dependencies_are_pinned_exactly() -> None:
             if line and not line.startswith(("#", "-r")):
                 assert "==" in line, f"{file}: {line} is not pinned"
     assert "channels==" not in (ROOT / "requirements.txt").read_text().lower()
+
+
+def test_only_settings_reads_the_environment() -> None:
+    readers = []
+    for folder in ["server", "channels"]:
+        for path in (ROOT / folder).rglob("*.py"):
+            if path == ROOT / "server" / "settings.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                named = (
+                    isinstance(node, ast.Attribute) and node.attr in {"environ", "environb", "getenv", "getenvb"}
+                ) or (
+                    isinstance(node, ast.ImportFrom)
+                    and node.module == "os"
+                    and any(alias.name in {"environ", "environb", "getenv", "getenvb"} for alias in node.names)
+                )
+                if named:
+                    readers.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}")
+    assert readers == [], "read the environment only in server/settings.py"
