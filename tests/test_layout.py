@@ -77,3 +77,19 @@ def test_only_settings_reads_the_environment() -> None:
                 if named:
                     readers.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}")
     assert readers == [], "read the environment only in server/settings.py"
+
+
+def test_sql_runs_only_in_server_db() -> None:
+    sql_calls = {"fetch", "fetchval", "fetchrow", "executemany", "execute"}
+    offenders = []
+    for path in (ROOT / "server").rglob("*.py"):
+        if (ROOT / "server" / "db") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            name = node.func.attr
+            # A Redis pipeline's execute() takes no SQL: only a call given a statement counts.
+            if (name in sql_calls and node.args) or name.startswith("copy_"):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
+    assert offenders == [], "SQL belongs in server/db/queries"
