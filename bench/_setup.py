@@ -262,7 +262,6 @@ def start_kindred(
             "REDIS_URL": redis_url,
             "KINDRED_REDIS_PREFIX": prefix,
             "KINDRED_ENV": "production",
-            "KINDRED_SECRET_KEY": secrets.token_urlsafe(32),
             "KINDRED_SITE_ORIGIN": BENCH_ORIGIN,
             "KINDRED_DEMO_DATA": "0",
             "KINDRED_DB_POOL_MAX": str(pool_max),

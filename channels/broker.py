@@ -49,6 +49,7 @@ class Broker:
         self.prefix = prefix
         # Names the subscriber in CLIENT LIST, to tell it apart from command connections.
         self.client_name = f"{prefix}subscriber:{os.getpid()}"
+        # Set by the Hub this broker feeds (channels.hub.Hub), never by its users.
         self.on_message: MessageHandler | None = None
         self.on_reconnect = on_reconnect
         self.reconnects = 0

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from channels.broker import Broker
+from channels.broker import Broker, MessageHandler
 from channels.connection import Connection, text_frame
+
+Receiver = MessageHandler
+"""receive(topic, payload): sees every message first and decides what the local connections get."""
 
 
 class Hub:
@@ -13,13 +16,24 @@ class Hub:
 
     The broker subscribes to a topic when its first local connection joins and unsubscribes
     when the last one leaves, so Redis only sends a process the topics it has listeners for.
+
+    The hook ``receive`` is the one way to see or change what arrives before the connections
+    do. Without it, each payload is delivered as is. With it, ``receive(topic, payload)`` is
+    called instead of ``deliver``, with the payload exactly as published, for every message the
+    broker brings and for every local fallback of ``publish`` (Redis down); it decides what the
+    local connections get by calling ``hub.deliver(topic, inner)`` itself (a slice of the payload,
+    say, once an envelope is taken off), or not at all (a control topic it handles itself), and
+    can look at the number ``deliver`` returns to measure. The broker calls it directly, so it
+    costs no extra call per message; it runs once per message and process, never per socket.
+    An exception it raises is logged by the broker and the next message is handled as usual.
     """
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, *, receive: Receiver | None = None) -> None:
         if broker.on_message is not None:
             raise ValueError("this broker already feeds another hub")
         self.broker = broker
-        broker.on_message = self.deliver
+        self._receive: Receiver = self.deliver if receive is None else receive
+        broker.on_message = self._receive
         self._rooms: dict[str, set[Connection]] = {}
         self._subscribing: dict[str, asyncio.Task[bool]] = {}
 
@@ -83,8 +97,11 @@ class Hub:
         return delivered
 
     async def publish(self, topic: str, payload: bytes) -> bool:
-        """Publish to every process; if Redis cannot take it, at least this process's clients get it now."""
+        """Publish to every process; if Redis cannot take it, at least this process's clients get it now.
+
+        The local fallback goes through ``receive`` like a message from Redis would.
+        """
         if await self.broker.publish(topic, payload):
             return True
-        self.deliver(topic, payload)
+        self._receive(topic, payload)
         return False

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import asyncpg
 
+from server.db.queries import demo
 from server.passwords import hash_password
 
 DEMO_LOCK_KEY = 7_301_001  # pg advisory lock id: two processes starting at once load it once
@@ -115,57 +118,18 @@ OTHER_COMMUNITIES = [
 ]
 
 
-async def _user(
-    connection: asyncpg.Connection, username: str, display: str, bio: str, password: str, admin: bool
-) -> int:
-    user_id = await connection.fetchval(
-        """INSERT INTO users (username, display_name, bio, password_hash, is_admin)
-           VALUES ($1, $2, $3, $4, $5) RETURNING id""",
-        username,
-        display,
-        bio,
-        hash_password(password),
-        admin,
-    )
-    return int(user_id)
-
-
-async def _community(
-    connection: asyncpg.Connection, slug: str, name: str, synonyms: list[str], description: str
-) -> int:
-    community_id = await connection.fetchval(
-        """INSERT INTO communities (slug, name, synonyms, description, status)
-           VALUES ($1, $2, $3, $4, 'active') RETURNING id""",
-        slug,
-        name,
-        synonyms,
-        description,
-    )
-    await connection.execute(
-        "INSERT INTO rooms (community_id, slug, name, is_main) VALUES ($1, 'main', 'Main room', true)", community_id
-    )
-    return int(community_id)
-
-
-async def _join(connection: asyncpg.Connection, community_id: int, user_id: int, role: str = "member") -> None:
-    await connection.execute(
-        "INSERT INTO memberships (community_id, user_id, role, approved_posts) VALUES ($1, $2, $3, 10)",
-        community_id,
-        user_id,
-        role,
-    )
-    await connection.execute("UPDATE communities SET member_count = member_count + 1 WHERE id = $1", community_id)
-
-
 async def load_demo_data(connection: asyncpg.Connection) -> bool:
     """Insert the demo communities and accounts unless they are there already. True when loaded now."""
     async with connection.transaction():
-        await connection.execute("SELECT pg_advisory_xact_lock($1)", DEMO_LOCK_KEY)
-        if await connection.fetchval("SELECT 1 FROM communities WHERE slug = $1", CMS_SLUG):
+        await demo.lock(connection, DEMO_LOCK_KEY)
+        if await demo.community_exists(connection, CMS_SLUG):
             return False
-        users = {row[0]: await _user(connection, *row) for row in DEMO_USERS}
+        users = {
+            username: await demo.add_user(connection, username, display, bio, hash_password(password), admin)
+            for username, display, bio, password, admin in DEMO_USERS
+        }
 
-        cms = await _community(
+        cms = await demo.add_community(
             connection,
             CMS_SLUG,
             "Congenital Myasthenic Syndromes",
@@ -173,51 +137,30 @@ async def load_demo_data(connection: asyncpg.Connection) -> bool:
             "Inherited conditions of the neuromuscular junction that cause fatigable muscle weakness from birth or childhood.",
         )
         for section, body in CMS_SECTIONS.items():
-            await connection.execute(
-                "INSERT INTO condition_sections (community_id, section, body_md, updated_by) VALUES ($1, $2, $3, $4)",
-                cms,
-                section,
-                body,
-                users["amara"],
-            )
-            await connection.execute(
-                """INSERT INTO section_revisions (community_id, section, body_md, summary, author_id)
-                   VALUES ($1, $2, $3, 'First version', $4)""",
-                cms,
-                section,
-                body,
-                users["amara"],
-            )
-        await _join(connection, cms, users["amara"], "leader")
-        await _join(connection, cms, users["lucia"])
-        await connection.execute(
-            """INSERT INTO resources (community_id, kind, title, description, url, published_on, created_by)
-               VALUES ($1, 'registry', 'CMS patient registry',
-                       'An international registry where families can record their CMS diagnosis to help research and trial recruitment.',
-                       'https://www.cmsregistry.org/', DATE '2024-03-01', $2)""",
+            await demo.add_section(connection, cms, section, body, users["amara"])
+        await demo.add_member(connection, cms, users["amara"], "leader")
+        await demo.add_member(connection, cms, users["lucia"], "member")
+        await demo.add_resource(
+            connection,
             cms,
+            "registry",
+            "CMS patient registry",
+            "An international registry where families can record their CMS diagnosis to help research and trial recruitment.",
+            "https://www.cmsregistry.org/",
+            date(2024, 3, 1),
             users["amara"],
         )
-        await connection.execute(
-            """INSERT INTO tips (community_id, author_id, name, description) VALUES ($1, $2, 'Rest before meals',
-               'A short rest before eating helped my son chew and swallow with less effort.')""",
+        await demo.add_tip(
+            connection,
             cms,
             users["amara"],
+            "Rest before meals",
+            "A short rest before eating helped my son chew and swallow with less effort.",
         )
-        thread_id = await connection.fetchval(
-            """INSERT INTO threads (community_id, kind, title, author_id, intro)
-               VALUES ($1, 'introduction', 'My first connection: CMS', $2, $3) RETURNING id""",
-            cms,
-            users["lucia"],
-            CMS_INTRO,
-        )
-        await connection.execute(
-            "INSERT INTO posts (thread_id, author_id, body_md) VALUES ($1, $2, $3)",
-            thread_id,
-            users["lucia"],
-            CMS_INTRO_BODY,
+        await demo.add_introduction(
+            connection, cms, users["lucia"], "My first connection: CMS", CMS_INTRO, CMS_INTRO_BODY
         )
 
         for slug, name, synonyms, description in OTHER_COMMUNITIES:
-            await _community(connection, slug, name, synonyms, description)
+            await demo.add_community(connection, slug, name, synonyms, description)
         return True

@@ -139,8 +139,8 @@ class LiveService:
         self.metrics = metrics
         self.head_reader = head_reader
         self.broker = Broker(redis_url, prefix + "live:", on_reconnect=self._on_reconnect)
-        self.hub = Hub(self.broker)
-        self.broker.on_message = self._on_message  # our envelope first, then the hub
+        # Our envelope comes off, and control topics are handled, before the hub delivers.
+        self.hub = Hub(self.broker, receive=self._on_message)
         self.presence = Presence(redis, prefix + "presence:", self.publish, ttl=presence_ttl)
         self.clients: set[Client] = set()
         self._by_user: dict[int, set[Client]] = {}
@@ -196,11 +196,7 @@ class LiveService:
 
     async def publish(self, topic: str, payload: bytes) -> bool:
         """Send to every process; if Redis cannot take it, this process's own clients still get it now."""
-        envelope = b"%d\n" % time.time_ns() + payload
-        if await self.broker.publish(topic, envelope):
-            return True
-        self._on_message(topic, envelope)
-        return False
+        return await self.hub.publish(topic, b"%d\n" % time.time_ns() + payload)
 
     async def publish_frame(self, topic: str, frame: msgspec.Struct) -> bool:
         return await self.publish(topic, protocol.encode(frame))

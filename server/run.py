@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import os
 import signal
 import socket
 import sys
@@ -125,6 +124,8 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings.from_env()
+    # URLs given by the environment are checked before use; the private servers' URLs need no check.
+    external_database, external_redis = bool(settings.database_url), bool(settings.redis_url)
     services = None
     try:
         check_port_free(settings.host, settings.port)
@@ -148,9 +149,9 @@ def main() -> int:
                 changes["redis_url"] = services.redis.url
                 log.info("Private Redis running on port %s", services.redis.port)
             settings = settings.with_overrides(**changes)
-        if os.environ.get("DATABASE_URL"):
+        if external_database:
             asyncio.run(_check_database(settings.database_url or ""))
-        if os.environ.get("REDIS_URL"):
+        if external_redis:
             check_redis(settings.redis_url or "")
         prepare(settings)
         log.info("Kindred is ready: %s", settings.site_origin)

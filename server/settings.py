@@ -30,7 +30,6 @@ class Settings:
     redis_prefix: str = "kindred:"
     data_dir: Path = field(default_factory=lambda: Path(".kindred"))
     site_origin: str = "http://127.0.0.1:8000"
-    secret_key: str = "development-only-secret-change-me"
     load_demo_data: bool = True
     db_pool_min: int = 2
     db_pool_max: int = 10
@@ -76,7 +75,6 @@ class Settings:
             redis_prefix=env.get("KINDRED_REDIS_PREFIX", "kindred:"),
             data_dir=Path(env.get("KINDRED_DATA_DIR", ".kindred")),
             site_origin=env.get("KINDRED_SITE_ORIGIN", default_origin).rstrip("/"),
-            secret_key=env.get("KINDRED_SECRET_KEY", "development-only-secret-change-me"),
             load_demo_data=_bool(env.get("KINDRED_DEMO_DATA"), True),
             db_pool_min=int(env.get("KINDRED_DB_POOL_MIN", "2")),
             db_pool_max=int(env.get("KINDRED_DB_POOL_MAX", "10")),

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
+
+import pytest
 
 from tests.harness import ROOT
 
@@ -58,3 +64,83 @@ def test_runtime_dependencies_are_pinned_exactly() -> None:
             if line and not line.startswith(("#", "-r")):
                 assert "==" in line, f"{file}: {line} is not pinned"
     assert "channels==" not in (ROOT / "requirements.txt").read_text().lower()
+
+
+def test_only_settings_reads_the_environment() -> None:
+    readers = []
+    for folder in ["server", "channels"]:
+        for path in (ROOT / folder).rglob("*.py"):
+            if path == ROOT / "server" / "settings.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                named = (
+                    isinstance(node, ast.Attribute) and node.attr in {"environ", "environb", "getenv", "getenvb"}
+                ) or (
+                    isinstance(node, ast.ImportFrom)
+                    and node.module == "os"
+                    and any(alias.name in {"environ", "environb", "getenv", "getenvb"} for alias in node.names)
+                )
+                if named:
+                    readers.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}")
+    assert readers == [], "read the environment only in server/settings.py"
+
+
+def test_sql_runs_only_in_server_db() -> None:
+    sql_calls = {"fetch", "fetchval", "fetchrow", "executemany", "execute"}
+    offenders = []
+    for path in (ROOT / "server").rglob("*.py"):
+        if (ROOT / "server" / "db") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            name = node.func.attr
+            # A Redis pipeline's execute() takes no SQL: only a call given a statement counts.
+            if (name in sql_calls and node.args) or name.startswith("copy_"):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
+    assert offenders == [], "SQL belongs in server/db/queries"
+
+
+IMPORT_CONTRACTS = [
+    contract["id"]
+    for contract in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+]
+# Broken today: routes import server.db and asyncpg, and actions reach starlette through
+# server.errors and server.auth. The access/events redesign removes these xfails (and the ids'
+# "pending-" prefix in pyproject.toml); strict, so a contract that starts passing says so.
+KNOWN_BROKEN_CONTRACTS = {"pending-routes-without-db", "pending-actions-without-web"}
+
+
+def lint_imports(contract_id: str) -> subprocess.CompletedProcess[str]:
+    command = Path(sys.executable).parent / "lint-imports"
+    return subprocess.run(
+        [str(command), "--no-cache", "--no-logo", "--contract", contract_id, str(ROOT / "pyproject.toml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "160"},
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "contract_id",
+    [
+        pytest.param(
+            contract_id,
+            marks=[pytest.mark.xfail(strict=True, reason="known broken until the access/events redesign")]
+            if contract_id in KNOWN_BROKEN_CONTRACTS
+            else [],
+        )
+        for contract_id in IMPORT_CONTRACTS
+    ],
+)
+def test_import_contract_is_kept(contract_id: str) -> None:
+    result = lint_imports(contract_id)
+    assert result.returncode == 0, f"lint-imports: contract {contract_id} is broken\n{result.stdout}{result.stderr}"
+
+
+def test_the_known_broken_import_contracts_are_the_pending_ones() -> None:
+    pending = {contract_id for contract_id in IMPORT_CONTRACTS if contract_id.startswith("pending-")}
+    assert pending == KNOWN_BROKEN_CONTRACTS
+    assert {"channels-without-server", "db-without-upper-layers"} <= set(IMPORT_CONTRACTS)

@@ -8,33 +8,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-CHECK_TIMEOUT_SECONDS = 2.0
+from server.actions import health
 
 
-async def _database_state(request: Request) -> str:
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            async with request.app.state.db.acquire() as connection:
-                await connection.fetchval("SELECT 1")
-    except Exception:
-        return "unreachable"
-    return "ok"
-
-
-async def _redis_state(request: Request) -> str:
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            await request.app.state.redis.ping()
-    except Exception:
-        return "unreachable"
-    return "ok"
+def _state(ok: bool) -> str:
+    return "ok" if ok else "unreachable"
 
 
 async def healthz(request: Request) -> JSONResponse:
-    database, redis = await asyncio.gather(_database_state(request), _redis_state(request))
-    healthy = database == "ok" and redis == "ok"
+    database_ok, redis_ok = await asyncio.gather(
+        health.database_ok(request.app.state.db),
+        health.redis_ok(request.app.state.redis),
+    )
+    healthy = database_ok and redis_ok
     return JSONResponse(
-        {"status": "ok" if healthy else "degraded", "database": database, "redis": redis},
+        {"status": "ok" if healthy else "degraded", "database": _state(database_ok), "redis": _state(redis_ok)},
         status_code=200 if healthy else 503,
         headers={"cache-control": "no-store"},
     )

@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from channels.broker import Broker
 from channels.connection import DEFAULT_MAX_QUEUE, Connection
-from channels.hub import Hub
+from channels.hub import Hub, Receiver
 from channels.presence import Presence
 from channels.protocol import CloseCode
 from server.embedded import EmbeddedRedis
@@ -21,9 +21,16 @@ from tests.harness import Services
 class Process:
     """What one server process has: a broker, a hub, presence, and its clients' connections."""
 
-    def __init__(self, redis_url: str, prefix: str, presence: dict[str, float], **broker_options: object) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        prefix: str,
+        presence: dict[str, float],
+        receive: Receiver | None = None,
+        **broker_options: object,
+    ) -> None:
         self.broker = Broker(redis_url, prefix, min_backoff=0.02, max_backoff=0.2, **broker_options)  # type: ignore[arg-type]
-        self.hub = Hub(self.broker)
+        self.hub = Hub(self.broker, receive=receive)
         self.redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=1)
         self.presence = Presence(self.redis, prefix, self.hub.publish, **presence)  # type: ignore[arg-type]
         self.connections: list[Connection] = []
@@ -63,9 +70,12 @@ async def start_process(services: Services, redis_prefix: str) -> AsyncIterator[
     made: list[Process] = []
 
     def start(
-        redis_url: str | None = None, presence: dict[str, float] | None = None, **broker_options: object
+        redis_url: str | None = None,
+        presence: dict[str, float] | None = None,
+        receive: Receiver | None = None,
+        **broker_options: object,
     ) -> Process:
-        process = Process(redis_url or services.redis_url, redis_prefix, presence or {}, **broker_options)
+        process = Process(redis_url or services.redis_url, redis_prefix, presence or {}, receive, **broker_options)
         made.append(process)
         return process
 

@@ -7,9 +7,10 @@ import json
 
 import redis.asyncio as aioredis
 
+from channels.hub import Hub
 from channels.protocol import CloseCode
 from server.embedded import EmbeddedRedis
-from tests.channels.conftest import StartProcess
+from tests.channels.conftest import Process, StartProcess
 from tests.channels.fakes import StalledSocket
 from tests.harness import Services
 
@@ -168,3 +169,102 @@ async def test_while_redis_is_down_a_publish_still_reaches_this_process_and_the_
     assert await elsewhere.hub.publish("cms/parents", message(3))
     assert [frame["seq"] for frame in await socket.wait_for(2)] == [1, 2]
     assert [frame["seq"] for frame in await late_socket.wait_for(1)] == [3]
+
+
+# --- the receive hook, wired the way server/live.py's LiveService wires it ----------------------
+
+
+class Unwrapping:
+    """A receive hook like LiveService's: takes off a publish-time envelope, keeps control topics, counts deliveries."""
+
+    def __init__(self) -> None:
+        self.hub: Hub | None = None
+        self.seen: list[tuple[str, bytes]] = []
+        self.control: list[tuple[str, bytes]] = []
+        self.delivered = 0
+
+    def __call__(self, topic: str, raw: bytes) -> None:
+        self.seen.append((topic, raw))
+        stamp, _, payload = raw.partition(b"\n")
+        if int(stamp) < 0:
+            raise ValueError("a broken envelope")
+        if topic.startswith("user:"):
+            self.control.append((topic, payload))
+            return
+        assert self.hub is not None
+        self.delivered += self.hub.deliver(topic, payload)
+
+
+def enveloped(payload: bytes, stamp: int = 1_700_000_000_000_000_000) -> bytes:
+    return b"%d\n" % stamp + payload
+
+
+def start_unwrapping(start_process: StartProcess, redis_url: str | None = None, **options: object) -> Process:
+    hook = Unwrapping()
+    process = start_process(redis_url, receive=hook, **options)
+    hook.hub = process.hub
+    return process
+
+
+def hook_of(process: Process) -> Unwrapping:
+    hook = process.broker.on_message
+    assert isinstance(hook, Unwrapping)
+    return hook
+
+
+async def test_the_receive_hook_sees_each_payload_as_published_and_connections_get_what_it_delivers(
+    start_process: StartProcess,
+) -> None:
+    first, second = start_unwrapping(start_process), start_unwrapping(start_process)
+    await first.broker.start()
+    await second.broker.start()
+    here = [await first.watch("cms/main"), await first.watch("cms/main")]
+    there = await second.watch("cms/main")
+
+    assert await first.hub.publish("cms/main", enveloped(message(1)))
+    for socket in [*here, there]:
+        assert await socket.wait_for(1) == [json.loads(message(1))]
+    # Once per process and message, with the envelope on; the sockets never see the envelope.
+    assert hook_of(first).seen == hook_of(second).seen == [("cms/main", enveloped(message(1)))]
+    assert (hook_of(first).delivered, hook_of(second).delivered) == (2, 1)
+    assert here[0].sent[0] is here[1].sent[0]  # still framed once for every local socket
+
+
+async def test_a_topic_the_receive_hook_keeps_for_itself_reaches_no_connection(start_process: StartProcess) -> None:
+    process = start_unwrapping(start_process)
+    await process.broker.start()
+    connection, socket = process.connect()
+    assert await process.hub.join("user:7", connection)
+    assert await process.hub.join("cms/main", connection)
+
+    assert await process.hub.publish("user:7", enveloped(b'{"close":true}'))
+    assert await process.hub.publish("cms/main", enveloped(message(1)))
+    # One subscriber connection keeps Redis's order: the control message was handled before this one.
+    assert await socket.wait_for(1) == [json.loads(message(1))]
+    assert hook_of(process).control == [("user:7", b'{"close":true}')]
+    assert len(socket.sent) == 1
+
+
+async def test_while_redis_is_down_the_local_fallback_of_publish_goes_through_the_receive_hook(
+    start_process: StartProcess, private_redis: EmbeddedRedis
+) -> None:
+    process = start_unwrapping(start_process, private_redis.url)
+    await process.broker.start()
+    socket = await process.watch("cms/main")
+
+    private_redis.stop()
+    assert await asyncio.wait_for(process.hub.publish("cms/main", enveloped(message(1))), WAIT) is False
+    assert await socket.wait_for(1) == [json.loads(message(1))]
+    assert hook_of(process).seen == [("cms/main", enveloped(message(1)))]
+
+
+async def test_a_receive_hook_that_fails_on_one_message_does_not_stop_the_next(start_process: StartProcess) -> None:
+    process = start_unwrapping(start_process)
+    await process.broker.start()
+    socket = await process.watch("cms/main")
+
+    assert await process.hub.publish("cms/main", enveloped(message(1), stamp=-1))
+    assert await process.hub.publish("cms/main", enveloped(message(2)))
+    assert [frame["seq"] for frame in await socket.wait_for(1)] == [2]
+    assert len(hook_of(process).seen) == 2
+    assert process.broker.connected
