@@ -31,6 +31,7 @@ from server.routes import (
     api_moderation,
     api_support,
     communities,
+    error_pages,
     flags,
     forum,
     health,
@@ -167,7 +168,10 @@ def create_app(settings: Settings) -> Starlette:
     app = KindredApp(
         routes=build_routes(),
         middleware=[Middleware(RequestContextMiddleware)],
-        exception_handlers={errors.AppError: errors.app_error_handler, HTTPException: errors.http_error_handler},
+        exception_handlers={
+            errors.AppError: error_pages.app_error_handler,
+            HTTPException: error_pages.http_error_handler,
+        },
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -1,31 +1,21 @@
-"""Sessions and CSRF: random session ids in an HttpOnly cookie, stored hashed on the server."""
+"""Sessions and CSRF over HTTP: the session cookie (HttpOnly, stored hashed: server/tokens.py) and the form check."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
-from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.db.queries.users import User
-from server.errors import AppError
+from server.errors import Refused, SignInRequired
+from server.tokens import SESSION_LIFETIME, hash_token, new_token
+
+# Re-exported: the request context and tests reach tokens through this module.
+__all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "SESSION_LIFETIME", "hash_token", "new_token"]
 
 SESSION_COOKIE = "kindred_session"
 CSRF_COOKIE = "kindred_csrf"
-SESSION_LIFETIME = timedelta(days=30)
-
-
-def new_token() -> str:
-    """256 random bits, URL-safe."""
-    return secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> bytes:
-    # A stolen copy of the sessions table cannot be replayed as cookies.
-    return hashlib.sha256(token.encode()).digest()
 
 
 def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
@@ -52,7 +42,7 @@ def current_user(request: Request) -> User | None:
 def require_user(request: Request) -> User:
     user = current_user(request)
     if user is None:
-        raise AppError("unauthorized", 401, "Please log in first.")
+        raise SignInRequired("Please log in first.")
     return user
 
 
@@ -70,8 +60,4 @@ async def check_csrf(request: Request) -> None:
             value = form.get("csrf_token")
             given = value if isinstance(value, str) else None
     if not tokens_match(request.state.csrf_token, given):
-        raise AppError(
-            "forbidden",
-            403,
-            "This form has expired or was not sent from Kindred. Please reload the page and try again.",
-        )
+        raise Refused("This form has expired or was not sent from Kindred. Please reload the page and try again.")

@@ -1,82 +1,114 @@
-"""AppError(code, status, message) and the handlers that turn it into HTML, JSON or a websocket error."""
+"""Typed errors a person can see: invalid input (with its field), refused, not found, conflict, rate limited.
+
+Domain code raises these and never thinks in HTTP: each type carries the status it answers with
+on a page or in the API, and its machine code is what the JSON API and websocket error frames
+send. How a page, the API or a socket shows them lives with the transports (server/routes/).
+"""
 
 from __future__ import annotations
 
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-
 
 class AppError(Exception):
-    """A refusal the user should see: a machine code, an HTTP status and a plain sentence."""
+    """A refusal the user should see: a machine code, a status and a plain sentence."""
 
-    def __init__(self, code: str, status: int, message: str, *, field: str | None = None) -> None:
+    code = "error"
+    status = 400
+
+    def __init__(
+        self, message: str, *, code: str | None = None, field: str | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
-        self.code = code
-        self.status = status
         self.message = message
         self.field = field
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
 
 
-def bad_request(message: str, field: str | None = None) -> AppError:
-    return AppError("bad_request", 400, message, field=field)
+class InvalidInput(AppError):
+    """Something sent is not right; `field` names the form field or JSON member when one is to blame."""
+
+    code = "bad_request"
+    status = 400
 
 
-def forbidden(message: str = "You are not allowed to do that.") -> AppError:
-    return AppError("forbidden", 403, message)
+class TooLarge(InvalidInput):
+    code = "too_large"
+    status = 413
 
 
-def not_found(message: str = "Not found.") -> AppError:
-    return AppError("not_found", 404, message)
+class Refused(AppError):
+    """Not allowed for this person here (codes: forbidden, banned, muted, csrf_failed)."""
+
+    code = "forbidden"
+    status = 403
 
 
-def conflict(message: str) -> AppError:
-    return AppError("conflict", 409, message)
+class SignInRequired(Refused):
+    code = "unauthorized"
+    status = 401
 
 
-def rate_limited(message: str = "Too many attempts; please wait a little and try again.") -> AppError:
-    return AppError("rate_limited", 429, message)
+class NotFound(AppError):
+    """No such thing, or not one this person may know exists."""
+
+    code = "not_found"
+    status = 404
 
 
-def unavailable(message: str = "The service is briefly unavailable; please try again in a moment.") -> AppError:
-    return AppError("unavailable", 503, message)
+class Conflict(AppError):
+    """The thing is not in a state that allows this now (codes: conflict, locked)."""
+
+    code = "conflict"
+    status = 409
 
 
-def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+class RateLimited(AppError):
+    """Too fast; `retry_after` says how many seconds to wait, when known (codes: rate_limited, slow_mode)."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
-def error_json(code: str, status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
+class Unavailable(AppError):
+    """A service Kindred needs is briefly down: nothing was changed, try again."""
+
+    code = "unavailable"
+    status = 503
 
 
-async def render_error(request: Request, code: str, status: int, message: str) -> Response:
-    if wants_json(request):
-        return error_json(code, status, message)
-    templates = getattr(request.app.state, "templates", None)
-    if templates is None:
-        return Response(message, status_code=status, media_type="text/plain")
-    page: Response = templates.render(
-        request, "error.html", {"status": status, "code": code, "message": message}, status=status
-    )
-    return page
+def bad_request(message: str, field: str | None = None) -> InvalidInput:
+    return InvalidInput(message, field=field)
 
 
-async def app_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AppError)
-    return await render_error(request, exc.code, exc.status, exc.message)
+def forbidden(message: str = "You are not allowed to do that.") -> Refused:
+    return Refused(message)
 
 
-_HTTP_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+def not_found(message: str = "Not found.") -> NotFound:
+    return NotFound(message)
 
 
-async def http_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "error")
-    message = exc.detail if isinstance(exc.detail, str) else "Error"
-    if exc.status_code == 404:
-        message = "We could not find that page."
-    response = await render_error(request, code, exc.status_code, message)
-    if exc.headers:
-        response.headers.update(exc.headers)
-    return response
+def conflict(message: str, field: str | None = None) -> Conflict:
+    return Conflict(message, field=field)
+
+
+def rate_limited(message: str = "Too many attempts; please wait a little and try again.") -> RateLimited:
+    return RateLimited(message)
+
+
+def unavailable(message: str = "The service is briefly unavailable; please try again in a moment.") -> Unavailable:
+    return Unavailable(message)
+
+
+def returns_to_form(error: AppError) -> bool:
+    """The one rule for every form: a refused form comes back with the person's text and the reason
+    beside it, whatever the reason (invalid, too fast, muted, locked, signed out meanwhile), except
+    when the thing it was about is gone or hidden from them: then they get the not-found page. A
+    not-found about what they typed in a field (a username) is their typo, and goes back to the form."""
+    return not isinstance(error, NotFound) or error.field is not None

@@ -108,7 +108,7 @@ IMPORT_CONTRACTS = [
 # Broken today: routes import server.db and asyncpg, and actions reach starlette through
 # server.errors and server.auth. The access/events redesign removes these xfails (and the ids'
 # "pending-" prefix in pyproject.toml); strict, so a contract that starts passing says so.
-KNOWN_BROKEN_CONTRACTS = {"pending-routes-without-db", "pending-actions-without-web"}
+KNOWN_BROKEN_CONTRACTS = {"pending-routes-without-db"}
 
 
 def lint_imports(contract_id: str) -> subprocess.CompletedProcess[str]:

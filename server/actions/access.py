@@ -17,7 +17,7 @@ import asyncpg
 from server.db.queries import memberships
 from server.db.queries.memberships import Standing
 from server.db.queries.users import User
-from server.errors import AppError, conflict, forbidden, not_found
+from server.errors import Refused, SignInRequired, conflict, forbidden, not_found
 from server.i18n import _, format_time
 
 RANK = {None: 0, "member": 1, "leader": 2}
@@ -35,7 +35,7 @@ class Actor:
     @property
     def user_id(self) -> int:
         if self.user is None:
-            raise AppError("unauthorized", 401, _("Please log in first."))
+            raise SignInRequired(_("Please log in first."))
         return self.user.id
 
     @property
@@ -119,7 +119,9 @@ def can_read_forum(actor: Actor, community: Where) -> bool:
 
 def can_read_room(actor: Actor, community: Where) -> bool:
     """A live room's page, history, resume and presence: rooms of active communities, public ones to all
-    but the banned, members-only ones to members who are not banned; site admins always."""
+    but the banned, members-only ones to members who are not banned; site admins also archived ones."""
+    if community.status not in READABLE_STATUSES:
+        return False
     if actor.is_admin:
         return True
     if community.status != "active" or actor.standing.banned:
@@ -165,7 +167,7 @@ async def actor_for(connection: asyncpg.Connection, user: User | None, community
 
 def require_signed_in(actor: Actor) -> User:
     if actor.user is None:
-        raise AppError("unauthorized", 401, _("Please log in first."))
+        raise SignInRequired(_("Please log in first."))
     return actor.user
 
 
@@ -175,7 +177,7 @@ def require_not_banned(actor: Actor) -> None:
         message = _("You have been removed from this community.")
         if reason:
             message += " " + _("Reason: %(reason)s") % {"reason": reason}
-        raise AppError("banned", 403, message)
+        raise Refused(message, code="banned")
 
 
 def require_not_muted(actor: Actor) -> None:
@@ -187,7 +189,7 @@ def require_not_muted(actor: Actor) -> None:
             message = _("You are muted in this community until %(time)s.") % {"time": format_time(until)}
         if actor.standing.mute_reason:
             message += " " + _("Reason: %(reason)s") % {"reason": actor.standing.mute_reason}
-        raise AppError("muted", 403, message)
+        raise Refused(message, code="muted")
 
 
 def require_member(actor: Actor) -> User:
@@ -240,7 +242,7 @@ def require_moderator(actor: Actor) -> User:
 
 def require_admin(user: User | None) -> User:
     if user is None:
-        raise AppError("unauthorized", 401, _("Please log in first."))
+        raise SignInRequired(_("Please log in first."))
     if not user.is_admin:
         raise forbidden(_("Only site admins can do that."))
     return user

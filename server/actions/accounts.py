@@ -9,11 +9,11 @@ from pathlib import Path
 
 import asyncpg
 
-from server import auth, passwords
+from server import passwords, tokens
 from server.actions import events
 from server.db.queries import sessions, users
 from server.db.queries.users import User
-from server.errors import AppError, bad_request, rate_limited
+from server.errors import AppError, Conflict, InvalidInput, bad_request, rate_limited
 from server.i18n import _
 from server.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, REGISTRATIONS_PER_IP, RateLimiter
 
@@ -69,7 +69,7 @@ def check_username(username: str) -> str:
 
 
 def username_unavailable() -> AppError:
-    return AppError("conflict", 409, _("That username is not available. Please choose another."), field="username")
+    return Conflict(_("That username is not available. Please choose another."), field="username")
 
 
 def check_password(password: str, username: str = "") -> str:
@@ -103,13 +103,13 @@ def check_email(email: str) -> str | None:
 
 
 async def _start_session(connection: asyncpg.Connection, user: User, user_agent: str) -> NewSession:
-    token = auth.new_token()
+    token = tokens.new_token()
     await sessions.create(
         connection,
-        id_hash=auth.hash_token(token),
+        id_hash=tokens.hash_token(token),
         user_id=user.id,
-        csrf_token=auth.new_token(),
-        lifetime=auth.SESSION_LIFETIME,
+        csrf_token=tokens.new_token(),
+        lifetime=tokens.SESSION_LIFETIME,
         user_agent=user_agent,
     )
     return NewSession(token, user)
@@ -161,7 +161,7 @@ async def do_login(
     if found is None or not valid:
         await limiter.hit(LOGIN_FAILURES_PER_IP, ip)
         await limiter.hit(LOGIN_FAILURES_PER_ACCOUNT, account_key)
-        raise AppError("invalid_login", 400, _("The username or password is not right."))
+        raise InvalidInput(_("The username or password is not right."), code="invalid_login")
     if found.password_hash and passwords.needs_rehash(found.password_hash):
         await users.set_password_hash(connection, found.id, passwords.hash_password(password))
     await limiter.reset(LOGIN_FAILURES_PER_ACCOUNT, account_key)

@@ -13,7 +13,7 @@ from server.db.queries import audit, messages
 from server.db.queries.messages import Message, Stored
 from server.db.queries.rooms import Room
 from server.db.queries.users import User
-from server.errors import AppError, bad_request, not_found
+from server.errors import InvalidInput, RateLimited, bad_request, not_found
 from server.i18n import _, ngettext
 from server.ratelimit import MESSAGES_PER_USER, RateLimiter
 
@@ -33,7 +33,7 @@ def check_message(body: str, client_msg_id: str) -> str:
     if not text:
         raise bad_request(_("A message cannot be empty."))
     if len(text) > MAX_BODY_CHARS:
-        raise AppError("too_large", 400, _("A message can have at most 4000 characters."))
+        raise InvalidInput(_("A message can have at most 4000 characters."), code="too_large")
     if not client_msg_id or len(client_msg_id) > MAX_CLIENT_ID_CHARS:
         raise bad_request(_("Each message needs a client id of 1 to 64 characters."))
     return text
@@ -51,15 +51,15 @@ async def _check_slow_mode(limiter: RateLimiter, room: Room, actor: Actor) -> No
         return  # fail open: a Redis outage must not stop families talking
     if not allowed:
         seconds = max(int(wait), 1)
-        raise AppError(
-            "slow_mode",
-            429,
+        raise RateLimited(
             ngettext(
                 "Slow mode is on: you can send again in %(num)d second.",
                 "Slow mode is on: you can send again in %(num)d seconds.",
                 seconds,
             )
             % {"num": seconds},
+            code="slow_mode",
+            retry_after=seconds,
         )
 
 
@@ -85,7 +85,7 @@ async def do_send_message(
     if existing is not None:
         return Sent(existing, room.epoch, duplicate=True)
     if not actor.can_moderate and not await limiter.hit(MESSAGES_PER_USER, str(user.id)):
-        raise AppError("rate_limited", 429, _("You are sending messages very quickly; please wait a moment."))
+        raise RateLimited(_("You are sending messages very quickly; please wait a moment."))
     await _check_slow_mode(limiter, room, actor)
     # A new member's first messages wait for a leader's approval (first-post hold).
     state = "held" if actor.standing.needs_review else "visible"

@@ -23,7 +23,7 @@ from server.db.queries.resources import Resource
 from server.db.queries.sections import Section
 from server.db.queries.tips import Tip
 from server.db.queries.users import User
-from server.errors import AppError, conflict, not_found
+from server.errors import Conflict, NotFound, conflict, not_found
 from server.i18n import _
 
 PAGE_SIZE = 20
@@ -152,9 +152,7 @@ async def do_leave(connection: asyncpg.Connection, user: User | None, community:
 async def _target(connection: asyncpg.Connection, username: str) -> User:
     target = await users.by_username(connection, username.strip())
     if target is None or target.deleted_at is not None:
-        raise AppError(
-            "not_found", 404, _("There is no member called %(name)s.") % {"name": username}, field="username"
-        )
+        raise NotFound(_("There is no member called %(name)s.") % {"name": username}, field="username")
     return target
 
 
@@ -167,9 +165,7 @@ async def do_appoint_leader(
     target = await _target(connection, username)
     target_actor = await actor_for(connection, target, community.id)
     if target_actor.standing.banned:
-        raise AppError(
-            "conflict", 409, _("%(name)s is banned from this community.") % {"name": target.username}, field="username"
-        )
+        raise Conflict(_("%(name)s is banned from this community.") % {"name": target.username}, field="username")
     async with events.unit_of_work(connection):
         await memberships.join(connection, community.id, target.id)
         await memberships.set_role(connection, community.id, target.id, "leader")

@@ -12,7 +12,7 @@ from server.actions import events
 from server.db.queries import notifications
 from server.db.queries.notifications import FORUM_KINDS, Created, Notification, Preference
 from server.db.queries.users import User
-from server.errors import AppError, bad_request, not_found
+from server.errors import SignInRequired, bad_request, not_found
 from server.i18n import _, ngettext
 
 # @name, not inside an email address or a word; usernames are 3-32 of [A-Za-z0-9_.-].
@@ -197,7 +197,7 @@ class Page:
 
 def _require_user(user: User | None) -> User:
     if user is None:
-        raise AppError("unauthorized", 401, _("Please log in first."))
+        raise SignInRequired(_("Please log in first."))
     return user
 
 

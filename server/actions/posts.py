@@ -22,7 +22,7 @@ from server.db.queries.notifications import Created
 from server.db.queries.posts import Post, Revision
 from server.db.queries.threads import Thread
 from server.db.queries.users import User
-from server.errors import AppError, bad_request, conflict, forbidden, not_found
+from server.errors import AppError, Conflict, bad_request, conflict, forbidden, not_found
 from server.i18n import _
 from server.ratelimit import RateLimiter
 
@@ -65,7 +65,7 @@ async def do_reply(
     if thread.state != "visible":
         raise conflict(_("This thread is not open for replies."))
     if thread.locked and not place.actor.can_moderate:
-        raise AppError("locked", 409, _("This thread is locked: no new replies."))
+        raise Conflict(_("This thread is locked: no new replies."), code="locked")
     body = check_body(body)
     quoted: Post | None = None
     if reply_to_post_id is not None:

@@ -15,7 +15,7 @@ from server.db.queries import communities, memberships, proposals, rooms
 from server.db.queries.communities import Community
 from server.db.queries.proposals import Proposal
 from server.db.queries.users import User
-from server.errors import AppError, bad_request, conflict, forbidden, not_found
+from server.errors import Conflict, RateLimited, SignInRequired, bad_request, conflict, forbidden, not_found
 from server.i18n import _
 
 MAX_NAME = 120
@@ -109,7 +109,7 @@ def check_proposal(*, name: str, synonyms: str | list[str], description: str, re
 
 def require_proposer(user: User | None) -> User:
     if user is None:
-        raise AppError("unauthorized", 401, _("Please log in first."))
+        raise SignInRequired(_("Please log in first."))
     return user
 
 
@@ -123,13 +123,11 @@ async def do_propose(connection: asyncpg.Connection, user: User | None, data: Pr
                 message = _("A community for %(name)s already exists.") % {"name": existing.name}
             else:
                 message = _("A community for %(name)s has already been proposed.") % {"name": existing.name}
-            raise AppError("conflict", 409, message, field="name")
+            raise Conflict(message, field="name")
         if await proposals.pending_count_for(connection, proposer.id) >= MAX_PENDING_PER_MEMBER:
-            raise AppError(
-                "rate_limited",
-                429,
+            raise RateLimited(
                 _("You already have %(count)d proposals waiting for a decision. Please wait for them first.")
-                % {"count": MAX_PENDING_PER_MEMBER},
+                % {"count": MAX_PENDING_PER_MEMBER}
             )
         base = slugify(data.name)
         community: Community | None = None

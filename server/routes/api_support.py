@@ -52,7 +52,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from server.auth import tokens_match
-from server.errors import AppError, bad_request
+from server.errors import AppError, InvalidInput, Refused, SignInRequired, TooLarge, bad_request
 from server.i18n import _
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -120,7 +120,7 @@ def api_route(
 
 
 def unauthorized() -> AppError:
-    return AppError("unauthorized", 401, _("Please log in first."))
+    return SignInRequired(_("Please log in first."))
 
 
 def _guarded(endpoint: Endpoint, operation: Operation) -> Endpoint:
@@ -130,10 +130,8 @@ def _guarded(endpoint: Endpoint, operation: Operation) -> Endpoint:
         if request.method not in SAFE_METHODS and not tokens_match(
             request.state.csrf_token, request.headers.get("x-csrf-token")
         ):
-            raise AppError(
-                "csrf_failed",
-                403,
-                _("Send the X-CSRF-Token header with the token from GET /api/v1/session."),
+            raise Refused(
+                _("Send the X-CSRF-Token header with the token from GET /api/v1/session."), code="csrf_failed"
             )
         return await endpoint(request)
 
@@ -146,8 +144,10 @@ async def read_json(request: Request, type_: type[T], *, limit: int = MAX_BODY_B
     """The request's JSON body decoded into type_; clear 400/413/415 JSON errors otherwise."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
-        raise AppError(
-            "unsupported_media_type", 415, _("Send a JSON body with the header Content-Type: application/json.")
+        raise InvalidInput(
+            _("Send a JSON body with the header Content-Type: application/json."),
+            code="unsupported_media_type",
+            status=415,
         )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -168,7 +168,7 @@ async def read_json(request: Request, type_: type[T], *, limit: int = MAX_BODY_B
 
 
 def _too_large(limit: int) -> AppError:
-    return AppError("too_large", 413, _("The request body is too large (at most %(limit)d bytes).") % {"limit": limit})
+    return TooLarge(_("The request body is too large (at most %(limit)d bytes).") % {"limit": limit})
 
 
 def json_response(value: Any, *, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

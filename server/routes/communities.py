@@ -17,15 +17,11 @@ from server.actions import communities, resources, sections, tips
 from server.actions import proposals as proposal_actions
 from server.db.queries import rooms
 from server.db.queries.communities import Community
-from server.errors import AppError
+from server.errors import AppError, returns_to_form
 from server.i18n import _
 from server.markdown import render_markdown
-from server.routes.forms import read_form, redirect, text
+from server.routes.forms import errors_for, read_form, redirect, text
 from server.templating import render
-
-# Statuses whose AppError belongs next to the form (bad input, conflicts, limits); refusals get the error page.
-FORM_ERROR_STATUSES = {400, 409, 429}
-
 
 _HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
 
@@ -63,10 +59,6 @@ def notice_text(key: str | None) -> str | None:
 def login_redirect(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return redirect(f"/login?next={quote(target, safe='')}")
-
-
-def errors_for(error: AppError) -> dict[str, str]:
-    return {error.field or "form": error.message}
 
 
 def path_id(request: Request, name: str) -> int:
@@ -166,7 +158,7 @@ async def appoint_leader(request: Request) -> Response:
         try:
             await communities.do_appoint_leader(connection, auth.current_user(request), community, username)
         except AppError as error:
-            if error.status not in FORM_ERROR_STATUSES | {404} or error.field is None:
+            if not returns_to_form(error):
                 raise
             return await _show(
                 request,
@@ -243,7 +235,7 @@ async def section_edit(request: Request) -> Response:
         try:
             await sections.do_edit_section(connection, auth.current_user(request), community, key, body, summary)
         except AppError as error:
-            if error.status not in FORM_ERROR_STATUSES:
+            if not returns_to_form(error):
                 raise
             return await _section_form(request, community, key, body, summary, errors_for(error), error.status)
     return redirect(f"/c/{community.slug}?notice=saved#section-{key}")
@@ -333,7 +325,7 @@ async def resource_add(request: Request) -> Response:
             data = resources.check_resource(**values)
             await resources.do_add(connection, user, community, data)
         except AppError as error:
-            if error.status not in FORM_ERROR_STATUSES:
+            if not returns_to_form(error):
                 raise
             return _resource_form(request, community, values, errors=errors_for(error), status=error.status)
     return redirect(f"/c/{community.slug}/resources?notice=resource_added")
@@ -370,7 +362,7 @@ async def resource_edit(request: Request) -> Response:
             data = resources.check_resource(**values)
             await resources.do_edit(connection, user, community, resource_id, data)
         except AppError as error:
-            if error.status not in FORM_ERROR_STATUSES:
+            if not returns_to_form(error):
                 raise
             return _resource_form(
                 request, community, values, resource_id=resource_id, errors=errors_for(error), status=error.status
@@ -435,7 +427,7 @@ async def tip_add(request: Request) -> Response:
         try:
             await tips.do_add(connection, auth.current_user(request), community, values["name"], values["description"])
         except AppError as error:
-            if error.status not in FORM_ERROR_STATUSES:
+            if not returns_to_form(error):
                 raise
             return await _tips_page(
                 request, connection, community, values=values, errors=errors_for(error), status=error.status

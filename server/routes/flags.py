@@ -15,7 +15,7 @@ from server.actions.access import Actor, actor_for, require_can_write
 from server.actions.flags import Flagged, Item
 from server.db.queries import communities
 from server.db.queries.communities import Community
-from server.errors import AppError, not_found
+from server.errors import AppError, not_found, returns_to_form
 from server.i18n import _
 from server.markdown import render_markdown
 from server.routes.forms import read_form, text
@@ -104,7 +104,7 @@ async def flag(request: Request) -> Response:
                     note=values["note"],
                 )
         except AppError as error:
-            if error.status != 400:
+            if not returns_to_form(error):
                 raise
             context = _form_context(community, item, values, {error.field or "form": error.message})
             return render(request, "moderation/flag.html", context, status=400)

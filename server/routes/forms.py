@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from server.auth import check_csrf
+from server.errors import AppError
 
 
 async def read_form(request: Request) -> FormData:
@@ -38,3 +39,8 @@ def redirect(url: str) -> RedirectResponse:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def errors_for(error: AppError) -> dict[str, str]:
+    """A refused form's message, next to the field it is about (or at the top of the form)."""
+    return {error.field or "form": error.message}

@@ -18,7 +18,7 @@ from server.actions import access, introductions, posts, questions, reactions, r
 from server.actions.threads import Place, ThreadView
 from server.db.queries.posts import PostView
 from server.db.queries.threads import ThreadRow
-from server.errors import AppError, bad_request
+from server.errors import AppError, bad_request, returns_to_form
 from server.i18n import _
 from server.markdown import render_markdown
 from server.routes.forms import read_form, redirect, text
@@ -380,7 +380,7 @@ async def _create_thread(request: Request, kind: str) -> Response:
                 connection, request.app.state.limiter, place, title=values["title"], body=values["body"], kind=kind
             )
         except AppError as error:
-            if error.status == 404:
+            if not returns_to_form(error):
                 raise
             context = _context(
                 place, kind=kind, section=section, values=values, errors={error.field or "form": error.message}
@@ -429,7 +429,7 @@ async def introduce(request: Request) -> Response:
                 title=values["title"],
             )
         except AppError as error:
-            if error.status == 404:
+            if not returns_to_form(error):
                 raise
             errors = {error.field or "form": error.message}
             return render(
@@ -513,7 +513,7 @@ async def reply(request: Request) -> Response:
                 slug=_slug(request),
             )
         except AppError as error:
-            if error.status == 404:
+            if not returns_to_form(error):
                 raise
             # The draft comes back in the form with the reason next to it.
             after = int(after_raw) if after_raw.isdigit() and len(after_raw) < 19 else 0
@@ -550,7 +550,7 @@ async def edit(request: Request) -> Response:
             await posts.do_edit(connection, user, post_id, body=body, slug=_slug(request))
         except AppError as error:
             # Only the author's own draft comes back (refused as muted, too long...); anything else is an error page.
-            if error.status not in {400, 409, 429} and error.code not in {"muted", "banned"}:
+            if not returns_to_form(error):
                 raise
             place, thread, post = await posts.open_post(connection, user, post_id, _slug(request))
             context = _context(place, thread=thread, post=post, body=body, error=error.message)

@@ -15,7 +15,7 @@ from channels.connection import Connection
 from server.actions import access, chat, threads
 from server.actions.access import Actor, actor_for
 from server.db.queries import messages, rooms
-from server.errors import AppError
+from server.errors import AppError, NotFound, Refused
 from server.i18n import _
 from server.live import Client, LiveService, frame_seq, member_topic, message_frame, thread_topic, wire_user
 from server.websocket_protocol import WRITE_NOWAIT
@@ -105,7 +105,7 @@ class LiveSession:
             code = (
                 error.code
                 if error.code in protocol.ERROR_CODES
-                else ("forbidden" if error.status in {401, 403} else "bad_request")
+                else ("forbidden" if isinstance(error, Refused) else "bad_request")
             )
             self.send(_error(cast(protocol.ErrorCode, code), error.message, ref))
         except Exception as error:
@@ -219,14 +219,14 @@ class LiveSession:
         user = self.client.user
         if kind == "member" and value == "me":
             if user is None:
-                raise AppError("forbidden", 403, _("Log in to get your notifications."))
+                raise Refused(_("Log in to get your notifications."))
             return member_topic(user.id)
         if kind == "thread" and value.isdigit() and len(value) < 19:
             if check:
                 # The same rule as the thread page: a thread this reader may not see does not exist.
                 await self._db(lambda connection: threads.open_thread(connection, user, int(value)))
             return thread_topic(int(value))
-        raise AppError("not_found", 404, _("There is nothing to follow by that name."))
+        raise NotFound(_("There is nothing to follow by that name."))
 
     async def leave(self, topic: str) -> None:
         if self.client.rooms.pop(topic, None) is None:
@@ -238,7 +238,7 @@ class LiveSession:
     def _joined(self, topic: str) -> int:
         community_id = self.client.rooms.get(topic)
         if community_id is None:
-            raise AppError("not_found", 404, _("Join the room first."))
+            raise NotFound(_("Join the room first."))
         return community_id
 
     async def send_message(self, frame: protocol.Send) -> None:
@@ -249,7 +249,7 @@ class LiveSession:
         async def work(connection: asyncpg.Connection) -> chat.Sent:
             in_room = await self._room(connection, community_slug, room_slug)
             if in_room is None:
-                raise AppError("not_found", 404, _("There is no such room."))
+                raise NotFound(_("There is no such room."))
             found, actor = in_room
             return await chat.do_send_message(
                 connection,
@@ -282,7 +282,7 @@ class LiveSession:
         community_id = self._joined(frame.room)
         user = self.client.user
         if user is None:
-            raise AppError("forbidden", 403, _("Log in to take part."))
+            raise Refused(_("Log in to take part."))
         actor: Actor = await self._db(lambda connection: self._actor(connection, community_id))
         # Typing is writing: only those who may send are shown typing (no error: it is a hint).
         if access.in_good_standing(actor):
@@ -309,7 +309,7 @@ class LiveSession:
         async def work(connection: asyncpg.Connection) -> None:
             in_room = await self._room(connection, community_slug, room_slug)
             if in_room is None:
-                raise AppError("not_found", 404, _("There is no such room."))
+                raise NotFound(_("There is no such room."))
             found, actor = in_room
             await chat.do_remove_message(
                 connection, actor, found.room, community_slug=found.community_slug, seq=frame.seq, reason=frame.reason

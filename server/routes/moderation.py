@@ -14,7 +14,7 @@ from server.actions import moderation
 from server.actions.access import Actor, actor_for, require_moderator
 from server.db.queries import audit, communities, memberships, rooms, sanctions
 from server.db.queries.communities import Community
-from server.errors import AppError, not_found
+from server.errors import AppError, not_found, returns_to_form
 from server.routes.forms import read_form, redirect, text
 from server.templating import render
 
@@ -65,7 +65,7 @@ async def _act(request: Request, verb: str) -> Response:
             elif verb == "unban":
                 await moderation.do_unban(connection, actor, username)
     except AppError as error:
-        if error.status != 400:
+        if not returns_to_form(error):
             raise
         return await members_page(request, {username: error.message}, status=400)
     return redirect(f"/c/{community.slug}/members")

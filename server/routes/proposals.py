@@ -8,10 +8,10 @@ from starlette.routing import Route
 
 from server import auth
 from server.actions import proposals
-from server.errors import AppError
+from server.errors import AppError, returns_to_form
 from server.i18n import _
-from server.routes.communities import FORM_ERROR_STATUSES, errors_for, login_redirect, markdown, path_id
-from server.routes.forms import read_form, redirect, text
+from server.routes.communities import login_redirect, markdown, path_id
+from server.routes.forms import errors_for, read_form, redirect, text
 from server.templating import render
 
 _FIELDS = ("name", "synonyms", "description", "reason")
@@ -61,7 +61,7 @@ async def propose(request: Request) -> Response:
         async with request.app.state.db.acquire() as connection:
             await proposals.do_propose(connection, user, data)
     except AppError as error:
-        if error.status not in FORM_ERROR_STATUSES:
+        if not returns_to_form(error):
             raise
         return await _new_page(request, values, errors_for(error), error.status)
     return redirect("/communities/new?notice=proposed#your-proposals")
@@ -94,7 +94,7 @@ async def decide(request: Request) -> Response:
         try:
             decided = await proposals.do_decide(connection, user, proposal_id, decision, reason)
         except AppError as error:
-            if error.status not in FORM_ERROR_STATUSES:
+            if not returns_to_form(error):
                 raise
             listed = await proposals.list_for_admin(connection, user)
             context: dict[str, object] = {

@@ -15,7 +15,7 @@ from server.actions import review, thread_moderation
 from server.actions.access import Actor, actor_for, require_moderator
 from server.db.queries import communities
 from server.db.queries.communities import Community
-from server.errors import AppError, not_found
+from server.errors import AppError, not_found, returns_to_form
 from server.markdown import render_markdown
 from server.routes.forms import read_form, redirect, safe_next, text
 from server.templating import render
@@ -81,7 +81,7 @@ async def _decide(request: Request, kind: str, verb: str) -> Response:
             else:
                 await flag_actions.do_resolve(connection, actor, kind, item_id, uphold=verb == "uphold", reason=reason)
     except AppError as error:
-        if error.status != 400:
+        if not returns_to_form(error):
             raise
         return await review_page(request, {key: error.message}, {key: reason}, status=400)
     return redirect(safe_next(text(form, "next", 500), f"/c/{community.slug}/review"))
@@ -109,7 +109,7 @@ async def save_settings(request: Request) -> Response:
                 flag_hide_threshold=values["flag_hide_threshold"],
             )
     except AppError as error:
-        if error.status != 400:
+        if not returns_to_form(error):
             raise
         return await review_page(request, {error.field or "settings": error.message}, values, status=400)
     return redirect(f"/c/{community.slug}/review?saved=1#settings")
@@ -145,7 +145,7 @@ async def hide(request: Request) -> Response:
                 connection, actor, request.path_params["post_id"], reason=reason
             )
     except AppError as error:
-        if error.status not in {400, 409}:
+        if not returns_to_form(error):
             raise
         return await _hide_form(request, reason, error.message, status=error.status)
     return redirect(f"/c/{community.slug}/posts/{done.place.id}")
@@ -188,7 +188,7 @@ async def move(request: Request) -> Response:
                 connection, actor, request.path_params["thread_id"], target_slug=target
             )
     except AppError as error:
-        if error.status != 400:
+        if not returns_to_form(error):
             raise
         return await _move_form(request, target, error.message, status=400)
     return redirect(f"/c/{moved.target.slug}/t/{moved.thread.id}")

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from server import auth
 from server.actions import search
-from server.errors import AppError
+from server.errors import AppError, returns_to_form
 from server.templating import render
 
 
@@ -26,7 +26,7 @@ async def search_page(request: Request) -> Response:
                 connection, auth.current_user(request), query, community=community, page=page
             )
     except AppError as error:
-        if error.status == 404:
+        if not returns_to_form(error):
             raise
         # A bad query keeps what was typed in the box, with the reason next to it.
         context = {"query": query, "community": community, "results": None, "error": error.message}

@@ -44,7 +44,8 @@ async def _send(db, limiter, user, room, client_id: str, body: str = "hello") ->
 
 
 async def _slug(db, room) -> str:
-    return await db.fetchval("SELECT slug FROM communities WHERE id = $1", room.community_id)
+    slug: str = await db.fetchval("SELECT slug FROM communities WHERE id = $1", room.community_id)
+    return slug
 
 
 async def test_messages_get_gap_free_sequence_numbers(db: asyncpg.Connection, limiter: RateLimiter) -> None:

@@ -11,8 +11,8 @@ import asyncpg
 
 from server import i18n
 from server.actions import flags
-from server.actions.notifications import describe
 from server.actions.access import actor_for
+from server.actions.notifications import describe
 from server.db.pool import connect
 from server.db.queries import users
 from server.db.queries.notifications import Notification

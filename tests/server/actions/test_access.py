@@ -1,0 +1,146 @@
+"""The access policy, role by role: every rule's answer for every kind of person, in every kind of community.
+
+The table below is the specification; each row is computed from real standings (memberships,
+bans and mutes in Postgres). The forum rule's SQL twin (search, notifications) must agree with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import asyncpg
+import pytest
+
+from server.actions import access
+from server.db.queries import communities, threads, users
+from tests.factories import create_cast
+
+ROLES = ("anonymous", "outsider", "member", "muted", "banned", "other_leader", "leader", "admin")
+EVERYONE = frozenset(ROLES)
+NOBODY: frozenset[str] = frozenset()
+MODERATORS = frozenset({"leader", "admin"})
+MEMBERS_IN_GOOD_STANDING = frozenset({"member", "leader", "admin"})
+MEMBERS_NOT_BANNED = frozenset({"member", "muted", "leader", "admin"})
+
+Rule = Callable[[access.Actor, communities.Community], bool]
+RULES: dict[str, Rule] = {
+    "see_community": access.can_see_community,
+    "read_forum": access.can_read_forum,
+    "read_room": access.can_read_room,
+    "write": access.can_write,
+    "reply_to_open_thread": lambda actor, community: access.can_reply(actor, community, thread_locked=False),
+    "reply_to_locked_thread": lambda actor, community: access.can_reply(actor, community, thread_locked=True),
+    "moderate": lambda actor, community: access.can_moderate(actor),
+}
+
+# (status, visibility) -> rule -> who may.
+EXPECTED: dict[tuple[str, str], dict[str, frozenset[str]]] = {
+    ("active", "public"): {
+        "see_community": EVERYONE,
+        "read_forum": EVERYONE,
+        "read_room": EVERYONE - {"banned"},
+        "write": MEMBERS_IN_GOOD_STANDING,
+        "reply_to_open_thread": MEMBERS_IN_GOOD_STANDING,
+        "reply_to_locked_thread": MODERATORS,
+        "moderate": MODERATORS,
+    },
+    ("active", "members"): {
+        "see_community": EVERYONE,
+        "read_forum": MEMBERS_NOT_BANNED,
+        "read_room": MEMBERS_NOT_BANNED,
+        "write": MEMBERS_IN_GOOD_STANDING,
+        "reply_to_open_thread": MEMBERS_IN_GOOD_STANDING,
+        "reply_to_locked_thread": MODERATORS,
+        "moderate": MODERATORS,
+    },
+    # Archived: read, never written in; rooms close (site admins can still look); leaders can still moderate.
+    ("archived", "public"): {
+        "see_community": EVERYONE,
+        "read_forum": EVERYONE,
+        "read_room": frozenset({"admin"}),
+        "write": NOBODY,
+        "reply_to_open_thread": NOBODY,
+        "reply_to_locked_thread": NOBODY,
+        "moderate": MODERATORS,
+    },
+    ("archived", "members"): {
+        "see_community": EVERYONE,
+        "read_forum": MEMBERS_NOT_BANNED,
+        "read_room": frozenset({"admin"}),
+        "write": NOBODY,
+        "reply_to_open_thread": NOBODY,
+        "reply_to_locked_thread": NOBODY,
+        "moderate": MODERATORS,
+    },
+    # A proposal waiting for a decision: only site admins see it (and its proposer, tested below).
+    ("proposed", "public"): {
+        "see_community": frozenset({"admin"}),
+        "read_forum": NOBODY,
+        "read_room": NOBODY,
+        "write": NOBODY,
+        "reply_to_open_thread": NOBODY,
+        "reply_to_locked_thread": NOBODY,
+        "moderate": MODERATORS,
+    },
+}
+
+
+async def _actors(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, access.Actor]:
+    actors = {}
+    for role in ROLES:
+        user = None if role == "anonymous" else await users.by_id(db, ids[role])
+        actors[role] = await access.actor_for(db, user, ids["community"])
+    return actors
+
+
+@pytest.mark.parametrize(("status", "visibility"), sorted(EXPECTED))
+async def test_each_rule_answers_as_specified_for_each_role(
+    db: asyncpg.Connection, status: str, visibility: str
+) -> None:
+    ids = await create_cast(db)
+    await db.execute(
+        "UPDATE communities SET status = $2, visibility = $3 WHERE id = $1", ids["community"], status, visibility
+    )
+    community = await communities.by_id(db, ids["community"])
+    actors = await _actors(db, ids)
+    answers = {
+        rule: frozenset(role for role in ROLES if check(actors[role], community)) for rule, check in RULES.items()
+    }
+    assert answers == EXPECTED[(status, visibility)]
+
+
+@pytest.mark.parametrize(("status", "visibility"), sorted(EXPECTED))
+async def test_the_sql_twin_of_the_forum_rule_agrees_for_each_role(
+    db: asyncpg.Connection, status: str, visibility: str
+) -> None:
+    ids = await create_cast(db)
+    await db.execute(
+        "UPDATE communities SET status = $2, visibility = $3 WHERE id = $1", ids["community"], status, visibility
+    )
+    readable = threads.readable_by("c", "$2::bigint", "$3::boolean")
+    in_sql = set()
+    for role in ROLES:
+        viewer = None if role == "anonymous" else ids[role]
+        if await db.fetchval(
+            f"SELECT {readable} FROM communities c WHERE c.id = $1", ids["community"], viewer, role == "admin"
+        ):
+            in_sql.add(role)
+    assert in_sql == EXPECTED[(status, visibility)]["read_forum"]
+
+
+async def test_a_proposal_is_seen_by_its_proposer_but_not_by_other_members(db: asyncpg.Connection) -> None:
+    ids = await create_cast(db)
+    await db.execute("UPDATE communities SET status = 'proposed' WHERE id = $1", ids["community"])
+    community = await communities.by_id(db, ids["community"])
+    actors = await _actors(db, ids)
+    assert access.can_see_community(actors["member"], community, proposed_by_them=True)
+    assert not access.can_see_community(actors["anonymous"], community, proposed_by_them=True)
+    assert not access.can_see_community(actors["outsider"], community)
+
+
+async def test_an_expired_mute_no_longer_stops_writing(db: asyncpg.Connection) -> None:
+    ids = await create_cast(db)
+    await db.execute("UPDATE sanctions SET ends_at = now() - interval '1 minute' WHERE user_id = $1", ids["muted"])
+    community = await communities.by_id(db, ids["community"])
+    muted = (await _actors(db, ids))["muted"]
+    assert access.can_write(muted, community)
