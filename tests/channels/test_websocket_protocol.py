@@ -23,10 +23,10 @@ from websockets.protocol import Protocol as OpenProtocol
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
+from channels import websocket_protocol
 from channels.connection import text_frame
-from server import websocket_protocol
+from channels.websocket_protocol import UVICORN_WS, WRITE_NOWAIT, LeanWebSocketProtocol
 from server.embedded import free_port
-from server.websocket_protocol import UVICORN_WS, WRITE_NOWAIT, LeanWebSocketProtocol
 from tests.harness import listener_with_send_buffer
 
 Message = dict[str, Any]

@@ -21,7 +21,7 @@ from websockets.protocol import OPEN, Protocol, Side
 from websockets.server import ServerProtocol
 
 # uvicorn's --ws option takes "module:Class"; the Procfile, `make run` and the tests all use this one.
-UVICORN_WS = "server.websocket_protocol:LeanWebSocketProtocol"
+UVICORN_WS = "channels.websocket_protocol:LeanWebSocketProtocol"
 
 # An ASGI extension in the scope: write_nowait(frame) writes one already serialized server frame
 # at once if the socket can take it without waiting, and returns False otherwise (see the method).
