@@ -151,6 +151,8 @@ async def run_server(config: Config, sockets: list[socket] | None = None) -> Asy
 
 
 # Kindred: the fixtures of uvicorn 0.54.0's tests/conftest.py, with Kindred's lean class added.
+# uvicorn's legacy websockets_impl.WebSocketProtocol is deprecated in 0.54.0 and not among upstream's
+# parameters: this suite is not written for it (16 of its tests fail on it), so it is left out too.
 # Where the lean class differs from uvicorn's on purpose: the test's name and why. Each applies to
 # the lean class only; uvicorn's classes run every test as upstream does.
 LEAN_XFAIL: dict[str, str] = {
