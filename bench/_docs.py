@@ -45,7 +45,7 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
         "Postgres, Redis, both server processes of the system under test, the client processes and the publisher.",
         "",
         "How it runs: for each system, two server processes started with the Procfile's uvicorn command "
-        "(uvloop, httptools, and Kindred's lean websocket protocol `server/websocket_protocol.py`) share one Redis. "
+        "(uvloop, httptools, and Kindred's lean websocket protocol `channels/websocket_protocol.py`) share one Redis. "
         f"{config['clients']:,} subscribers join one room, half on each process, held by {config['workers']} "
         "picows/uvloop client processes; "
         + (

@@ -87,8 +87,8 @@ def prepare(settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     import uvicorn
 
+    from channels.websocket_protocol import UVICORN_WS
     from server.app import create_app, tune_garbage_collector
-    from server.websocket_protocol import UVICORN_WS
 
     config = uvicorn.Config(
         create_app(settings),

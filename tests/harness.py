@@ -20,10 +20,10 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
+from channels.websocket_protocol import UVICORN_WS
 from server.app import create_app
 from server.embedded import free_port
 from server.settings import Settings
-from server.websocket_protocol import UVICORN_WS
 
 ROOT = Path(__file__).resolve().parents[1]
 _counter = itertools.count(1)

@@ -12,13 +12,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from channels import protocol
 from channels.connection import Connection
+from channels.websocket_protocol import WRITE_NOWAIT
 from server.actions import access, chat, threads
 from server.actions.access import Actor, actor_for
 from server.db.queries import messages, rooms
 from server.errors import AppError, NotFound, Refused
 from server.i18n import _
 from server.live import Client, LiveService, frame_seq, member_topic, message_frame, thread_topic, wire_user
-from server.websocket_protocol import WRITE_NOWAIT
 
 log = logging.getLogger(__name__)
 
@@ -342,7 +342,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     try:
         # No task races receive against the connection closing: when the server closes the socket
         # (a ban, a logout, a slow client), the websocket protocol answers this receive with a
-        # disconnect at once (server.websocket_protocol), so one idle socket holds no extra task.
+        # disconnect at once (channels.websocket_protocol), so one idle socket holds no extra task.
         while not connection.closed:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":

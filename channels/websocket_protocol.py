@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import enum
 import logging
 import os
 from http import HTTPStatus
@@ -21,7 +22,13 @@ from websockets.protocol import OPEN, Protocol, Side
 from websockets.server import ServerProtocol
 
 # uvicorn's --ws option takes "module:Class"; the Procfile, `make run` and the tests all use this one.
-UVICORN_WS = "server.websocket_protocol:LeanWebSocketProtocol"
+UVICORN_WS = "channels.websocket_protocol:LeanWebSocketProtocol"
+
+# The uvicorn release whose websocket protocol (websockets-sansio) this one follows, and whose own
+# websocket tests it passes (tests/channels/test_uvicorn_websocket_suite.py, vendored from that
+# release). A test checks the installed uvicorn is this one: on an upgrade, read that release's
+# websockets_sansio_impl.py and tests/protocols/test_websocket.py for changes, then bump this.
+TRACKS_UVICORN = "0.54.0"
 
 # An ASGI extension in the scope: write_nowait(frame) writes one already serialized server frame
 # at once if the socket can take it without waiting, and returns False otherwise (see the method).
@@ -33,8 +40,23 @@ _frames_log = logging.getLogger("websockets.server")
 CLOSE_TIMEOUT = 10.0
 
 
+class State(enum.Enum):
+    """Where one connection is; each transition is one assignment to LeanWebSocketProtocol.state."""
+
+    HANDSHAKE = enum.auto()  # the upgrade request is not answered yet: the app may accept, close or respond
+    RESPONSE = enum.auto()  # the app is sending an HTTP response instead of accepting (its body still to come)
+    OPEN = enum.auto()  # accepted: frames go both ways
+    CLOSING = enum.auto()  # the app's close frame is sent; reading goes on until the client answers it
+    CLOSED = enum.auto()  # hung up: the transport is closing (aborted if it has not closed in close_timeout)
+    GONE = enum.auto()  # the transport is lost (connection_lost)
+
+
 class LeanWebSocketProtocol(asyncio.Protocol):
     """One websocket connection, served to an ASGI app, with as little as possible kept while it is idle.
+
+    The connection moves through State: HANDSHAKE, then OPEN on accept (or RESPONSE while the app
+    sends an HTTP response instead), CLOSING once the app's close frame is sent, CLOSED once hung
+    up, GONE once the transport is lost; any state may jump to CLOSED or GONE.
 
     A member's phone may keep a socket open for hours while saying nothing, so an idle socket
     should cost little. What uvicorn's websockets-sansio keeps for a socket's whole life and
@@ -45,21 +67,22 @@ class LeanWebSocketProtocol(asyncio.Protocol):
     first receive is websocket.connect, a close before accept answers HTTP 403, reading pauses
     while a received message waits for the app, keepalive pings, close 1012 on shutdown.
     One difference: closing never waits for the client to read, so a stalled client cannot
-    hold a close (the close frame is queued and the transport closed after CLOSE_TIMEOUT).
+    hold a close (the close frame is queued and the transport aborted close_timeout after it).
+    permessage-deflate is never negotiated: a fan-out frame is serialized once for every socket
+    (write_nowait), and a compressor per socket would cost more memory than all the rest.
     """
 
     __slots__ = (
-        "accepted",
+        "abort_timer",
         "app",
         "app_state",
         "client",
-        "close_sent",
+        "close_timeout",
         "close_timer",
         "config",
         "conn",
         "connections",
         "default_headers",
-        "disconnected",
         "fragments",
         "fragments_text",
         "incoming",
@@ -72,6 +95,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         "receiver",
         "response",
         "scope",
+        "state",
         "tasks",
         "transport",
         "writable",
@@ -101,9 +125,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         self.scope: dict[str, Any] | None = None
         self.response: Response | None = None
         self.initial_response: tuple[int, list[tuple[str, str]], bytes] | None = None
-        self.accepted = False
-        self.close_sent = False
-        self.disconnected = False
+        self.state = State.HANDSHAKE
         # ASGI receive events waiting for the app, the connect event first; a list is smaller than a deque.
         self.incoming: list[dict[str, Any]] = []
         self.receiver: asyncio.Future[None] | None = None
@@ -115,7 +137,10 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         self.ping_timer: asyncio.TimerHandle | None = None
         self.pong_timer: asyncio.TimerHandle | None = None
         self.ping_payload: bytes | None = None
-        self.close_timer: asyncio.TimerHandle | None = None
+        # uvicorn's name: how long a close waits for the client's answer, and a hang-up for the buffer to drain.
+        self.close_timeout = CLOSE_TIMEOUT
+        self.close_timer: asyncio.TimerHandle | None = None  # CLOSING: hang up if the client never answers
+        self.abort_timer: asyncio.TimerHandle | None = None  # CLOSED: abort if the transport never closes
 
     # --- transport callbacks ------------------------------------------------------------------
 
@@ -126,11 +151,11 @@ class LeanWebSocketProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_keepalive()
-        if self.close_timer is not None:
-            self.close_timer.cancel()
-            self.close_timer = None
-        self._to_app({"type": "websocket.disconnect", "code": 1005 if self.accepted else 1006})
-        self.disconnected = True
+        self._cancel_close_timers()
+        # After a close frame either way the app was told already (and the first reason stands).
+        opened = self.state is State.OPEN or self.state is State.CLOSING
+        self._to_app({"type": "websocket.disconnect", "code": 1005 if opened else 1006})
+        self.state = State.GONE
         self.connections.discard(self)
         # A send waiting for the buffer to drain would wait forever: the buffer will never drain now.
         self._wake_writers()
@@ -159,16 +184,36 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             self._failed()
 
     def _hang_up(self) -> None:
-        """Close the connection once what is buffered is sent, and abort it if that has not happened in CLOSE_TIMEOUT.
+        """Close the connection once what is buffered is sent, and abort it if that has not happened in close_timeout.
 
         transport.close() waits for the write buffer to drain, which a client that stopped reading
         never lets happen: without the abort it would keep its socket until the process exits.
         """
-        self.close_sent = True
+        if self.state is State.GONE:
+            return
+        self.state = State.CLOSED
         self._wake_writers()  # a send waiting for the buffer gives up: nothing more goes out
+        if self.close_timer is not None:
+            self.close_timer.cancel()
+            self.close_timer = None
         self.transport.close()
-        if self.close_timer is None:
-            self.close_timer = self.loop.call_later(CLOSE_TIMEOUT, self.transport.abort)
+        if self.abort_timer is None:
+            self.abort_timer = self.loop.call_later(self.close_timeout, self._abort)
+
+    def _abort(self) -> None:
+        self.abort_timer = None
+        self.transport.abort()
+
+    def _close_unanswered(self) -> None:
+        """CLOSING for close_timeout and the client never answered the close frame: hang up."""
+        self.close_timer = None
+        self._hang_up()
+
+    def _cancel_close_timers(self) -> None:
+        for timer in (self.close_timer, self.abort_timer):
+            if timer is not None:
+                timer.cancel()
+        self.close_timer = self.abort_timer = None
 
     def _failed(self) -> None:
         """websockets failed the connection (and queued its close frame): tell the app, send it, hang up."""
@@ -182,14 +227,11 @@ class LeanWebSocketProtocol(asyncio.Protocol):
     def shutdown(self) -> None:
         """uvicorn is stopping (SIGTERM): close with 1012, "service restart", so clients reconnect elsewhere."""
         self._stop_keepalive()
-        if self.close_sent:
-            self._hang_up()
-            return
-        if self.conn.state is OPEN:
+        if self.state is State.OPEN:
             self._to_app({"type": "websocket.disconnect", "code": 1012})
             self.conn.send_close(1012)
             self._flush()
-        elif not self.accepted:
+        elif self.state is State.HANDSHAKE:
             self._send_500()
         self._hang_up()
 
@@ -200,7 +242,6 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         response = self.conn.accept(request)
         if response.status_code != 101:
             # Not a valid websocket handshake: answered without the app.
-            self.accepted = True
             self.conn.send_response(response)
             self._flush()
             self._hang_up()
@@ -253,8 +294,8 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         elif opcode is Opcode.PONG:
             self._handle_pong(bytes(frame.data))
         elif opcode is Opcode.CLOSE:
-            if self.close_sent:
-                # The client answered our close: the closing handshake is complete.
+            if self.state is not State.OPEN:
+                # CLOSING: the client answered our close, the closing handshake is complete (CLOSED: late, ignored).
                 self._hang_up()
                 return
             self._to_app(_disconnect(self.conn.close_rcvd, 1005))
@@ -264,7 +305,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
     def _message_to_app(self) -> None:
         data = self.fragments[0] if len(self.fragments) == 1 else b"".join(self.fragments)
         self.fragments = []
-        if self.close_sent:
+        if self.state is not State.OPEN:
             return  # the app already closed: drop it, keep reading until the client's close arrives
         if self.fragments_text:
             try:
@@ -300,7 +341,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         if event["type"] == "websocket.disconnect" and len(self.incoming) == 1:
             return event  # left in place: every later receive also says the socket is gone
         del self.incoming[0]
-        if self.read_paused and not self.incoming and not self.close_sent:
+        if self.read_paused and not self.incoming and self.state is State.OPEN:
             self.read_paused = False
             self.transport.resume_reading()
         return event
@@ -309,18 +350,19 @@ class LeanWebSocketProtocol(asyncio.Protocol):
 
     async def send(self, message: dict[str, Any]) -> None:
         kind = message["type"]
-        if self.disconnected:
+        state = self.state
+        if state is State.GONE:
             raise ClientDisconnected()
-        if not self.accepted:
+        if state is State.HANDSHAKE:
             self._send_handshake(message)
             return
-        if self.initial_response is not None:
+        if state is State.RESPONSE:
             self._send_http_body(message)
             return
         if kind == "websocket.send":
-            while self.write_paused and not (self.disconnected or self.close_sent):
+            while self.write_paused and self.state is State.OPEN:
                 await self._wait_writable()
-            if self.disconnected or self.close_sent:
+            if self.state is not State.OPEN:
                 raise ClientDisconnected()
             data = message.get("bytes")
             try:
@@ -332,7 +374,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
                 raise ClientDisconnected() from None
             self._flush()
         elif kind == "websocket.close":
-            if self.close_sent or self.transport.is_closing():
+            if state is not State.OPEN or self.transport.is_closing():
                 return
             code = message.get("code", 1000)
             reason = message.get("reason") or ""
@@ -340,14 +382,14 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             self.conn.send_close(code, reason)
             # Not waiting for the buffer to drain: a client that stopped reading is closed all the same.
             self._flush()
-            self.close_sent = True
+            self.state = State.CLOSING
             self._wake_writers()
             self._stop_keepalive()
             if self.read_paused:
                 self.read_paused = False
                 self.transport.resume_reading()
-            # Reading goes on until the client answers the close (then _hang_up); abort if it never does.
-            self.close_timer = self.loop.call_later(CLOSE_TIMEOUT, self.transport.abort)
+            # Reading goes on until the client answers the close (then _hang_up); hang up if it never does.
+            self.close_timer = self.loop.call_later(self.close_timeout, self._close_unanswered)
         else:
             raise RuntimeError(f"Expected ASGI message 'websocket.send' or 'websocket.close', but got {kind!r}.")
 
@@ -361,10 +403,8 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         """
         if (
             self.write_paused
-            or self.close_sent
-            or self.disconnected
-            or self.initial_response is not None
-            or self.conn.state is not OPEN
+            or self.state is not State.OPEN
+            or self.conn.state is not OPEN  # websockets failed the connection (its close frame is queued)
             or self.transport.is_closing()
         ):
             return False
@@ -387,9 +427,9 @@ class LeanWebSocketProtocol(asyncio.Protocol):
                 response.headers[name.decode("latin-1")] = value.decode("latin-1")
             if message.get("subprotocol"):
                 response.headers["Sec-WebSocket-Protocol"] = message["subprotocol"]
-            self.accepted = True
             if self.transport.is_closing():
                 return
+            self.state = State.OPEN
             self.conn.send_response(response)
             self._flush()
             # The handshake parser keeps the whole request alive for the connection's life; a fresh
@@ -412,7 +452,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             log.info('%s - "WebSocket %s" %d', client, path, status)
             headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in message.get("headers", [])]
             self.initial_response = (status, headers, b"")
-            self.accepted = True
+            self.state = State.RESPONSE
         else:
             raise RuntimeError(
                 "Expected ASGI message 'websocket.accept', 'websocket.close' or "
@@ -439,16 +479,16 @@ class LeanWebSocketProtocol(asyncio.Protocol):
     def _respond(self, response: Response) -> None:
         """Answer the upgrade with a plain HTTP response and close."""
         assert isinstance(self.conn, ServerProtocol)
-        self.accepted = True
+        self.initial_response = None
         self.conn.send_response(response)
         self._flush()
         self._hang_up()
 
     def _send_500(self) -> None:
-        if self.accepted or self.initial_response is not None:
+        """Answer a still unanswered upgrade with HTTP 500 (the caller hangs up)."""
+        if self.state is not State.HANDSHAKE:
             return
         assert isinstance(self.conn, ServerProtocol)
-        self.accepted = True
         self.conn.send_response(self.conn.reject(500, "Internal Server Error"))
         self._flush()
 
@@ -482,12 +522,12 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             log.exception("Exception in ASGI application\n")
             self._send_500()
         else:
-            if not self.accepted:
+            if self.state is State.HANDSHAKE or self.state is State.RESPONSE:
                 log.error("ASGI callable returned without completing handshake (%s).", path)
                 self._send_500()
             elif result is not None:
                 log.error("ASGI callable should return None, but returned '%s'.", result)
-        if self.close_timer is None and not self.transport.is_closing():
+        if self.state is not State.CLOSING and not self.transport.is_closing():
             # The app ended without closing (or before accepting): hang up. After its close, the
             # client's answer or the close timer ends the connection instead.
             self._hang_up()
@@ -508,7 +548,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
 
     def _send_ping(self) -> None:
         self.ping_timer = None
-        if self.close_sent or self.transport.is_closing():
+        if self.state is not State.OPEN or self.transport.is_closing():
             return
         self.ping_payload = os.urandom(4)
         self.conn.send_ping(self.ping_payload)
@@ -530,7 +570,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
 
     def _keepalive_timeout(self) -> None:
         self.pong_timer = None
-        if self.close_sent or self.transport.is_closing():
+        if self.state is not State.OPEN or self.transport.is_closing():
             return
         self.conn.fail(1011, "keepalive ping timeout")
         self._failed()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import socket
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,10 +24,10 @@ from websockets.protocol import Protocol as OpenProtocol
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
+from channels import websocket_protocol
 from channels.connection import text_frame
-from server import websocket_protocol
+from channels.websocket_protocol import TRACKS_UVICORN, UVICORN_WS, WRITE_NOWAIT, LeanWebSocketProtocol
 from server.embedded import free_port
-from server.websocket_protocol import UVICORN_WS, WRITE_NOWAIT, LeanWebSocketProtocol
 from tests.harness import listener_with_send_buffer
 
 Message = dict[str, Any]
@@ -585,3 +586,8 @@ async def test_write_nowait_writes_a_serialized_frame_only_while_the_socket_can_
         await asyncio.wait_for(done.wait(), HANG)
         ws.transport.resume_reading()  # let the client take the backlog and the close
     assert answers == {"before accept": False, "open": True, "not reading": False, "closed": False}
+
+
+def test_the_installed_uvicorn_is_the_release_the_protocol_tracks() -> None:
+    # Bumping uvicorn means re-reading its websockets-sansio protocol and its vendored websocket tests.
+    assert importlib.metadata.version("uvicorn") == TRACKS_UVICORN
