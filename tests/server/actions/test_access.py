@@ -102,6 +102,7 @@ async def test_each_rule_answers_as_specified_for_each_role(
         "UPDATE communities SET status = $2, visibility = $3 WHERE id = $1", ids["community"], status, visibility
     )
     community = await communities.by_id(db, ids["community"])
+    assert community is not None
     actors = await _actors(db, ids)
     answers = {
         rule: frozenset(role for role in ROLES if check(actors[role], community)) for rule, check in RULES.items()
@@ -132,6 +133,7 @@ async def test_a_proposal_is_seen_by_its_proposer_but_not_by_other_members(db: a
     ids = await create_cast(db)
     await db.execute("UPDATE communities SET status = 'proposed' WHERE id = $1", ids["community"])
     community = await communities.by_id(db, ids["community"])
+    assert community is not None
     actors = await _actors(db, ids)
     assert access.can_see_community(actors["member"], community, proposed_by_them=True)
     assert not access.can_see_community(actors["anonymous"], community, proposed_by_them=True)
@@ -142,5 +144,6 @@ async def test_an_expired_mute_no_longer_stops_writing(db: asyncpg.Connection) -
     ids = await create_cast(db)
     await db.execute("UPDATE sanctions SET ends_at = now() - interval '1 minute' WHERE user_id = $1", ids["muted"])
     community = await communities.by_id(db, ids["community"])
+    assert community is not None
     muted = (await _actors(db, ids))["muted"]
     assert access.can_write(muted, community)
