@@ -67,7 +67,7 @@ _THREAD = """{% extends "base.html" %}{% block title %}{{ thread.title }}{% endb
 def create_baseline_app() -> Starlette:
     """The minimal app: one query for the community or thread, one for its rows, one template."""
     from server.db.pool import create_pool
-    from server.routes.forum import markdown
+    from server.presentation.markdown import markdown
 
     env = jinja2.Environment(
         loader=jinja2.DictLoader({"base.html": _BASE, "forum.html": _FORUM, "thread.html": _THREAD}), autoescape=True
@@ -461,7 +461,7 @@ def render(results: dict[str, Any]) -> str:
         "each request — Jinja's gettext wrapper (~6 µs a call), Babel date formatting (~20 µs a time) and 40-odd "
         "escaped values per post — and the thread page ran at ~0.2 × baseline. Now labels are translated once per "
         "language, formatted times are cached, and each post and thread row is an HTML fragment cached under a key "
-        "made of everything it shows (`server/routes/forum.py`: post_html, thread_row), so an edit, a reaction or a "
+        "made of everything it shows (`server/presentation/fragments.py`: post_html, thread_row), so an edit, a reaction or a "
         "new reader kind makes a new entry rather than a stale one; the fragments are joined in Python, not by 50 "
         "template calls. A signed-in member's thread page costs three queries: the session with the header's unread "
         "count (one query, `server/db/queries/sessions.py`), the thread with its community and the member's "

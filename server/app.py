@@ -23,19 +23,17 @@ from server.actions import flags as flag_actions
 from server.db.pool import create_pool
 from server.live import HeadReader, LiveService
 from server.ratelimit import RateLimiter
-from server.routes import (
+from server.routes import error_pages, health, live
+from server.routes.api import accounts as api_accounts
+from server.routes.api import communities as api_communities
+from server.routes.api import forum as api_forum
+from server.routes.api import moderation as api_moderation
+from server.routes.api import support as api_support
+from server.routes.pages import (
     accounts,
-    api_accounts,
-    api_communities,
-    api_forum,
-    api_moderation,
-    api_support,
     communities,
-    error_pages,
     flags,
     forum,
-    health,
-    live,
     moderation,
     notifications,
     profiles,
@@ -43,8 +41,8 @@ from server.routes import (
     review,
     rooms,
     search,
-    settings_pages,
 )
+from server.routes.pages import settings as settings_pages
 from server.security import SecurityHeadersMiddleware
 from server.settings import Settings
 from server.templating import Templates

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from server import i18n
+from server.presentation.markdown import markdown
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -31,6 +32,8 @@ class Templates:
         self.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
         self.env.filters["localtime"] = i18n.format_time
         self.env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+        # The one way member text becomes HTML in a template: {{ markdown(text) }} (sanitized, cached).
+        self.env.globals["markdown"] = markdown
 
     def render_string(self, name: str, context: dict[str, Any]) -> str:
         return self.env.get_template(name).render(context)
@@ -53,3 +56,9 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
     """Render a page with the app's templates (the usual way routes answer with HTML)."""
     templates: Templates = request.app.state.templates
     return templates.render(request, name, context, status=status)
+
+
+def environment(request: Request) -> jinja2.Environment:
+    """The app's Jinja environment (fragment caches key on it: one per app)."""
+    templates: Templates = request.app.state.templates
+    return templates.env

@@ -16,7 +16,7 @@ import pytest
 from starlette.routing import Route
 
 from server.app import build_routes
-from server.routes.api_support import flatten_routes
+from server.routes.api.support import flatten_routes
 from server.templating import Templates
 from tests.factories import create_user, login
 from tests.harness import ROOT

@@ -33,7 +33,7 @@ ACCOUNT_PAGES = [
     "templates/settings/deleted.html",
     "server/actions/accounts.py",
     "server/actions/profiles.py",
-    "server/routes/api_support.py",
+    "server/routes/api/support.py",
 ]
 
 

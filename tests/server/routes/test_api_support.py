@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from server.errors import AppError
-from server.routes.api_support import read_json
+from server.routes.api.support import read_json
 from tests.factories import add_member, create_community, create_user, login
 from tests.server.routes.test_profiles import create_post
 

@@ -448,7 +448,7 @@ async def test_upholding_a_chat_flag_removes_the_message_for_everyone(
 
 def test_the_default_crisis_text_is_in_the_readers_language_and_a_sites_own_text_is_kept() -> None:
     from server import i18n
-    from server.routes.flags import crisis_text
+    from server.routes.pages.flags import crisis_text
     from server.settings import Settings
 
     i18n.set_request_locale("fr", "UTC")

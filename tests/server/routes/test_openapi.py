@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 
 from server.app import build_routes
-from server.routes.api_support import ApiRoute, api_route, flatten_routes, json_response, openapi_document
+from server.routes.api.support import ApiRoute, api_route, flatten_routes, json_response, openapi_document
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 

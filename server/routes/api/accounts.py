@@ -13,7 +13,7 @@ from starlette.responses import Response
 from server.actions import profiles
 from server.db.queries.users import User
 from server.i18n import current_language
-from server.routes.api_support import api_route, json_response, read_json
+from server.routes.api.support import api_route, json_response, read_json
 
 
 class Me(msgspec.Struct):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,7 +15,6 @@ from server.actions.access import Actor, actor_for, require_moderator
 from server.db.queries import communities
 from server.db.queries.communities import Community
 from server.errors import AppError, not_found, returns_to_form
-from server.markdown import render_markdown
 from server.routes.forms import read_form, redirect, safe_next, text
 from server.templating import render
 
@@ -26,10 +24,6 @@ async def _community_and_actor(connection: asyncpg.Connection, request: Request)
     if community is None:
         raise not_found()
     return community, await actor_for(connection, request.state.user, community.id)
-
-
-def _markdown(body: str) -> Markup:
-    return Markup(render_markdown(body))  # noqa: S704 - sanitized by render_markdown
 
 
 async def review_page(
@@ -49,7 +43,6 @@ async def review_page(
             "actor": actor,
             "queue": queue,
             "reasons": flag_actions.reason_labels(),
-            "markdown": _markdown,
             "errors": errors or {},
             "values": values or {},
         },
@@ -126,7 +119,7 @@ async def _hide_form(request: Request, reason: str = "", error: str | None = Non
     return render(
         request,
         "moderation/hide_post.html",
-        {"community": community, "post": place, "reason": reason, "error": error, "markdown": _markdown},
+        {"community": community, "post": place, "reason": reason, "error": error},
         status=status,
     )
 

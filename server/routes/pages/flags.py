@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,7 +16,6 @@ from server.db.queries import communities
 from server.db.queries.communities import Community
 from server.errors import AppError, not_found, returns_to_form
 from server.i18n import _
-from server.markdown import render_markdown
 from server.routes.forms import read_form, text
 from server.settings import Settings
 from server.templating import render
@@ -133,7 +131,6 @@ async def admin_flags(request: Request) -> Response:
         {
             "items": items,
             "reasons": flags.reason_labels(),
-            "markdown": lambda body: Markup(render_markdown(body)),  # noqa: S704 - sanitized by render_markdown
         },
     )
 

@@ -13,7 +13,7 @@ from server.actions import accounts, profiles
 from server.db.queries.users import User
 from server.errors import AppError
 from server.i18n import LANGUAGE_NAMES, SUPPORTED_LANGUAGES
-from server.routes.api_support import json_response
+from server.routes.api.support import json_response
 from server.routes.forms import read_form, redirect, text
 from server.templating import render
 

@@ -15,8 +15,8 @@ from server.db.queries.reactions import Counts
 from server.db.queries.threads import Thread, ThreadRow
 from server.errors import bad_request
 from server.i18n import _
-from server.routes.api_support import api_route, json_response, read_json
-from server.routes.forum import markdown
+from server.presentation import markdown
+from server.routes.api.support import api_route, json_response, read_json
 
 # --- Schemas ------------------------------------------------------------------------------
 
@@ -241,7 +241,7 @@ def _post(row: PostView) -> ForumPost:
         author_badges=badges,
         state=row.state,
         body_md=row.body_md if shown else None,
-        body_html=str(markdown(row.body_md)) if shown else None,
+        body_html=markdown.html(row.body_md, below=0) if shown else None,
         created_at=row.created_at,
         edited_at=row.edited_at,
         revision_count=row.revision_count,

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from server import auth
 from server.actions import thread_moderation, threads
-from server.routes.api_support import api_route, json_response, read_json
+from server.routes.api.support import api_route, json_response, read_json
 
 
 class HidePost(msgspec.Struct, forbid_unknown_fields=True):

@@ -22,8 +22,8 @@ from server.db.queries.resources import Resource
 from server.db.queries.sections import Revision, Section
 from server.db.queries.tips import Tip
 from server.db.queries.users import User
-from server.markdown import render_markdown
-from server.routes.api_support import api_route, json_response, read_json
+from server.presentation import markdown
+from server.routes.api.support import api_route, json_response, read_json
 
 # --- Schemas ------------------------------------------------------------------------------------
 
@@ -218,7 +218,7 @@ def section_out(key: str, section: Section | None) -> ConditionSection:
         section=key,
         title=sections.section_title(key),
         body_md=body,
-        html=render_markdown(body) if body else "",
+        html=markdown.html(body, below=0) if body else "",
         updated_at=section.updated_at if section else None,
     )
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import quote
 
 import asyncpg
-from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,23 +17,8 @@ from server.db.queries import rooms
 from server.db.queries.communities import Community
 from server.errors import AppError, returns_to_form
 from server.i18n import _
-from server.markdown import render_markdown
 from server.routes.forms import errors_for, read_form, redirect, text
 from server.templating import render
-
-_HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
-
-
-def markdown(source: str, below: int = 3) -> Markup:
-    """Member text as HTML, only ever through render_markdown (sanitized, safe links).
-
-    Headings written in the text are moved below the page's own heading level `below`, so a
-    "# Title" in a section never becomes a second h1 on the page.
-    """
-    html = _HEADING_TAG.sub(
-        lambda match: f"<{match.group(1)}h{min(6, int(match.group(2)) + below)}>", render_markdown(source)
-    )
-    return Markup(html)  # noqa: S704 - render_markdown sanitizes with nh3; only tag names changed
 
 
 def notice_text(key: str | None) -> str | None:
@@ -68,7 +51,6 @@ def path_id(request: Request, name: str) -> int:
 
 def template_helpers() -> dict[str, Any]:
     return {
-        "markdown": markdown,
         "section_keys": sections.SECTION_KEYS,
         "section_title": sections.section_title,
         "empty_text": sections.empty_text,
@@ -251,7 +233,6 @@ async def section_history(request: Request) -> Response:
         "key": key,
         "title": sections.section_title(key),
         "revisions": revisions,
-        "markdown": markdown,
     }
     return render(request, "communities/section_history.html", context)
 
@@ -408,7 +389,6 @@ async def _tips_page(
         "notice": notice_text(request.query_params.get("notice")),
         "max_name": tips.MAX_NAME,
         "max_description": tips.MAX_DESCRIPTION,
-        "markdown": markdown,
     }
     return render(request, "communities/tips.html", context, status=status)
 

@@ -10,8 +10,8 @@ from server import auth
 from server.actions import proposals
 from server.errors import AppError, returns_to_form
 from server.i18n import _
-from server.routes.communities import login_redirect, markdown, path_id
 from server.routes.forms import errors_for, read_form, redirect, text
+from server.routes.pages.communities import login_redirect, path_id
 from server.templating import render
 
 _FIELDS = ("name", "synonyms", "description", "reason")
@@ -76,7 +76,6 @@ async def admin_page(request: Request) -> Response:
     context: dict[str, object] = {
         "proposals": listed,
         "notice": _notice(request.query_params.get("notice")),
-        "markdown": markdown,
         "errors": {},
         "failed_id": None,
         "values": {},
@@ -100,7 +99,6 @@ async def decide(request: Request) -> Response:
             context: dict[str, object] = {
                 "proposals": listed,
                 "notice": None,
-                "markdown": markdown,
                 "errors": errors_for(error),
                 "failed_id": proposal_id,
                 "values": {"reason": reason, "decision": decision},

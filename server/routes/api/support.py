@@ -3,7 +3,7 @@
 Declare an endpoint once and it is served, guarded and documented::
 
     import msgspec
-    from server.routes.api_support import api_route, json_response, read_json
+    from server.routes.api.support import api_route, json_response, read_json
 
     class NewTip(msgspec.Struct, forbid_unknown_fields=True):
         name: str
