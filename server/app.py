@@ -26,8 +26,12 @@ from server.ratelimit import RateLimiter
 from server.routes import error_pages, health, live
 from server.routes.api import accounts as api_accounts
 from server.routes.api import communities as api_communities
+from server.routes.api import community_content as api_community_content
 from server.routes.api import forum as api_forum
 from server.routes.api import moderation as api_moderation
+from server.routes.api import notifications as api_notifications
+from server.routes.api import proposals as api_proposals
+from server.routes.api import search as api_search
 from server.routes.api import support as api_support
 from server.routes.pages import (
     accounts,
@@ -38,9 +42,11 @@ from server.routes.pages import (
     notifications,
     profiles,
     proposals,
+    resources,
     review,
     rooms,
     search,
+    threads,
 )
 from server.routes.pages import settings as settings_pages
 from server.security import SecurityHeadersMiddleware
@@ -104,12 +110,18 @@ def build_routes() -> list[BaseRoute]:
         *api_support.routes,
         *api_accounts.routes,
         *communities.routes,
+        *resources.routes,
         *proposals.routes,
         *api_communities.routes,
+        *api_community_content.routes,
+        *api_proposals.routes,
         *forum.routes,
+        *threads.routes,
         *search.routes,
         *notifications.routes,
         *api_forum.routes,
+        *api_search.routes,
+        *api_notifications.routes,
         *api_moderation.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

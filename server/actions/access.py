@@ -16,7 +16,7 @@ import asyncpg
 
 from server.db.queries import memberships
 from server.db.queries.memberships import Standing
-from server.db.queries.users import User
+from server.db.queries.users import User as User
 from server.errors import Refused, SignInRequired, conflict, forbidden, not_found
 from server.i18n import _, format_time
 

@@ -16,9 +16,9 @@ from server.actions.access import (
     require_not_banned,
     require_signed_in,
 )
-from server.db.queries import audit, communities, memberships, proposals, resources, sections, tips, users
-from server.db.queries.communities import Community
-from server.db.queries.memberships import Leader
+from server.db.queries import audit, communities, memberships, proposals, resources, rooms, sections, tips, users
+from server.db.queries.communities import Community as Community
+from server.db.queries.memberships import Leader as Leader
 from server.db.queries.resources import Resource
 from server.db.queries.sections import Section
 from server.db.queries.tips import Tip
@@ -56,6 +56,8 @@ class Overview:
     tips: list[Tip]
     # True when the reader proposed this community and may still take up the offer to lead it.
     leadership_offer: bool
+    # Unread live-room messages for a signed-in member.
+    room_unread: int = 0
 
 
 def prefix_tsquery(query: str) -> str | None:
@@ -111,6 +113,20 @@ async def load(connection: asyncpg.Connection, slug: str, user: User | None) -> 
     return community
 
 
+async def with_actor(connection: asyncpg.Connection, user: User | None, slug: str) -> tuple[Community, Actor]:
+    """The community of a leader's page or form, and who the user is there (404 for no such community)."""
+    community = await communities.by_slug(connection, slug)
+    if community is None:
+        raise not_found(_("We could not find that community."))
+    return community, await actor_for(connection, user, community.id)
+
+
+async def membership(connection: asyncpg.Connection, user: User | None, slug: str) -> tuple[Community, Actor]:
+    """The community as the reader may see it now (member count included) and who they are in it."""
+    community = await load(connection, slug, user)
+    return community, await actor_for(connection, user, community.id)
+
+
 async def overview(connection: asyncpg.Connection, community: Community, user: User | None) -> Overview:
     actor = await actor_for(connection, user, community.id)
     offer = False
@@ -125,6 +141,9 @@ async def overview(connection: asyncpg.Connection, community: Community, user: U
         resources=await resources.list_for(connection, community.id, limit=NEWEST_RESOURCES),
         tips=await tips.list_for(connection, community.id, include_hidden=actor.can_moderate, limit=NEWEST_TIPS),
         leadership_offer=offer,
+        room_unread=(await rooms.unread_counts(connection, user.id, [community.id])).get(community.id, 0)
+        if user
+        else 0,
     )
 
 

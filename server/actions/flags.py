@@ -184,6 +184,22 @@ async def _notify_flag(connection: asyncpg.Connection, item: Item, flagger_id: i
     )
 
 
+async def find_item(
+    connection: asyncpg.Connection,
+    actor: Actor,
+    *,
+    slug: str,
+    post_id: int | None = None,
+    room: str | None = None,
+    seq: int | None = None,
+) -> Item:
+    """The post (by id) or chat message (by room and seq) a flag form is about, in the actor's community."""
+    if post_id is not None:
+        return await post_item(connection, actor, post_id)
+    assert room is not None and seq is not None
+    return await message_item(connection, actor, room, seq)
+
+
 async def _announce_item(
     connection: asyncpg.Connection, item: Item, *, shown: bool, message: Message | None = None
 ) -> None:

@@ -9,8 +9,11 @@ import asyncpg
 
 from server.actions import events
 from server.actions.access import Actor, actor_for, require_moderator, require_outranks
-from server.db.queries import audit, rooms, sanctions, users
+from server.db.queries import audit, memberships, rooms, sanctions, users
+from server.db.queries.audit import AuditEntry
+from server.db.queries.memberships import Member
 from server.db.queries.rooms import Room
+from server.db.queries.sanctions import Sanction
 from server.db.queries.users import User
 from server.errors import bad_request, not_found
 from server.i18n import _
@@ -159,3 +162,38 @@ async def do_set_slow_mode(connection: asyncpg.Connection, moderator: Actor, roo
             target_id=room.id,
             details={"seconds": seconds, "room": room.slug},
         )
+
+
+# --- what leaders' pages show ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MembersView:
+    members: list[Member]
+    sanctions: list[Sanction]
+
+
+async def members_view(connection: asyncpg.Connection, moderator: Actor) -> MembersView:
+    """The members page: everyone in the community and the mutes and bans in force (leaders and admins)."""
+    require_moderator(moderator)
+    return MembersView(
+        await memberships.members(connection, moderator.community_id),
+        await sanctions.active_for_community(connection, moderator.community_id),
+    )
+
+
+async def audit_log(
+    connection: asyncpg.Connection, moderator: Actor, *, before_id: int | None, limit: int
+) -> list[AuditEntry]:
+    """The community's audit log, newest first (leaders and admins)."""
+    require_moderator(moderator)
+    return await audit.for_community(connection, moderator.community_id, before_id=before_id, limit=limit)
+
+
+async def do_set_slow_mode_in(connection: asyncpg.Connection, moderator: Actor, room_slug: str, seconds: int) -> Room:
+    """Slow mode for the community's room called room_slug; returns the room."""
+    room = await rooms.in_community(connection, moderator.community_id, room_slug)
+    if room is None:
+        raise not_found()
+    await do_set_slow_mode(connection, moderator, room, seconds)
+    return room

@@ -10,7 +10,8 @@ import asyncpg
 
 from server.actions import events
 from server.db.queries import notifications
-from server.db.queries.notifications import FORUM_KINDS, Created, Notification, Preference
+from server.db.queries.notifications import FORUM_KINDS as FORUM_KINDS
+from server.db.queries.notifications import Created, Notification, Preference
 from server.db.queries.users import User
 from server.errors import SignInRequired, bad_request, not_found
 from server.i18n import _, ngettext

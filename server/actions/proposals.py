@@ -13,7 +13,7 @@ from server.actions import notifications as notify
 from server.actions.access import actor_for, require_admin
 from server.db.queries import communities, memberships, proposals, rooms
 from server.db.queries.communities import Community
-from server.db.queries.proposals import Proposal
+from server.db.queries.proposals import Proposal as Proposal
 from server.db.queries.users import User
 from server.errors import Conflict, RateLimited, SignInRequired, bad_request, conflict, forbidden, not_found
 from server.i18n import _

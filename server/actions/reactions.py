@@ -9,7 +9,7 @@ from server.actions.posts import open_post
 from server.actions.threads import require_writable
 from server.db.queries import reactions
 from server.db.queries.posts import Post
-from server.db.queries.reactions import Counts
+from server.db.queries.reactions import Counts as Counts
 from server.db.queries.users import User
 from server.errors import bad_request, conflict
 from server.i18n import _

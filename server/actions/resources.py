@@ -12,7 +12,7 @@ from server.actions import events
 from server.actions.access import actor_for, require_moderator
 from server.db.queries import audit, resources
 from server.db.queries.communities import Community
-from server.db.queries.resources import Resource
+from server.db.queries.resources import Resource as Resource
 from server.db.queries.users import User
 from server.errors import bad_request, not_found
 from server.i18n import _

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import asyncpg
 
-from server.actions import events
-from server.actions.access import Actor, require_member, require_moderator
-from server.db.queries import audit, rooms
+from server.actions import access, events
+from server.actions.access import Actor, actor_for, require_member, require_moderator
+from server.db.queries import audit, communities, messages, rooms
 from server.db.queries.communities import Community
+from server.db.queries.messages import Message
 from server.db.queries.rooms import Room
+from server.db.queries.users import User
 from server.errors import bad_request, conflict, not_found
 from server.i18n import _
 
@@ -51,3 +54,61 @@ async def do_set_presence_hidden(connection: asyncpg.Connection, actor: Actor, r
     if room.community_id != actor.community_id:
         raise not_found()
     await rooms.set_hide_presence(connection, room.id, user.id, hidden)
+
+
+HISTORY_ON_PAGE = 50
+
+
+@dataclass(frozen=True)
+class RoomPage:
+    """A live room's page: the room, its community's rooms, recent history, and what the reader may do."""
+
+    community: Community
+    room: Room
+    rooms: list[Room]
+    history: list[Message]
+    actor: Actor
+    can_send: bool
+    presence_hidden: bool
+
+
+async def room_in(
+    connection: asyncpg.Connection, user: User | None, slug: str, room_slug: str | None
+) -> tuple[Community, Room, Actor]:
+    """A community's room (its main room for None) and who the user is there, or 404."""
+    community = await communities.by_slug(connection, slug)
+    room = await rooms.in_community(connection, community.id, room_slug) if community is not None else None
+    if community is None or room is None:
+        raise not_found()
+    return community, room, await actor_for(connection, user, community.id)
+
+
+async def open_room_page(
+    connection: asyncpg.Connection, user: User | None, slug: str, room_slug: str | None
+) -> RoomPage:
+    """What the room page shows, for a reader who may read the room (404, or the ban's reason, otherwise)."""
+    community, room, actor = await room_in(connection, user, slug, room_slug)
+    access.require_can_read_room(actor, community)
+    history = await messages.recent(
+        connection,
+        room.id,
+        viewer_id=user.id if user else None,
+        include_removed=actor.can_moderate,
+        limit=HISTORY_ON_PAGE,
+    )
+    return RoomPage(
+        community=community,
+        room=room,
+        rooms=await rooms.list_for_community(connection, community.id),
+        history=history,
+        actor=actor,
+        can_send=access.can_write(actor, community),
+        presence_hidden=await rooms.hides_presence(connection, room.id, user.id) if user else False,
+    )
+
+
+async def unread_counts(connection: asyncpg.Connection, user: User | None, community_ids: list[int]) -> dict[int, int]:
+    """Unread live messages per community for a signed-in member (none for anonymous readers)."""
+    if user is None or not community_ids:
+        return {}
+    return await rooms.unread_counts(connection, user.id, community_ids)

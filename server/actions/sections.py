@@ -8,7 +8,8 @@ from server.actions import events
 from server.actions.access import actor_for, require_moderator
 from server.db.queries import sections
 from server.db.queries.communities import Community
-from server.db.queries.sections import Revision, Section
+from server.db.queries.sections import Revision as Revision
+from server.db.queries.sections import Section as Section
 from server.db.queries.users import User
 from server.errors import bad_request, not_found
 from server.i18n import _

@@ -16,8 +16,10 @@ from server.actions.access import ANONYMOUS, Actor, require_moderator
 from server.db.queries import communities, posts, threads
 from server.db.queries.communities import Community
 from server.db.queries.notifications import Created
-from server.db.queries.posts import PostView
-from server.db.queries.threads import Cursor, Thread, ThreadRow
+from server.db.queries.posts import PostView as PostView
+from server.db.queries.threads import Cursor
+from server.db.queries.threads import Thread as Thread
+from server.db.queries.threads import ThreadRow as ThreadRow
 from server.db.queries.users import User
 from server.errors import AppError, bad_request, not_found, rate_limited
 from server.i18n import _

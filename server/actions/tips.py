@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
-from server.actions import events
-from server.actions.access import actor_for, require_can_write, require_moderator
+from server.actions import access, events
+from server.actions.access import actor_for, require_moderator
 from server.db.queries import audit, tips
 from server.db.queries.communities import Community
-from server.db.queries.tips import Tip
+from server.db.queries.tips import Tip as Tip
 from server.db.queries.users import User
-from server.errors import bad_request, not_found
+from server.errors import AppError, bad_request, not_found
 from server.i18n import _
 
 MAX_NAME = 120
@@ -37,7 +39,7 @@ def check_description(description: str) -> str:
 
 async def check_can_add(connection: asyncpg.Connection, user: User | None, community: Community) -> User:
     """Members who are neither banned nor muted (site admins too)."""
-    return require_can_write(await actor_for(connection, user, community.id))
+    return access.require_can_write_in(await actor_for(connection, user, community.id), community)
 
 
 async def do_add(
@@ -71,8 +73,24 @@ async def do_set_hidden(
     return tip
 
 
-async def can_moderate(connection: asyncpg.Connection, user: User | None, community: Community) -> bool:
-    return (await actor_for(connection, user, community.id)).can_moderate
+@dataclass(frozen=True)
+class TipsPage:
+    """The tips page for one reader: the tips they may see, why they may not add one (None: they may)."""
+
+    tips: list[Tip]
+    refusal: str | None
+    can_moderate: bool
+
+
+async def page(connection: asyncpg.Connection, user: User | None, community: Community) -> TipsPage:
+    actor = await actor_for(connection, user, community.id)
+    refusal: str | None = None
+    try:
+        access.require_can_write_in(actor, community)
+    except AppError as error:
+        refusal = error.message
+    listed = await tips.list_for(connection, community.id, include_hidden=actor.can_moderate)
+    return TipsPage(listed, refusal, actor.can_moderate)
 
 
 async def list_for(connection: asyncpg.Connection, user: User | None, community: Community) -> list[Tip]:

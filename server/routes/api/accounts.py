@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.actions import profiles
-from server.db.queries.users import User
+from server.actions.access import User
 from server.i18n import current_language
 from server.routes.api.support import api_route, json_response, read_json
 

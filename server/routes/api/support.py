@@ -119,6 +119,22 @@ def api_route(
     return ApiRoute(path, endpoint, methods=methods, operation=operation)
 
 
+def int_query(request: Request, name: str) -> int | None:
+    """An optional whole-number query parameter (400 with its name otherwise)."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise bad_request(_("%(name)s must be a whole number.") % {"name": name}, name)
+    return int(raw)
+
+
+def path_slug(request: Request) -> str:
+    """The community slug of an endpoint under /api/v1/communities/{slug}."""
+    slug: str = request.path_params["slug"]
+    return slug
+
+
 def unauthorized() -> AppError:
     return SignInRequired(_("Please log in first."))
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.actions import flags
-from server.actions.access import Actor, actor_for, require_can_write
+from server.actions import communities, flags
+from server.actions.access import require_can_write
+from server.actions.communities import Community
 from server.actions.flags import Flagged, Item
-from server.db.queries import communities
-from server.db.queries.communities import Community
-from server.errors import AppError, not_found, returns_to_form
+from server.errors import AppError, returns_to_form
 from server.i18n import _
 from server.routes.forms import read_form, text
 from server.settings import Settings
@@ -31,13 +29,6 @@ def crisis_text(settings: Settings) -> str:
     return settings.crisis_text
 
 
-async def _community_and_actor(connection: asyncpg.Connection, request: Request) -> tuple[Community, Actor]:
-    community = await communities.by_slug(connection, request.path_params["slug"])
-    if community is None:
-        raise not_found()
-    return community, await actor_for(connection, request.state.user, community.id)
-
-
 def _back(community: Community, item: Item) -> str:
     if item.post is not None:
         return f"/c/{community.slug}/posts/{item.post.id}"
@@ -50,12 +41,6 @@ def _action(community: Community, item: Item) -> str:
         return f"/c/{community.slug}/posts/{item.post.id}/flag"
     assert item.room is not None and item.message is not None
     return f"/c/{community.slug}/live/{item.room.slug}/messages/{item.message.seq}/flag"
-
-
-async def _item(connection: asyncpg.Connection, request: Request, actor: Actor) -> Item:
-    if "post_id" in request.path_params:
-        return await flags.post_item(connection, actor, request.path_params["post_id"])
-    return await flags.message_item(connection, actor, request.path_params["room"], request.path_params["seq"])
 
 
 def _form_context(community: Community, item: Item, values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
@@ -73,9 +58,9 @@ def _form_context(community: Community, item: Item, values: dict[str, str], erro
 
 async def flag_form(request: Request) -> Response:
     async with request.app.state.db.acquire() as connection:
-        community, actor = await _community_and_actor(connection, request)
+        community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
         require_can_write(actor)  # refused (401/403) before anything about the item is looked at
-        item = await _item(connection, request, actor)
+        item = await flags.find_item(connection, actor, **request.path_params)
         await flags.check_flaggable(connection, actor, item)
     return render(request, "moderation/flag.html", _form_context(community, item, {}, {}))
 
@@ -84,9 +69,9 @@ async def flag(request: Request) -> Response:
     form = await read_form(request)
     values = {"reason": text(form, "reason", 40), "note": text(form, "note", 2000)}
     async with request.app.state.db.acquire() as connection:
-        community, actor = await _community_and_actor(connection, request)
+        community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
         require_can_write(actor)
-        item = await _item(connection, request, actor)
+        item = await flags.find_item(connection, actor, **request.path_params)
         try:
             if item.post is not None:
                 done: Flagged = await flags.do_flag_post(

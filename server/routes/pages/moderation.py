@@ -5,42 +5,29 @@ from __future__ import annotations
 import csv
 import io
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.actions import moderation
-from server.actions.access import Actor, actor_for, require_moderator
-from server.db.queries import audit, communities, memberships, rooms, sanctions
-from server.db.queries.communities import Community
-from server.errors import AppError, not_found, returns_to_form
+from server.actions import communities, moderation
+from server.errors import AppError, returns_to_form
 from server.routes.forms import read_form, redirect, text
 from server.templating import render
 
 AUDIT_PAGE = 100
 
 
-async def _community_and_actor(connection: asyncpg.Connection, request: Request) -> tuple[Community, Actor]:
-    community = await communities.by_slug(connection, request.path_params["slug"])
-    if community is None:
-        raise not_found()
-    return community, await actor_for(connection, request.state.user, community.id)
-
-
 async def members_page(request: Request, errors: dict[str, str] | None = None, status: int = 200) -> Response:
     async with request.app.state.db.acquire() as connection:
-        community, actor = await _community_and_actor(connection, request)
-        require_moderator(actor)
-        member_list = await memberships.members(connection, community.id)
-        active = await sanctions.active_for_community(connection, community.id)
+        community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
+        view = await moderation.members_view(connection, actor)
     return render(
         request,
         "moderation/members.html",
         {
             "community": community,
-            "members": member_list,
-            "sanctions": active,
+            "members": view.members,
+            "sanctions": view.sanctions,
             "durations": [*moderation.MUTE_CHOICES, "until_lifted"],
             "errors": errors or {},
         },
@@ -53,7 +40,7 @@ async def _act(request: Request, verb: str) -> Response:
     username = request.path_params["username"]
     try:
         async with request.app.state.db.acquire() as connection:
-            community, actor = await _community_and_actor(connection, request)
+            community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
             if verb == "mute":
                 await moderation.do_mute(
                     connection, actor, username, duration=text(form, "duration", 20), reason=text(form, "reason", 2000)
@@ -90,10 +77,12 @@ async def unban(request: Request) -> Response:
 async def audit_page(request: Request) -> Response:
     before = request.query_params.get("before")
     async with request.app.state.db.acquire() as connection:
-        community, actor = await _community_and_actor(connection, request)
-        require_moderator(actor)
-        entries = await audit.for_community(
-            connection, community.id, before_id=int(before) if before and before.isdigit() else None, limit=AUDIT_PAGE
+        community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
+        entries = await moderation.audit_log(
+            connection,
+            actor,
+            before_id=int(before) if before and before.isdigit() and len(before) < 19 else None,
+            limit=AUDIT_PAGE,
         )
     return render(
         request, "moderation/audit.html", {"community": community, "entries": entries, "page_size": AUDIT_PAGE}
@@ -102,9 +91,8 @@ async def audit_page(request: Request) -> Response:
 
 async def audit_csv(request: Request) -> Response:
     async with request.app.state.db.acquire() as connection:
-        community, actor = await _community_and_actor(connection, request)
-        require_moderator(actor)
-        entries = await audit.for_community(connection, community.id, before_id=None, limit=100_000)
+        community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
+        entries = await moderation.audit_log(connection, actor, before_id=None, limit=100_000)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
@@ -135,12 +123,11 @@ async def audit_csv(request: Request) -> Response:
 async def slow_mode(request: Request) -> Response:
     form = await read_form(request)
     async with request.app.state.db.acquire() as connection:
-        community, actor = await _community_and_actor(connection, request)
-        room = await rooms.in_community(connection, community.id, request.path_params["room"])
-        if room is None:
-            raise not_found()
+        community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
         seconds = text(form, "seconds", 10)
-        await moderation.do_set_slow_mode(connection, actor, room, int(seconds) if seconds.isdigit() else -1)
+        room = await moderation.do_set_slow_mode_in(
+            connection, actor, request.path_params["room"], int(seconds) if seconds.isdigit() else -1
+        )
     return redirect(f"/c/{community.slug}/live/{room.slug}")
 
 

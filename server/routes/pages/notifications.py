@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from server import auth
 from server.actions import notifications
-from server.db.queries.notifications import FORUM_KINDS
+from server.actions.notifications import FORUM_KINDS
 from server.routes.forms import read_form, redirect
 from server.templating import render
 

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.actions import communities, review, thread_moderation
 from server.actions import flags as flag_actions
-from server.actions import review, thread_moderation
-from server.actions.access import Actor, actor_for, require_moderator
-from server.db.queries import communities
-from server.db.queries.communities import Community
-from server.errors import AppError, not_found, returns_to_form
+from server.actions.access import require_moderator
+from server.errors import AppError, returns_to_form
 from server.routes.forms import read_form, redirect, safe_next, text
 from server.templating import render
-
-
-async def _community_and_actor(connection: asyncpg.Connection, request: Request) -> tuple[Community, Actor]:
-    community = await communities.by_slug(connection, request.path_params["slug"])
-    if community is None:
-        raise not_found()
-    return community, await actor_for(connection, request.state.user, community.id)
 
 
 async def review_page(
@@ -33,7 +23,7 @@ async def review_page(
     status: int = 200,
 ) -> Response:
     async with request.app.state.db.acquire() as connection:
-        community, actor = await _community_and_actor(connection, request)
+        community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
         queue = await review.queue(connection, actor, escalate_minutes=request.app.state.settings.flag_escalate_minutes)
     return render(
         request,
@@ -57,7 +47,7 @@ async def _decide(request: Request, kind: str, verb: str) -> Response:
     key = f"{kind}-{item_id}"
     try:
         async with request.app.state.db.acquire() as connection:
-            community, actor = await _community_and_actor(connection, request)
+            community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
             require_moderator(actor)
             if verb in {"approve", "reject"} and kind == "post":
                 if verb == "approve":
@@ -93,7 +83,7 @@ async def save_settings(request: Request) -> Response:
     values = {name: text(form, name, 10) for name in ("hold_release_after", "flag_hide_threshold")}
     try:
         async with request.app.state.db.acquire() as connection:
-            community, actor = await _community_and_actor(connection, request)
+            community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
             await review.do_set_settings(
                 connection,
                 actor,
@@ -113,7 +103,7 @@ async def save_settings(request: Request) -> Response:
 
 async def _hide_form(request: Request, reason: str = "", error: str | None = None, status: int = 200) -> Response:
     async with request.app.state.db.acquire() as connection:
-        community, actor = await _community_and_actor(connection, request)
+        community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
         require_moderator(actor)
         place = await thread_moderation.post_in(connection, actor, request.path_params["post_id"])
     return render(
@@ -133,7 +123,7 @@ async def hide(request: Request) -> Response:
     reason = text(form, "reason", 2000)
     try:
         async with request.app.state.db.acquire() as connection:
-            community, actor = await _community_and_actor(connection, request)
+            community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
             done = await thread_moderation.do_hide_post(
                 connection, actor, request.path_params["post_id"], reason=reason
             )
@@ -147,7 +137,7 @@ async def hide(request: Request) -> Response:
 async def unhide(request: Request) -> Response:
     await read_form(request)
     async with request.app.state.db.acquire() as connection:
-        community, actor = await _community_and_actor(connection, request)
+        community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
         done = await thread_moderation.do_restore_post(connection, actor, request.path_params["post_id"])
     return redirect(f"/c/{community.slug}/posts/{done.place.id}")
 
@@ -157,7 +147,7 @@ async def unhide(request: Request) -> Response:
 
 async def _move_form(request: Request, target: str = "", error: str | None = None, status: int = 200) -> Response:
     async with request.app.state.db.acquire() as connection:
-        community, actor = await _community_and_actor(connection, request)
+        community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
         thread = await thread_moderation.thread_to_move(connection, actor, request.path_params["thread_id"])
     return render(
         request,
@@ -176,7 +166,9 @@ async def move(request: Request) -> Response:
     target = text(form, "target", 200)
     try:
         async with request.app.state.db.acquire() as connection:
-            _community, actor = await _community_and_actor(connection, request)
+            _community, actor = await communities.with_actor(
+                connection, request.state.user, request.path_params["slug"]
+            )
             moved = await thread_moderation.do_move_thread(
                 connection, actor, request.path_params["thread_id"], target_slug=target
             )

@@ -6,78 +6,49 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.actions import access
+from server.actions import communities
 from server.actions import rooms as room_actions
-from server.actions.access import actor_for
-from server.db.queries import communities, messages, rooms
-from server.errors import not_found
 from server.live import room_topic
 from server.routes.forms import read_form, redirect, text
 from server.templating import render
 
-HISTORY_ON_PAGE = 50
-
 
 async def room_page(request: Request) -> Response:
-    slug = request.path_params["slug"]
-    room_slug = request.path_params.get("room")
-    user = request.state.user
     async with request.app.state.db.acquire() as connection:
-        community = await communities.by_slug(connection, slug)
-        if community is None:
-            raise not_found()
-        actor = await actor_for(connection, user, community.id)
-        access.require_can_read_room(actor, community)
-        room = await rooms.in_community(connection, community.id, room_slug)
-        if room is None:
-            raise not_found()
-        all_rooms = await rooms.list_for_community(connection, community.id)
-        history = await messages.recent(
-            connection,
-            room.id,
-            viewer_id=user.id if user else None,
-            include_removed=actor.can_moderate,
-            limit=HISTORY_ON_PAGE,
+        page = await room_actions.open_room_page(
+            connection, request.state.user, request.path_params["slug"], request.path_params.get("room")
         )
-        hidden = await rooms.hides_presence(connection, room.id, user.id) if user else False
     return render(
         request,
         "live/room.html",
         {
-            "community": community,
-            "room": room,
-            "rooms": all_rooms,
-            "history": history,
-            "topic": room_topic(community.slug, room.slug),
-            "actor": actor,
-            "can_send": access.can_write(actor, community),
-            "presence_hidden": hidden,
-            "last_seq": history[-1].seq if history else room.last_seq,
+            "community": page.community,
+            "room": page.room,
+            "rooms": page.rooms,
+            "history": page.history,
+            "topic": room_topic(page.community.slug, page.room.slug),
+            "actor": page.actor,
+            "can_send": page.can_send,
+            "presence_hidden": page.presence_hidden,
+            "last_seq": page.history[-1].seq if page.history else page.room.last_seq,
         },
     )
 
 
 async def add_room(request: Request) -> Response:
     form = await read_form(request)
-    slug = request.path_params["slug"]
     async with request.app.state.db.acquire() as connection:
-        community = await communities.by_slug(connection, slug)
-        if community is None:
-            raise not_found()
-        actor = await actor_for(connection, request.state.user, community.id)
+        community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
         room = await room_actions.do_add_room(connection, actor, community, text(form, "name", 200))
     return redirect(f"/c/{community.slug}/live/{room.slug}")
 
 
 async def set_presence(request: Request) -> Response:
     form = await read_form(request)
-    slug = request.path_params["slug"]
     async with request.app.state.db.acquire() as connection:
-        community = await communities.by_slug(connection, slug)
-        room = await rooms.in_community(connection, community.id, request.path_params["room"]) if community else None
-        if community is None or room is None:
-            raise not_found()
-        actor = await actor_for(connection, request.state.user, community.id)
+        community, room, actor = await room_actions.room_in(
+            connection, request.state.user, request.path_params["slug"], request.path_params["room"]
+        )
         await room_actions.do_set_presence_hidden(connection, actor, room, text(form, "hidden") == "1")
     return redirect(f"/c/{community.slug}/live/{room.slug}")
 

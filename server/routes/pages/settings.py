@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from server import auth
 from server.actions import accounts, profiles
-from server.db.queries.users import User
+from server.actions.access import User
 from server.errors import AppError
 from server.i18n import LANGUAGE_NAMES, SUPPORTED_LANGUAGES
 from server.routes.api.support import json_response
