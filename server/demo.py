@@ -6,6 +6,7 @@ from datetime import date
 
 import asyncpg
 
+from server.actions import events
 from server.db.queries import demo
 from server.passwords import hash_password
 
@@ -120,7 +121,7 @@ OTHER_COMMUNITIES = [
 
 async def load_demo_data(connection: asyncpg.Connection) -> bool:
     """Insert the demo communities and accounts unless they are there already. True when loaded now."""
-    async with connection.transaction():
+    async with events.unit_of_work(connection):
         await demo.lock(connection, DEMO_LOCK_KEY)
         if await demo.community_exists(connection, CMS_SLUG):
             return False

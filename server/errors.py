@@ -45,6 +45,10 @@ class Refused(AppError):
     status = 403
 
 
+class NotYours(Refused):
+    """Someone else's post, answer or flag: a change only its owner (or a leader) may make."""
+
+
 class SignInRequired(Refused):
     code = "unauthorized"
     status = 401
@@ -109,6 +113,9 @@ def unavailable(message: str = "The service is briefly unavailable; please try a
 def returns_to_form(error: AppError) -> bool:
     """The one rule for every form: a refused form comes back with the person's text and the reason
     beside it, whatever the reason (invalid, too fast, muted, locked, signed out meanwhile), except
-    when the thing it was about is gone or hidden from them: then they get the not-found page. A
-    not-found about what they typed in a field (a username) is their typo, and goes back to the form."""
-    return not isinstance(error, NotFound) or error.field is not None
+    when the thing it was about is gone or hidden from them (the not-found page) or is not theirs to
+    change (the refusal page: their text has no place in someone else's post). A not-found about what
+    they typed in a field (a username) is their typo, and goes back to the form."""
+    if isinstance(error, NotFound):
+        return error.field is not None
+    return not isinstance(error, NotYours)

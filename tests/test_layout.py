@@ -101,6 +101,41 @@ def test_sql_runs_only_in_server_db() -> None:
     assert offenders == [], "SQL belongs in server/db/queries"
 
 
+ROUTE_MODULE_MAX_LINES = 400
+
+
+def test_no_route_module_exceeds_400_lines() -> None:
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in (ROOT / "server" / "routes").rglob("*.py")
+        if (lines := len(path.read_text().splitlines())) > ROUTE_MODULE_MAX_LINES
+    }
+    assert long == {}, "split these route modules by resource"
+
+
+def test_actions_open_transactions_only_through_the_unit_of_work() -> None:
+    # A bare transaction could commit a change whose live events nobody publishes.
+    offenders = []
+    for path in (ROOT / "server").rglob("*.py"):
+        if (ROOT / "server" / "db") in path.parents or path == ROOT / "server" / "actions" / "events.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "transaction":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == [], "use server.actions.events.unit_of_work(connection)"
+
+
+def test_routes_publish_nothing_themselves() -> None:
+    # Live events leave only through the unit of work (server/actions/events.py), so every door sends the same.
+    publishing = {"publish", "publish_frame", "publish_events", "close_user_sockets"}
+    offenders = []
+    for path in (ROOT / "server" / "routes").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in publishing:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.attr}")
+    assert offenders == [], "emit events from the action instead"
+
+
 IMPORT_CONTRACTS = [
     contract["id"]
     for contract in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]

@@ -156,6 +156,17 @@ def can_moderate_author(actor: Actor, author_rank: int) -> bool:
     return actor.can_moderate and actor.rank > author_rank
 
 
+def muted_notice(actor: Actor) -> str | None:
+    """What a muted member reads where the composer would be: until when, and the leader's reason."""
+    if actor.user is None or not is_muted(actor):
+        return None
+    try:
+        require_not_muted(actor)
+    except AppError as refusal:
+        return refusal.message
+    return None
+
+
 # --- the guards --------------------------------------------------------------------------------
 
 

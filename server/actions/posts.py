@@ -22,7 +22,7 @@ from server.db.queries.notifications import Created
 from server.db.queries.posts import Post, Revision
 from server.db.queries.threads import Thread
 from server.db.queries.users import User
-from server.errors import AppError, Conflict, bad_request, conflict, forbidden, not_found
+from server.errors import AppError, Conflict, NotYours, bad_request, conflict, not_found
 from server.i18n import _
 from server.ratelimit import RateLimiter
 
@@ -132,9 +132,10 @@ async def open_post(
 async def _own_post(connection: asyncpg.Connection, user: User | None, post_id: int, slug: str | None) -> OwnPost:
     """The author's own post, after the write checks (member in good standing, active community)."""
     place, thread, post = await open_post(connection, user, post_id, slug)
+    # Whose post it is comes first: someone else's post is refused as such, whatever their standing.
+    if user is not None and post.author_id != user.id:
+        raise NotYours(_("You can only change your own posts."))
     author = require_writable(place)
-    if post.author_id != author.id:
-        raise forbidden(_("You can only change your own posts."))
     first = await posts.first_post_id(connection, thread.id)
     return OwnPost(place, thread, post, post.id == first)
 

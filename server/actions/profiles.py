@@ -99,6 +99,35 @@ async def do_set_preferences(
     return await users.set_preferences(connection, user.id, language=clean_language, time_zone=clean_zone)
 
 
+async def do_update_me(
+    connection: asyncpg.Connection,
+    user: User,
+    *,
+    display_name: str | None = None,
+    bio: str | None = None,
+    language: str | None = None,
+    time_zone: str | None = None,
+    change_language: bool = False,
+) -> User:
+    """The API's PATCH /me: any of name, bio, language and zone, all or nothing (left out: unchanged)."""
+    async with events.unit_of_work(connection):
+        if display_name is not None or bio is not None:
+            user = await do_update_profile(
+                connection,
+                user,
+                display_name=user.display_name if display_name is None else display_name,
+                bio=user.bio if bio is None else bio,
+            )
+        if change_language or time_zone is not None:
+            user = await do_set_preferences(
+                connection,
+                user,
+                language=language if change_language else user.language,
+                time_zone=user.time_zone if time_zone is None else time_zone,
+            )
+    return user
+
+
 async def export_data(connection: asyncpg.Connection, user: User) -> dict[str, Any]:
     """Everything Kindred holds about the member, including their own email, ready for JSON."""
     export = await exports.for_user(connection, user.id)

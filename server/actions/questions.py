@@ -11,7 +11,7 @@ from server.actions.threads import open_thread, require_writable
 from server.db.queries import experts, posts, threads
 from server.db.queries.threads import Thread
 from server.db.queries.users import User
-from server.errors import bad_request, conflict, forbidden, not_found
+from server.errors import NotYours, bad_request, conflict, not_found
 from server.i18n import _
 
 
@@ -29,7 +29,7 @@ async def do_accept(
     if thread.kind != "question":
         raise conflict(_("Only questions have an accepted answer."))
     if member.id != thread.author_id and not place.actor.can_moderate:
-        raise forbidden(_("Only the person who asked or a leader can accept an answer."))
+        raise NotYours(_("Only the person who asked or a leader can accept an answer."))
     answer_author: int | None = None
     if post_id is not None:
         answer = await posts.by_id(connection, post_id)

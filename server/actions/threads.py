@@ -163,6 +163,10 @@ class ThreadView:
         return access.can_reply(self.place.actor, self.place.community, thread_locked=self.thread.locked)
 
     @property
+    def muted_notice(self) -> str | None:
+        return access.muted_notice(self.place.actor)
+
+    @property
     def can_accept(self) -> bool:
         actor = self.place.actor
         if self.thread.kind != "question" or actor.user is None:

@@ -131,21 +131,16 @@ async def public_profile(request: Request) -> Response:
 async def update_me(request: Request) -> Response:
     changes = await read_json(request, MeChanges)
     user: User = request.state.user
-    async with request.app.state.db.acquire() as connection, connection.transaction():
-        if changes.display_name is not UNSET or changes.bio is not UNSET:
-            user = await profiles.do_update_profile(
-                connection,
-                user,
-                display_name=user.display_name if changes.display_name is UNSET else changes.display_name,
-                bio=user.bio if changes.bio is UNSET else changes.bio,
-            )
-        if changes.language is not UNSET or changes.time_zone is not UNSET:
-            user = await profiles.do_set_preferences(
-                connection,
-                user,
-                language=user.language if changes.language is UNSET else changes.language,
-                time_zone=user.time_zone if changes.time_zone is UNSET else changes.time_zone,
-            )
+    async with request.app.state.db.acquire() as connection:
+        user = await profiles.do_update_me(
+            connection,
+            user,
+            display_name=None if changes.display_name is UNSET else changes.display_name,
+            bio=None if changes.bio is UNSET else changes.bio,
+            change_language=changes.language is not UNSET,
+            language=None if changes.language is UNSET else changes.language,
+            time_zone=None if changes.time_zone is UNSET else changes.time_zone,
+        )
     return json_response(me_from(user))
 
 

@@ -90,7 +90,7 @@ async def flag(request: Request) -> Response:
             if not returns_to_form(error):
                 raise
             context = _form_context(community, item, values, {error.field or "form": error.message})
-            return render(request, "moderation/flag.html", context, status=400)
+            return render(request, "moderation/flag.html", context, status=error.status)
     # The crisis text is shown right here, on the page the member lands on, whatever else happened.
     return render(
         request,

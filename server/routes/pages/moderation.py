@@ -54,7 +54,7 @@ async def _act(request: Request, verb: str) -> Response:
     except AppError as error:
         if not returns_to_form(error):
             raise
-        return await members_page(request, {username: error.message}, status=400)
+        return await members_page(request, {username: error.message}, status=error.status)
     return redirect(f"/c/{community.slug}/members")
 
 

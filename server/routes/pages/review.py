@@ -66,7 +66,7 @@ async def _decide(request: Request, kind: str, verb: str) -> Response:
     except AppError as error:
         if not returns_to_form(error):
             raise
-        return await review_page(request, {key: error.message}, {key: reason}, status=400)
+        return await review_page(request, {key: error.message}, {key: reason}, status=error.status)
     return redirect(safe_next(text(form, "next", 500), f"/c/{community.slug}/review"))
 
 
@@ -94,7 +94,7 @@ async def save_settings(request: Request) -> Response:
     except AppError as error:
         if not returns_to_form(error):
             raise
-        return await review_page(request, {error.field or "settings": error.message}, values, status=400)
+        return await review_page(request, {error.field or "settings": error.message}, values, status=error.status)
     return redirect(f"/c/{community.slug}/review?saved=1#settings")
 
 
@@ -175,7 +175,7 @@ async def move(request: Request) -> Response:
     except AppError as error:
         if not returns_to_form(error):
             raise
-        return await _move_form(request, target, error.message, status=400)
+        return await _move_form(request, target, error.message, status=error.status)
     return redirect(f"/c/{moved.target.slug}/t/{moved.thread.id}")
 
 

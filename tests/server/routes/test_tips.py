@@ -114,3 +114,18 @@ async def test_no_one_but_leaders_and_admins_hides_or_unhides_tips(
     assert (await client.post(f"{TIPS}/{visible}/hide", data={"csrf_token": token})).status_code == expected
     assert (await client.post(f"{TIPS}/{hidden}/unhide", data={"csrf_token": token})).status_code == expected
     assert await table_rows(db, "tips") == before
+
+
+async def test_a_muted_members_refused_tip_keeps_its_draft_like_a_refused_reply(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    # One rule decides what goes back into a form (server.errors.returns_to_form): the reason, next to the words.
+    await create_cast(db)
+    token = await _as(client, "muted")
+    response = await client.post(
+        TIPS, data={"name": "Warm baths", "description": "They calm the cramps at night.", "csrf_token": token}
+    )
+    assert response.status_code == 403
+    assert "You are muted in this community" in response.text
+    assert "Warm baths" in response.text and "They calm the cramps at night." in response.text
+    assert await db.fetchval("SELECT count(*) FROM tips") == 0
