@@ -99,9 +99,9 @@ async def do_send_message(
             return Sent(existing, room.epoch, duplicate=True)
         message = _as_sent(stored, room, user, actor, client_msg_id, text)
         if message.state == "held":
-            events.emit(events.RoomMessageGone(community_slug, room.slug, message.seq))
+            events.emit(events.RoomMessageGone(community_slug, room.slug, message.seq, new=True))
         else:
-            events.emit(events.RoomMessageShown(community_slug, room.slug, stored.epoch, message))
+            events.emit(events.RoomMessageShown(community_slug, room.slug, stored.epoch, message, new=True))
     return Sent(message, stored.epoch, duplicate=False)
 
 
