@@ -29,6 +29,9 @@ class Sent:
 
 
 def check_message(body: str, client_msg_id: str) -> str:
+    # Postgres text cannot hold NUL: refused as bad input, never as "unavailable" (which is retried).
+    if "\x00" in body or "\x00" in client_msg_id:
+        raise bad_request(_("A message cannot contain the NUL character (U+0000)."))
     text = body.strip()
     if not text:
         raise bad_request(_("A message cannot be empty."))
