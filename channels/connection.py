@@ -50,6 +50,7 @@ class Connection:
         "_closer",
         "_closing",
         "_done",
+        "_floors",
         "_held",
         "_held_count",
         "_in_flight",
@@ -80,8 +81,10 @@ class Connection:
         # A list, not a deque or an asyncio.Queue: empty, it is the smallest container (56 bytes).
         self._outbox: list[Outgoing] = []
         self._in_flight = 0  # frames the writer took from the outbox and has not written yet
-        self._held: dict[str, list[Outgoing]] | None = None
+        self._held: dict[str, list[tuple[Outgoing, int | None]]] | None = None
         self._held_count = 0
+        # topic → the highest seq the client was sent from history (see release): made on first use.
+        self._floors: dict[str, int] | None = None
         self._closing = False
         self._closed = False
         self._done: asyncio.Future[None] | None = None  # made only when someone waits for the close
@@ -138,8 +141,16 @@ class Connection:
             self._writer = asyncio.create_task(self._write(), name="connection-writer")
         return True
 
-    def deliver(self, topic: str, frame: Outgoing, wire: bytes | None = None) -> bool:
-        """A live frame for topic, from the hub: held while the topic is on hold, else sent (see send)."""
+    def deliver(self, topic: str, frame: Outgoing, wire: bytes | None = None, seq: int | None = None) -> bool:
+        """A live frame for topic, from the hub: held while the topic is on hold, else sent (see send).
+
+        seq: set when the frame announces that seq for the first time (a new message); such a
+        frame is dropped (False) when seq is at or below the topic's floor, since the client got
+        that seq from history already (see release). Changes to a seq (a removal, an approval)
+        come with seq None and are always delivered.
+        """
+        if seq is not None and self._floors is not None and seq <= self._floors.get(topic, 0):
+            return False
         held = self._held.get(topic) if self._held else None
         if held is None:
             return self.send(frame, wire)
@@ -148,7 +159,7 @@ class Connection:
         if self.pending >= self.max_queue:
             self.abort(CloseCode.RESUME, "too far behind; reconnect and resume")
             return False
-        held.append(frame)
+        held.append((frame, seq))
         self._held_count += 1
         return True
 
@@ -158,15 +169,39 @@ class Connection:
             self._held = {}
         self._held.setdefault(topic, [])
 
-    def release(self, topic: str, keep: Callable[[Outgoing], bool] | None = None) -> None:
-        """Queue the frames held for topic (those keep() accepts, in order) and stop holding it."""
+    def release(self, topic: str, keep: Callable[[Outgoing], bool] | None = None, *, floor: int | None = None) -> None:
+        """Queue the frames held for topic (those keep() accepts, in order) and stop holding it.
+
+        floor: the highest seq of topic the client was just sent from history (a join's head).
+        From now until the topic is forgotten, first announcements of seqs at or below it are
+        dropped, whether they were held or come later: a message is committed before it is
+        published, so its publication can reach this process after the history that already
+        had it was read and sent, well after the hold ended.
+        """
         held = self._held.pop(topic, []) if self._held else []
         if not self._held:
             self._held = None
         self._held_count -= len(held)
-        for frame in held:
+        if floor is not None:
+            if self._floors is None:
+                self._floors = {}
+            self._floors[topic] = floor
+        for frame, seq in held:
+            if floor is not None and seq is not None and seq <= floor:
+                continue
             if keep is None or keep(frame):
                 self.send(frame)
+
+    def forget(self, topic: str) -> None:
+        """Drop what is kept for topic (its hold and its floor); the hub calls it when the connection leaves topic."""
+        if self._held is not None and topic in self._held:
+            self._held_count -= len(self._held.pop(topic))
+            if not self._held:
+                self._held = None
+        if self._floors is not None:
+            self._floors.pop(topic, None)
+            if not self._floors:
+                self._floors = None
 
     # --- closing ------------------------------------------------------------------------------
 
@@ -210,6 +245,7 @@ class Connection:
         self._in_flight = 0
         self._held = None
         self._held_count = 0
+        self._floors = None
         self._closed = True
         if self._done is not None and not self._done.done():
             self._done.set_result(None)

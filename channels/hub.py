@@ -66,6 +66,7 @@ class Hub:
 
     async def leave(self, topic: str, connection: Connection) -> None:
         connection.topics.discard(topic)
+        connection.forget(topic)
         members = self._rooms.get(topic)
         if members is None or connection not in members:
             return
@@ -81,8 +82,12 @@ class Hub:
         for topic in list(connection.topics):
             await self.leave(topic, connection)
 
-    def deliver(self, topic: str, payload: bytes) -> int:
-        """Hand payload to every local connection of topic; decoded and framed once, not once per socket."""
+    def deliver(self, topic: str, payload: bytes, seq: int | None = None) -> int:
+        """Hand payload to every local connection of topic; decoded and framed once, not once per socket.
+
+        seq: the seq payload announces for the first time (a new message), if any: a connection
+        that was already sent it from history skips it (Connection.deliver, Connection.release).
+        """
         members = self._rooms.get(topic)
         if not members:
             return 0
@@ -92,7 +97,7 @@ class Hub:
         delivered = 0
         for connection in list(members):
             # A connection that is too slow closes itself here; the others are not held up.
-            if connection.deliver(topic, text, wire):
+            if connection.deliver(topic, text, wire, seq):
                 delivered += 1
         return delivered
 

@@ -280,6 +280,14 @@ def _too_large(raw: str | bytes) -> bool:
     return len(raw) * 4 > MAX_FRAME_BYTES and len(raw.encode()) > MAX_FRAME_BYTES
 
 
+def _ref(frame: ClientFrame) -> str | None:
+    """What an error about frame names: a send's client_id, else the room or topic it is about."""
+    if isinstance(frame, Send):
+        return frame.client_id
+    ref = getattr(frame, "room", None) or getattr(frame, "topic", None)
+    return ref if isinstance(ref, str) else None
+
+
 def decode_client_frame(raw: str | bytes) -> AnyClientFrame:
     """Parse and validate one client frame, or raise ProtocolError saying what is wrong with it."""
     if _too_large(raw):
@@ -290,6 +298,17 @@ def decode_client_frame(raw: str | bytes) -> AnyClientFrame:
         raise ProtocolError("bad_request", f"Invalid frame: {exc}") from None
     except (msgspec.DecodeError, UnicodeDecodeError):
         raise ProtocolError("bad_request", "Frames must be JSON objects.") from None
+    except RecursionError:
+        # Arrays or objects nested about a thousand deep, even in a field that is ignored: the
+        # decoder gives up; the frame is refused like any malformed one, the connection lives on.
+        raise ProtocolError("bad_request", "Frames must not nest arrays or objects that deep.") from None
+    # Text fields reach the database, whose text cannot hold NUL: refused here, never retried.
+    for name in frame.__struct_fields__:
+        value = getattr(frame, name)
+        if isinstance(value, str) and "\x00" in value:
+            raise ProtocolError(
+                "bad_request", f"The field {name} cannot contain the NUL character (U+0000).", ref=_ref(frame)
+            )
     if isinstance(frame, Send) and len(frame.body) > MAX_BODY_CHARS:
         raise ProtocolError("too_large", f"Messages are limited to {MAX_BODY_CHARS} characters.", ref=frame.client_id)
     return frame

@@ -123,7 +123,10 @@ class LiveService:
     """Publishes after commit, fans out what Redis brings, and closes sockets on logout or ban.
 
     Every payload published to Redis carries a small envelope, the publishing time in ns and a
-    newline, so each process can measure send-to-deliver latency without touching the JSON.
+    newline, so each process can measure send-to-deliver latency without touching the JSON. A
+    new message's envelope also carries its seq (`<ns> <seq>\n`): a message is published after
+    its commit, so its publication can reach a process after a client joining the room was sent
+    that seq from history; the hub then skips that client (Connection.release, floor).
     """
 
     def __init__(
@@ -194,12 +197,17 @@ class LiveService:
 
     # --- publishing ---------------------------------------------------------------------------
 
-    async def publish(self, topic: str, payload: bytes) -> bool:
-        """Send to every process; if Redis cannot take it, this process's own clients still get it now."""
-        return await self.hub.publish(topic, b"%d\n" % time.time_ns() + payload)
+    async def publish(self, topic: str, payload: bytes, *, new_seq: int | None = None) -> bool:
+        """Send to every process; if Redis cannot take it, this process's own clients still get it now.
 
-    async def publish_frame(self, topic: str, frame: msgspec.Struct) -> bool:
-        return await self.publish(topic, protocol.encode(frame))
+        new_seq: the seq payload announces for the first time (a new message), if any.
+        """
+        if new_seq is None:
+            return await self.hub.publish(topic, b"%d\n" % time.time_ns() + payload)
+        return await self.hub.publish(topic, b"%d %d\n" % (time.time_ns(), new_seq) + payload)
+
+    async def publish_frame(self, topic: str, frame: msgspec.Struct, *, new_seq: int | None = None) -> bool:
+        return await self.publish(topic, protocol.encode(frame), new_seq=new_seq)
 
     async def publish_events(self, events: Sequence[Event]) -> None:
         """A unit of work committed (server/actions/events.py): each event, as the frame its watchers expect."""
@@ -207,13 +215,15 @@ class LiveService:
         for event in events:
             if isinstance(event, RoomMessageShown):
                 topic = room_topic(event.community_slug, event.room_slug)
-                await self.publish_frame(topic, message_frame(topic, event.epoch, event.message))
+                frame = message_frame(topic, event.epoch, event.message)
+                await self.publish_frame(topic, frame, new_seq=event.message.seq if event.new else None)
             elif isinstance(event, RoomMessageGone):
                 topic = room_topic(event.community_slug, event.room_slug)
-                await self.publish_frame(topic, protocol.Removed(room=topic, seq=event.seq, rejected=event.rejected))
+                gone = protocol.Removed(room=topic, seq=event.seq, rejected=event.rejected)
+                await self.publish_frame(topic, gone, new_seq=event.seq if event.new else None)
             elif isinstance(event, PostChanged):
-                frame = protocol.ThreadChanged(thread=event.thread_id, post=event.post_id, change=event.change)
-                await self.publish_frame(thread_topic(event.thread_id), frame)
+                changed = protocol.ThreadChanged(thread=event.thread_id, post=event.post_id, change=event.change)
+                await self.publish_frame(thread_topic(event.thread_id), changed)
             elif isinstance(event, Notified):
                 counts[event.user_id] = counts.get(event.user_id, 0) + 1
             elif isinstance(event, MemberRemoved):
@@ -236,7 +246,8 @@ class LiveService:
         if topic.startswith(USER_TOPIC):
             self._on_control(int(topic[len(USER_TOPIC) :]), payload)
             return
-        delivered = self.hub.deliver(topic, payload)
+        stamp, _, seq = stamp.partition(b" ")
+        delivered = self.hub.deliver(topic, payload, int(seq) if seq.isdigit() else None)
         if delivered and payload.startswith(b'{"type":"message"'):
             self.metrics.messages_delivered.inc(delivered)
             with contextlib.suppress(ValueError):

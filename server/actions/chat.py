@@ -29,6 +29,9 @@ class Sent:
 
 
 def check_message(body: str, client_msg_id: str) -> str:
+    # Postgres text cannot hold NUL: refused as bad input, never as "unavailable" (which is retried).
+    if "\x00" in body or "\x00" in client_msg_id:
+        raise bad_request(_("A message cannot contain the NUL character (U+0000)."))
     text = body.strip()
     if not text:
         raise bad_request(_("A message cannot be empty."))
@@ -99,9 +102,9 @@ async def do_send_message(
             return Sent(existing, room.epoch, duplicate=True)
         message = _as_sent(stored, room, user, actor, client_msg_id, text)
         if message.state == "held":
-            events.emit(events.RoomMessageGone(community_slug, room.slug, message.seq))
+            events.emit(events.RoomMessageGone(community_slug, room.slug, message.seq, new=True))
         else:
-            events.emit(events.RoomMessageShown(community_slug, room.slug, stored.epoch, message))
+            events.emit(events.RoomMessageShown(community_slug, room.slug, stored.epoch, message, new=True))
     return Sent(message, stored.epoch, duplicate=False)
 
 

@@ -49,22 +49,31 @@ class Notified:
 
 @dataclass(frozen=True, slots=True)
 class RoomMessageShown:
-    """A chat message everyone in the room may now see (sent, approved, or shown again)."""
+    """A chat message everyone in the room may now see (sent, approved, or shown again).
+
+    new: the send that stored it (its seq is announced for the first time), not a later change;
+    a client that already got that seq from history is not sent it again (LiveService.publish).
+    """
 
     community_slug: str
     room_slug: str
     epoch: str
     message: Message
+    new: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class RoomMessageGone:
-    """A chat message others may not see (removed, held, or rejected: its author's page marks it so)."""
+    """A chat message others may not see (removed, held, or rejected: its author's page marks it so).
+
+    new: as for RoomMessageShown (a message held for review as it is sent).
+    """
 
     community_slug: str
     room_slug: str
     seq: int
     rejected: bool = False
+    new: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from server.auth import check_csrf
-from server.errors import AppError
+from server.errors import AppError, InvalidInput
+from server.i18n import _
 
 
 async def read_form(request: Request) -> FormData:
@@ -20,7 +21,12 @@ async def read_form(request: Request) -> FormData:
 
 def text(form: FormData, name: str, limit: int = 100_000) -> str:
     value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    if "\x00" in value:
+        # Postgres text cannot hold NUL: a clear 400 about the field, not a 500 from the database.
+        raise InvalidInput(_("This field cannot contain the NUL character (U+0000)."), field=name)
+    return value[:limit]
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -18,7 +18,7 @@ from server.actions.access import Actor, actor_for
 from server.db.queries import messages, rooms
 from server.errors import AppError, NotFound, Refused
 from server.i18n import _
-from server.live import Client, LiveService, frame_seq, member_topic, message_frame, thread_topic, wire_user
+from server.live import Client, LiveService, member_topic, message_frame, thread_topic, wire_user
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,9 @@ class LiveSession:
             await self.live.hub.leave(topic, self.connection)
             return
         community_id, head_seq, is_leader, hidden = head
-        self.connection.release(topic, keep=lambda held: (frame_seq(held) or head_seq + 1) > head_seq)
+        # From here on the connection skips new messages up to head_seq: the history had them.
+        # Changes to earlier seqs (a removal, an approval) still come, after the history.
+        self.connection.release(topic, floor=head_seq)
         self.client.rooms[topic] = community_id
         user = self.client.user
         snapshot = (

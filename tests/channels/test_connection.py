@@ -121,6 +121,59 @@ async def test_frames_held_for_a_topic_wait_until_released_and_can_be_filtered()
     assert [f["seq"] for f in frames] == [100, 3, 4, 5, 6, 7]
 
 
+async def test_a_new_message_that_comes_live_after_the_history_had_it_is_not_sent_again() -> None:
+    # A message is published after its commit: its live frame can reach the process after a
+    # joining client was sent it from history, during the hold or well after it.
+    socket = RecordingSocket()
+    async with Connection(socket) as connection:
+        connection.hold("room-a")
+        assert connection.deliver("room-a", frame(5), seq=5)  # held, and in the history too
+        for n in range(3, 7):  # the history up to the head, 6
+            connection.send(frame(n))
+        connection.release("room-a", floor=6)
+        assert connection.deliver("room-a", frame(6), seq=6) is False  # its publication, late
+        assert connection.deliver("room-a", frame(7), seq=7)
+        frames = await socket.wait_for(5)
+        await asyncio.sleep(0)
+    assert [f["seq"] for f in frames] == [3, 4, 5, 6, 7]
+
+
+async def test_a_change_to_a_seq_the_history_had_is_still_sent_after_the_history() -> None:
+    # A removal committed while the history was read may not be in it: it must not be lost.
+    socket = RecordingSocket()
+    async with Connection(socket) as connection:
+        connection.hold("room-a")
+        removed = json.dumps({"type": "remove", "seq": 4})
+        assert connection.deliver("room-a", removed)  # a change: no seq announced
+        for n in range(3, 7):
+            connection.send(frame(n))
+        connection.release("room-a", floor=6)
+        assert connection.deliver("room-a", json.dumps({"type": "remove", "seq": 5}))
+        frames = await socket.wait_for(6)
+    assert [(f["type"], f["seq"]) for f in frames] == [
+        ("message", 3),
+        ("message", 4),
+        ("message", 5),
+        ("message", 6),
+        ("remove", 4),
+        ("remove", 5),
+    ]
+
+
+async def test_a_forgotten_topic_has_no_floor_and_no_hold() -> None:
+    socket = RecordingSocket()
+    async with Connection(socket) as connection:
+        connection.release("room-a", floor=6)
+        connection.hold("room-a")
+        assert connection.deliver("room-a", frame(9), seq=9)
+        connection.forget("room-a")  # left the room: what was held is dropped
+        assert connection.pending == 0
+        # Joined again after its history was reset: seqs start over and are sent.
+        assert connection.deliver("room-a", frame(1), seq=1)
+        frames = await socket.wait_for(1)
+    assert [f["seq"] for f in frames] == [1]
+
+
 async def test_held_frames_count_toward_the_bound() -> None:
     socket = RecordingSocket()
     connection = Connection(socket, max_queue=10)

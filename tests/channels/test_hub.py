@@ -66,6 +66,29 @@ async def test_every_local_connection_gets_the_very_same_encoded_frame(start_pro
     assert all(socket.sent[0] is first for socket in sockets)
 
 
+async def test_a_new_message_skips_only_the_connections_whose_history_had_it(start_process: StartProcess) -> None:
+    process = start_process()
+    await process.broker.start()
+    rejoined, rejoined_socket = process.connect()
+    staying, staying_socket = process.connect()
+    for connection in (rejoined, staying):
+        assert await process.hub.join("cms/main", connection)
+    rejoined.hold("cms/main")
+    rejoined.send(message(1).decode())  # its history, up to head 1
+    rejoined.release("cms/main", floor=1)
+    # Seq 1's publication arrives after that history was sent: only the other connection needs it.
+    assert process.hub.deliver("cms/main", message(1), seq=1) == 1
+    assert process.hub.deliver("cms/main", message(2), seq=2) == 2
+    await rejoined_socket.wait_for(2)
+    await staying_socket.wait_for(2)
+    assert [f["seq"] for f in rejoined_socket.frames()] == [1, 2]
+    assert [f["seq"] for f in staying_socket.frames()] == [1, 2]
+    # Leaving forgets the floor: after a rejoin, e.g. to a reset history, seq 1 is new again.
+    await process.hub.leave("cms/main", rejoined)
+    assert await process.hub.join("cms/main", rejoined)
+    assert process.hub.deliver("cms/main", message(1), seq=1) == 2
+
+
 async def test_the_topic_is_subscribed_on_the_first_connection_and_unsubscribed_on_the_last(
     start_process: StartProcess, services: Services, redis_prefix: str
 ) -> None:

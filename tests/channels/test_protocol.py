@@ -107,6 +107,54 @@ def test_the_connection_stays_usable_after_a_bad_frame() -> None:
     assert decode_client_frame('{"type":"ping"}') == Ping()
 
 
+@pytest.mark.parametrize("depth", [1_000, 2_000, 10_000])
+def test_a_frame_nested_too_deep_is_a_bad_request_and_the_decoder_still_works(depth: int) -> None:
+    # Well under the size limit, in a field that is ignored anyway.
+    arrays = '{"type":"ping","x":' + "[" * depth + "]" * depth + "}"
+    objects = '{"type":"ping","x":' + '{"a":' * depth + "1" + "}" * depth + "}"
+    for raw in (arrays, objects, arrays.encode()):
+        assert len(raw) < MAX_FRAME_BYTES
+        with pytest.raises(ProtocolError) as caught:
+            decode_client_frame(raw)
+        assert caught.value.code == "bad_request"
+        assert "nest" in caught.value.message
+    assert decode_client_frame('{"type":"ping","x":' + "[" * 100 + "]" * 100 + "}") == Ping()
+
+
+@pytest.mark.parametrize(
+    ("frame", "field", "ref"),
+    [
+        ({"type": "send", "room": "a/b", "client_id": "c-1", "body": "hi\x00there"}, "body", "c-1"),
+        ({"type": "send", "room": "a/b", "client_id": "c\x001", "body": "hi"}, "client_id", "c\x001"),
+        ({"type": "send", "room": "a/\x00", "client_id": "c-1", "body": "hi"}, "room", "c-1"),
+        ({"type": "join", "room": "a/b\x00", "since": 3}, "room", "a/b\x00"),
+        ({"type": "join", "room": "a/b", "since": 3, "epoch": "\x00"}, "epoch", "a/b"),
+        ({"type": "leave", "room": "\x00"}, "room", "\x00"),
+        ({"type": "typing", "room": "a/b\x00"}, "room", "a/b\x00"),
+        ({"type": "read", "room": "a/b\x00", "seq": 1}, "room", "a/b\x00"),
+        ({"type": "remove", "room": "a/b", "seq": 1, "reason": "spam\x00"}, "reason", "a/b"),
+        ({"type": "watch", "topic": "thread:1\x00"}, "topic", "thread:1\x00"),
+        ({"type": "unwatch", "topic": "member:me\x00"}, "topic", "member:me\x00"),
+    ],
+)
+def test_a_nul_character_in_any_text_field_is_a_bad_request_naming_the_field(
+    frame: dict[str, object], field: str, ref: str
+) -> None:
+    # The database cannot store NUL in text: without this, a send would fail as "unavailable",
+    # which tells a client to retry the same frame, forever.
+    raw = json.dumps(frame)  # NUL as the escape \u0000, the only way JSON carries it
+    with pytest.raises(ProtocolError) as caught:
+        decode_client_frame(raw)
+    assert caught.value.code == "bad_request"
+    assert field in caught.value.message and "U+0000" in caught.value.message
+    assert caught.value.ref == ref
+
+
+def test_an_escaped_backslash_before_u0000_is_just_text() -> None:
+    frame = decode_client_frame(json.dumps({"type": "send", "room": "a/b", "client_id": "c", "body": "\\u0000"}))
+    assert isinstance(frame, Send) and frame.body == "\\u0000"
+
+
 def test_a_protocol_error_becomes_an_error_frame_with_a_machine_code() -> None:
     with pytest.raises(ProtocolError) as caught:
         decode_client_frame("{")

@@ -41,6 +41,7 @@ A test fails if a route under /api/ is not declared with api_route.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -60,6 +61,8 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 Schema = type[Any] | dict[str, Any]
 ResponseSpec = str | tuple[str, Schema | None]
 T = TypeVar("T")
+# \u0000 in a JSON string (NUL, which Postgres text cannot hold), not an escaped backslash before "u0000".
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -175,12 +178,16 @@ async def read_json(request: Request, type_: type[T], *, limit: int = MAX_BODY_B
             raise _too_large(limit)
     if not body.strip():
         raise bad_request(_("The request body is empty; send a JSON object."))
+    if _NUL_ESCAPE.search(body):
+        raise bad_request(_("The JSON body cannot contain the NUL character (U+0000) in a string."))
     try:
         return msgspec.json.decode(bytes(body), type=type_)
     except msgspec.ValidationError as error:
         raise bad_request(_("The JSON body is not right: %(detail)s") % {"detail": str(error)}) from None
     except msgspec.DecodeError as error:
         raise bad_request(_("The request body is not valid JSON: %(detail)s") % {"detail": str(error)}) from None
+    except RecursionError:
+        raise bad_request(_("The JSON body nests arrays or objects too deep.")) from None
 
 
 def _too_large(limit: int) -> AppError:

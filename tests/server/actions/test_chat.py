@@ -119,6 +119,17 @@ async def test_empty_or_oversized_messages_are_refused(db: asyncpg.Connection, l
     assert await db.fetchval("SELECT count(*) FROM room_messages") == 0
 
 
+@pytest.mark.parametrize(("client_id", "body"), [("c1", "hello\x00world"), ("c\x001", "hello")])
+async def test_a_nul_character_is_refused_as_bad_input_not_as_a_database_failure(
+    db: asyncpg.Connection, limiter: RateLimiter, client_id: str, body: str
+) -> None:
+    _, user, room = await _setup(db)
+    with pytest.raises(AppError) as refused:
+        await _send(db, limiter, user, room, client_id, body)
+    assert refused.value.code == "bad_request" and "U+0000" in refused.value.message
+    assert await db.fetchval("SELECT count(*) FROM room_messages") == 0
+
+
 async def test_non_members_and_anonymous_visitors_cannot_send(db: asyncpg.Connection, limiter: RateLimiter) -> None:
     community, _, room = await _setup(db)
     outsider = await users.by_id(db, await create_user(db, "outsider"))

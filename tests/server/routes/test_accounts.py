@@ -198,3 +198,12 @@ async def test_failed_logins_are_limited_across_processes_and_the_lock_is_short(
         # ...but only for minutes, not for good.
         ttl = await first.app.state.redis.ttl(f"{settings.redis_prefix}rl:login-account:amara")
         assert 0 < ttl <= 5 * 60
+
+
+async def test_a_nul_character_in_a_form_field_is_a_clear_400_not_a_database_failure(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    response = await _register(client, display_name="Mar\x00ía")
+    assert response.status_code == 400
+    assert "U+0000" in response.text
+    assert await db.fetchval("SELECT count(*) FROM users") == 0

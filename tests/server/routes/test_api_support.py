@@ -225,3 +225,22 @@ async def test_my_export_over_the_api_has_my_email_and_my_posts(
 async def test_unknown_api_paths_and_wrong_methods_answer_json(client: httpx.AsyncClient) -> None:
     _assert_error(await client.get("/api/v1/no-such-thing"), 404, "not_found")
     _assert_error(await client.delete("/api/v1/session"), 405, "method_not_allowed")
+
+
+async def test_a_nul_character_in_a_json_string_is_a_clear_400_not_a_database_failure(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    user_id = await create_user(db, "maria")
+    await login(client, "maria")
+    response = await _patch_me(client, {"display_name": "Mar\x00ia"})
+    assert "U+0000" in _assert_error(response, 400, "bad_request")
+    assert await db.fetchval("SELECT display_name FROM users WHERE id = $1", user_id) != "Mar\x00ia"
+
+
+async def test_read_json_refuses_nul_and_deep_nesting_but_not_an_escaped_backslash() -> None:
+    for body in (b'{"title": "a\\u0000b"}', b'{"title": "x", "extra": ' + b"[" * 2000 + b"]" * 2000 + b"}"):
+        with pytest.raises(AppError) as refused:
+            await read_json(_request(body), _NewThing)
+        assert refused.value.code == "bad_request" and refused.value.status == 400
+    thing = await read_json(_request(b'{"title": "a\\\\u0000b"}'), _NewThing)
+    assert thing.title == "a\\u0000b"

@@ -183,6 +183,36 @@ async def test_bad_frames_get_an_error_and_the_connection_stays_usable(
     assert (await client.say(ROOM, "still here"))["type"] == "ack"
 
 
+async def test_a_deeply_nested_frame_gets_an_error_and_the_connection_answers_the_next_ping(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    client = await _client(server, await _member(db, "lucia"))
+    await client.websocket.send('{"type":"ping","x":' + "[" * 2000 + "]" * 2000 + "}")
+    error = await client.wait_for(lambda f: f["type"] == "error")
+    assert error["code"] == "bad_request"
+    start = len(client.frames)
+    await client.send({"type": "ping"})
+    assert (await client.wait_for(lambda f: f["type"] == "pong", start=start)) == {"type": "pong"}
+
+
+async def test_a_nul_character_in_a_send_or_a_join_is_a_bad_request_not_unavailable(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    # "unavailable" tells a client to retry the same frame: for NUL, which Postgres cannot store,
+    # that would be forever.
+    client = await _client(server, await _member(db, "lucia"))
+    joined_nul = await client.join(ROOM + "\x00")
+    assert joined_nul["type"] == "error" and joined_nul["code"] == "bad_request"
+    await client.join(ROOM)
+    refused = await client.say(ROOM, "hello\x00there", client_id="nul-1")
+    assert refused["type"] == "error" and refused["code"] == "bad_request" and refused["ref"] == "nul-1"
+    start = len(client.frames)
+    await client.send({"type": "remove", "room": ROOM, "seq": 1, "reason": "\x00"})
+    assert (await client.wait_for(lambda f: f["type"] == "error", start=start))["code"] == "bad_request"
+    assert (await client.say(ROOM, "hello there", client_id="nul-1"))["type"] == "ack"
+    assert await db.fetchval("SELECT body FROM room_messages") == "hello there"
+
+
 async def test_a_frame_over_64_kib_closes_the_socket_with_1009(
     server: LiveServer, db: asyncpg.Connection, community: int
 ) -> None:
