@@ -17,7 +17,7 @@ import asyncpg
 from server.db.queries import memberships
 from server.db.queries.memberships import Standing
 from server.db.queries.users import User as User
-from server.errors import Refused, SignInRequired, conflict, forbidden, not_found
+from server.errors import AppError, Refused, SignInRequired, conflict, forbidden, not_found
 from server.i18n import _, format_time
 
 RANK = {None: 0, "member": 1, "leader": 2}

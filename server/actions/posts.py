@@ -135,7 +135,7 @@ async def _own_post(connection: asyncpg.Connection, user: User | None, post_id: 
     # Whose post it is comes first: someone else's post is refused as such, whatever their standing.
     if user is not None and post.author_id != user.id:
         raise NotYours(_("You can only change your own posts."))
-    author = require_writable(place)
+    require_writable(place)
     first = await posts.first_post_id(connection, thread.id)
     return OwnPost(place, thread, post, post.id == first)
 

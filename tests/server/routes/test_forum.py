@@ -447,6 +447,19 @@ async def test_a_muted_members_refused_reply_keeps_the_draft(client: httpx.Async
     assert response.status_code == 403 and "What I wanted to say" in response.text
 
 
+async def test_a_muted_member_reads_why_and_until_when_instead_of_a_reply_box(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    thread = await create_thread(db, cast["community"], cast["leader"])
+    await login(client, "muted")
+    page = await client.get(f"/c/{SLUG}/t/{thread}")
+    assert page.status_code == 200
+    assert 'id="reply-refused"' in page.text and "You are muted in this community" in page.text
+    assert "Reason: heated" in page.text
+    assert f'action="/c/{SLUG}/t/{thread}/reply"' not in page.text
+
+
 async def test_visitors_and_non_members_cannot_write(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
     cast = await create_cast(db)
     thread = await create_thread(db, cast["community"], cast["leader"])
