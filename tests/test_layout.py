@@ -140,10 +140,9 @@ IMPORT_CONTRACTS = [
     contract["id"]
     for contract in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
 ]
-# Broken today: routes import server.db and asyncpg, and actions reach starlette through
-# server.errors and server.auth. The access/events redesign removes these xfails (and the ids'
-# "pending-" prefix in pyproject.toml); strict, so a contract that starts passing says so.
-KNOWN_BROKEN_CONTRACTS = {"pending-routes-without-db"}
+# Contracts being worked towards (ids "pending-..." in pyproject.toml) are expected broken, strictly,
+# so one that starts passing says so. None today: all four layering contracts hold.
+KNOWN_BROKEN_CONTRACTS: set[str] = set()
 
 
 def lint_imports(contract_id: str) -> subprocess.CompletedProcess[str]:

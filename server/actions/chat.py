@@ -7,13 +7,14 @@ from dataclasses import dataclass
 import asyncpg
 from redis.exceptions import RedisError
 
-from server.actions import events
+from channels.protocol import ResyncReason
+from server.actions import access, events
 from server.actions.access import Actor, require_can_write, require_moderator
-from server.db.queries import audit, messages
+from server.db.queries import audit, messages, rooms
 from server.db.queries.messages import Message, Stored
-from server.db.queries.rooms import Room
+from server.db.queries.rooms import Room, RoomInCommunity
 from server.db.queries.users import User
-from server.errors import InvalidInput, RateLimited, bad_request, not_found
+from server.errors import InvalidInput, NotFound, RateLimited, bad_request, not_found
 from server.i18n import _, ngettext
 from server.ratelimit import MESSAGES_PER_USER, RateLimiter
 
@@ -150,3 +151,89 @@ async def do_remove_message(
         )
     assert removed is not None
     return removed
+
+
+# --- what a socket reads ------------------------------------------------------------------------
+
+# A fresh join without `since` gets this many recent messages; a resume replays at most REPLAY_LIMIT.
+RECENT_ON_JOIN = 50
+REPLAY_LIMIT = 1000
+
+
+async def room_for(
+    connection: asyncpg.Connection, user: User | None, community_slug: str, room_slug: str
+) -> tuple[RoomInCommunity, Actor]:
+    """The room and who this member is there, in one round trip (404 for no such room)."""
+    found = await rooms.by_names_with_standing(connection, community_slug, room_slug, user.id if user else None)
+    if found is None:
+        raise NotFound(_("There is no such room."))
+    room, standing = found
+    return room, Actor(user, room.room.community_id, standing)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A join's answer: the room's epoch and head, then every seq the client lacks up to the head, once.
+
+    history holds (seq, message) in seq order; message None means "not for this reader" (removed,
+    or someone else's held message), so the client knows that seq is accounted for. resync is set
+    instead when the client's place cannot be honoured (epoch_changed, ahead_of_head, too_far_behind).
+    """
+
+    found: RoomInCommunity
+    actor: Actor
+    epoch: str
+    head_seq: int
+    resync: ResyncReason | None
+    history: list[tuple[int, Message | None]]
+    presence_hidden: bool
+
+
+async def replay(
+    connection: asyncpg.Connection,
+    user: User | None,
+    community_slug: str,
+    room_slug: str,
+    *,
+    since: int | None,
+    epoch: str | None,
+) -> Replay:
+    """What a reader who may read the room gets on joining it (404, or the ban's reason, otherwise)."""
+    found, actor = await room_for(connection, user, community_slug, room_slug)
+    access.require_can_read_room(actor, access.CommunityState(found.community_status, found.community_visibility))
+    room = found.room
+    current_epoch, head_seq = await rooms.head(connection, room.id) or (room.epoch, room.last_seq)
+
+    def resync(reason: ResyncReason) -> Replay:
+        return Replay(found, actor, current_epoch, head_seq, reason, [], False)
+
+    if since is not None and epoch is not None and epoch != current_epoch:
+        return resync("epoch_changed")
+    if since is not None and since > head_seq:
+        return resync("ahead_of_head")
+    if since is not None and head_seq - since > REPLAY_LIMIT:
+        return resync("too_far_behind")
+    viewer = user.id if user else None
+    history: list[tuple[int, Message | None]]
+    if since is None:
+        recent = await messages.recent(
+            connection, room.id, viewer_id=viewer, include_removed=actor.can_moderate, limit=RECENT_ON_JOIN
+        )
+        history = [(message.seq, message) for message in recent if message.seq <= head_seq]
+    else:
+        # Every seq in (since, head] once: a message if this viewer may see it, else a remove.
+        history = [
+            (message.seq, message if messages.visible_to(message, viewer, moderator=actor.can_moderate) else None)
+            for message in await messages.in_range(connection, room.id, since, head_seq)
+        ]
+    hidden = await rooms.hides_presence(connection, room.id, viewer) if viewer is not None else False
+    return Replay(found, actor, current_epoch, head_seq, None, history, hidden)
+
+
+async def do_mark_read(
+    connection: asyncpg.Connection, user: User, community_slug: str, room_slug: str, seq: int
+) -> None:
+    """The member has read the room up to seq (never past its head)."""
+    found = await rooms.by_names(connection, community_slug, room_slug)
+    if found is not None:
+        await rooms.mark_read(connection, found.room.id, user.id, min(seq, found.room.last_seq))

@@ -14,6 +14,15 @@ from server.db.queries import health
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
+# The database is unreachable or refusing: nothing was stored, and the client may retry.
+DATABASE_DOWN = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+def database_down(error: BaseException) -> bool:
+    """Whether an error means the database could not be reached (rather than a bug)."""
+    return isinstance(error, DATABASE_DOWN)
+
+
 async def database_ok(pool: asyncpg.Pool) -> bool:
     """True when a pooled connection answers a ping within CHECK_TIMEOUT_SECONDS."""
     try:

@@ -6,30 +6,22 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-import asyncpg
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from channels import protocol
 from channels.connection import Connection
 from channels.websocket_protocol import WRITE_NOWAIT
-from server.actions import access, chat, threads
+from server.actions import DbConnection, access, chat, health, threads
 from server.actions.access import Actor, actor_for
-from server.db.queries import messages, rooms
 from server.errors import AppError, NotFound, Refused
 from server.i18n import _
 from server.live import Client, LiveService, member_topic, message_frame, thread_topic, wire_user
 
 log = logging.getLogger(__name__)
 
-# A fresh join without `since` gets this many recent messages; a resume replays at most REPLAY_LIMIT.
-RECENT_ON_JOIN = 50
-REPLAY_LIMIT = 1000
 ACQUIRE_TIMEOUT = 5.0
 WEBSOCKET_PATH = "/ws"
-
-# The database is unreachable or refusing: nothing was stored, and the client may retry.
-DATABASE_DOWN = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 def _error(code: protocol.ErrorCode, message: str, ref: str | None = None) -> str:
@@ -51,23 +43,9 @@ class LiveSession:
     def send(self, text: str) -> None:
         self.connection.send(text)
 
-    async def _db(self, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    async def _db(self, work: Callable[[DbConnection], Awaitable[Any]]) -> Any:
         async with self.app.state.db.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
-            return await work(cast(asyncpg.Connection, connection))
-
-    async def _actor(self, connection: asyncpg.Connection, community_id: int) -> Actor:
-        return await actor_for(connection, self.client.user, community_id)
-
-    async def _room(
-        self, connection: asyncpg.Connection, community_slug: str, room_slug: str
-    ) -> tuple[rooms.RoomInCommunity, Actor] | None:
-        """The room and who this member is there, in one round trip; None if there is no such room."""
-        user = self.client.user
-        found = await rooms.by_names_with_standing(connection, community_slug, room_slug, user.id if user else None)
-        if found is None:
-            return None
-        room, standing = found
-        return room, Actor(user, room.room.community_id, standing)
+            return await work(connection)
 
     # --- frames -------------------------------------------------------------------------------
 
@@ -111,7 +89,7 @@ class LiveSession:
         except Exception as error:
             # The database is down, or something unexpected broke while handling this one frame:
             # the member is told plainly (nothing was stored) and the connection stays usable.
-            if isinstance(error, DATABASE_DOWN):
+            if health.database_down(error):
                 log.warning("database unavailable while handling a %s frame", type(frame).__name__, exc_info=True)
             else:
                 log.exception("unexpected error while handling a %s frame", type(frame).__name__)
@@ -159,49 +137,23 @@ class LiveSession:
     async def _replay(
         self, frame: protocol.Join, community_slug: str, room_slug: str
     ) -> tuple[int, int, bool, bool] | None:
-        """Send joined + history (or resync / error); returns (community id, head seq, leader?, hidden?)."""
+        """Send joined + history (or resync; errors raise); returns (community id, head seq, leader?, hidden?)."""
+        user = self.client.user
 
-        async def work(connection: asyncpg.Connection) -> tuple[int, int, bool, bool] | None:
-            in_room = await self._room(connection, community_slug, room_slug)
-            found, actor = in_room if in_room is not None else (None, None)
-            if found is None or actor is None:
-                self.send(_error("not_found", _("There is no such room."), frame.room))
-                return None
-            access.require_can_read_room(
-                actor, access.CommunityState(found.community_status, found.community_visibility)
-            )
-            room = found.room
-            epoch, head_seq = await rooms.head(connection, room.id) or (room.epoch, room.last_seq)
-            if frame.since is not None and (frame.epoch is not None and frame.epoch != epoch):
-                self.send(protocol.encode_text(protocol.Resync(room=frame.room, reason="epoch_changed")))
-                return None
-            if frame.since is not None and frame.since > head_seq:
-                self.send(protocol.encode_text(protocol.Resync(room=frame.room, reason="ahead_of_head")))
-                return None
-            if frame.since is not None and head_seq - frame.since > REPLAY_LIMIT:
-                self.send(protocol.encode_text(protocol.Resync(room=frame.room, reason="too_far_behind")))
-                return None
-            self.send(protocol.encode_text(protocol.Joined(room=frame.room, epoch=epoch, head_seq=head_seq)))
-            viewer = actor.user.id if actor.user else None
-            if frame.since is None:
-                history = await messages.recent(
-                    connection, room.id, viewer_id=viewer, include_removed=actor.can_moderate, limit=RECENT_ON_JOIN
-                )
-                for message in history:
-                    if message.seq <= head_seq:
-                        self.send(protocol.encode_text(message_frame(frame.room, epoch, message)))
+        async def work(connection: DbConnection) -> chat.Replay:
+            return await chat.replay(connection, user, community_slug, room_slug, since=frame.since, epoch=frame.epoch)
+
+        found: chat.Replay = await self._db(work)
+        if found.resync is not None:
+            self.send(protocol.encode_text(protocol.Resync(room=frame.room, reason=found.resync)))
+            return None
+        self.send(protocol.encode_text(protocol.Joined(room=frame.room, epoch=found.epoch, head_seq=found.head_seq)))
+        for seq, message in found.history:
+            if message is not None:
+                self.send(protocol.encode_text(message_frame(frame.room, found.epoch, message)))
             else:
-                # Every seq in (since, head] once: a message if this viewer may see it, else a remove.
-                for message in await messages.in_range(connection, room.id, frame.since, head_seq):
-                    if messages.visible_to(message, viewer, moderator=actor.can_moderate):
-                        self.send(protocol.encode_text(message_frame(frame.room, epoch, message)))
-                    else:
-                        self.send(protocol.encode_text(protocol.Removed(room=frame.room, seq=message.seq)))
-            hidden = await rooms.hides_presence(connection, room.id, viewer) if viewer is not None else False
-            return room.community_id, head_seq, actor.is_leader, hidden
-
-        result: tuple[int, int, bool, bool] | None = await self._db(work)
-        return result
+                self.send(protocol.encode_text(protocol.Removed(room=frame.room, seq=seq)))
+        return found.found.room.community_id, found.head_seq, found.actor.is_leader, found.presence_hidden
 
     async def watch(self, name: str) -> None:
         """Follow a forum thread or one's own notifications (never a room: rooms use join)."""
@@ -248,11 +200,8 @@ class LiveSession:
         community_slug, _sep, room_slug = frame.room.partition("/")
         limiter = self.app.state.limiter
 
-        async def work(connection: asyncpg.Connection) -> chat.Sent:
-            in_room = await self._room(connection, community_slug, room_slug)
-            if in_room is None:
-                raise NotFound(_("There is no such room."))
-            found, actor = in_room
+        async def work(connection: DbConnection) -> chat.Sent:
+            found, actor = await chat.room_for(connection, self.client.user, community_slug, room_slug)
             return await chat.do_send_message(
                 connection,
                 limiter,
@@ -285,7 +234,7 @@ class LiveSession:
         user = self.client.user
         if user is None:
             raise Refused(_("Log in to take part."))
-        actor: Actor = await self._db(lambda connection: self._actor(connection, community_id))
+        actor: Actor = await self._db(lambda connection: actor_for(connection, user, community_id))
         # Typing is writing: only those who may send are shown typing (no error: it is a hint).
         if access.in_good_standing(actor):
             await self.live.presence.typing(frame.room, wire_user(user, is_leader=actor.is_leader))
@@ -297,22 +246,14 @@ class LiveSession:
             return
         community_slug, _sep, room_slug = frame.room.partition("/")
 
-        async def work(connection: asyncpg.Connection) -> None:
-            found = await rooms.by_names(connection, community_slug, room_slug)
-            if found is not None:
-                await rooms.mark_read(connection, found.room.id, user.id, min(frame.seq, found.room.last_seq))
-
-        await self._db(work)
+        await self._db(lambda connection: chat.do_mark_read(connection, user, community_slug, room_slug, frame.seq))
 
     async def remove(self, frame: protocol.Remove) -> None:
         self._joined(frame.room)
         community_slug, _sep, room_slug = frame.room.partition("/")
 
-        async def work(connection: asyncpg.Connection) -> None:
-            in_room = await self._room(connection, community_slug, room_slug)
-            if in_room is None:
-                raise NotFound(_("There is no such room."))
-            found, actor = in_room
+        async def work(connection: DbConnection) -> None:
+            found, actor = await chat.room_for(connection, self.client.user, community_slug, room_slug)
             await chat.do_remove_message(
                 connection, actor, found.room, community_slug=found.community_slug, seq=frame.seq, reason=frame.reason
             )
