@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from server import i18n
+from server.actions import access
 from server.presentation.markdown import markdown
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -34,6 +35,8 @@ class Templates:
         self.env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
         # The one way member text becomes HTML in a template: {{ markdown(text) }} (sanitized, cached).
         self.env.globals["markdown"] = markdown
+        # Templates ask the access policy, never re-derive it (server/actions/access.py).
+        self.env.globals["can_write"] = access.can_write
 
     def render_string(self, name: str, context: dict[str, Any]) -> str:
         return self.env.get_template(name).render(context)

@@ -109,12 +109,20 @@ def can_see_community(actor: Actor, community: Where, *, proposed_by_them: bool 
 
 def can_read_forum(actor: Actor, community: Where) -> bool:
     """Threads, introductions, questions and their posts: public forums to all; members-only forums
-    to members who are not banned, and site admins. SQL twin: server.db.queries.threads.readable_by."""
+    to members who are not banned, and site admins. SQL twin: server.db.queries.access.forum_readable_by."""
     if community.status not in READABLE_STATUSES:
         return False
     if community.visibility == "public" or actor.is_admin:
         return True
     return actor.is_member and not actor.standing.banned
+
+
+def can_see_membership(actor: Actor, community: Where) -> bool:
+    """That someone belongs to a community (a profile's list, a member list): shown for public
+    communities, and for members-only ones to fellow members who are not banned (site admins are
+    not special: membership of a members-only community says something about someone's health).
+    SQL twin: server.db.queries.access.membership_visible_to."""
+    return community.visibility == "public" or (actor.is_member and not actor.standing.banned)
 
 
 def can_read_room(actor: Actor, community: Where) -> bool:

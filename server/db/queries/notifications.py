@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from server.db.queries.threads import readable_by
+from server.db.queries.access import forum_readable_by
 
 # Kinds a member can switch off (the ones the forum creates); other engineers add their own.
 FORUM_KINDS = ("reply", "mention", "answer", "accepted", "welcome", "introduction")
@@ -56,7 +56,7 @@ class DigestRecipient:
 
 # Notifications about a community the member can no longer read (they left a members-only
 # community, or were banned) stay in the table but are never shown or counted.
-_VISIBLE = f"(n.community_id IS NULL OR {readable_by('c', 'n.user_id', 'nu.is_admin')})"
+_VISIBLE = f"(n.community_id IS NULL OR {forum_readable_by('c', 'n.user_id', 'nu.is_admin')})"
 
 
 async def create_many(
@@ -84,7 +84,7 @@ async def create_many(
                 WHERE r.user_id IS DISTINCT FROM $6
                   AND NOT EXISTS (SELECT 1 FROM notification_preferences np
                                   WHERE np.user_id = r.user_id AND np.kind = r.kind AND NOT np.in_app)
-                  AND ($3::bigint IS NULL OR {readable_by("c", "r.user_id", "nu.is_admin")})
+                  AND ($3::bigint IS NULL OR {forum_readable_by("c", "r.user_id", "nu.is_admin")})
                 ORDER BY r.user_id, r.position) AS chosen
             RETURNING id, user_id, kind""",
         [user_id for user_id, _ in recipients],

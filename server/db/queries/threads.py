@@ -255,17 +255,3 @@ async def log_moderation(
         target_id,
         details or {},
     )
-
-
-def readable_by(community: str, viewer: str, viewer_is_admin: str) -> str:
-    """SQL condition: the viewer may read the forum of `community` (an alias of communities).
-
-    Public communities are readable by everyone; members-only ones by their members who are
-    not banned, and by site admins. The same rule as `server.actions.access.can_read_forum`
-    (tests/server/actions/test_access.py checks that they agree).
-    """
-    return f"""({community}.status IN ('active', 'archived') AND ({community}.visibility = 'public' OR {viewer_is_admin}
-        OR ({viewer} IS NOT NULL
-            AND EXISTS (SELECT 1 FROM memberships rm WHERE rm.community_id = {community}.id AND rm.user_id = {viewer})
-            AND NOT EXISTS (SELECT 1 FROM sanctions rs WHERE rs.community_id = {community}.id AND rs.user_id = {viewer}
-                            AND rs.kind = 'ban' AND rs.lifted_at IS NULL AND (rs.ends_at IS NULL OR rs.ends_at > now())))))"""

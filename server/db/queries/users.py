@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from server.db.queries.access import forum_readable_by_everyone, membership_visible_to
+
 
 @dataclass(frozen=True)
 class User:
@@ -112,11 +114,10 @@ async def joined_communities(
     """Active communities the user belongs to. Joining a members-only community says something about
     someone's health, so those are listed only to the member and to fellow members of that community."""
     rows = await connection.fetch(
-        """SELECT c.slug, c.name, m.role, m.joined_at
+        f"""SELECT c.slug, c.name, m.role, m.joined_at
            FROM memberships m JOIN communities c ON c.id = m.community_id
            WHERE m.user_id = $1 AND c.status = 'active'
-             AND (c.visibility = 'public' OR m.user_id = $2
-                  OR EXISTS (SELECT 1 FROM memberships v WHERE v.community_id = c.id AND v.user_id = $2))
+             AND (m.user_id = $2 OR {membership_visible_to("c", "$2::bigint")})
            ORDER BY c.name, c.id""",
         user_id,
         viewer_id,
@@ -125,15 +126,16 @@ async def joined_communities(
 
 
 async def public_posts(connection: asyncpg.Connection, user_id: int, *, limit: int = 20) -> list[PublicPost]:
-    """Recent visible posts in visible threads of active public communities, newest first."""
+    """Recent visible posts in visible threads that anyone may read (access: can_read_forum), newest first;
+    like the list of communities, a profile leaves archived communities out."""
     rows = await connection.fetch(
-        """SELECT p.id, p.thread_id, t.title AS thread_title, c.slug AS community_slug,
+        f"""SELECT p.id, p.thread_id, t.title AS thread_title, c.slug AS community_slug,
                   c.name AS community_name, p.body_md, p.created_at
            FROM posts p
            JOIN threads t ON t.id = p.thread_id
            JOIN communities c ON c.id = t.community_id
            WHERE p.author_id = $1 AND p.state = 'visible' AND t.state = 'visible'
-             AND c.status = 'active' AND c.visibility = 'public'
+             AND c.status = 'active' AND {forum_readable_by_everyone("c")}
            ORDER BY p.id DESC
            LIMIT $2""",
         user_id,

@@ -12,7 +12,8 @@ import asyncpg
 import pytest
 
 from server.actions import access
-from server.db.queries import communities, threads, users
+from server.db.queries import access as sql_access
+from server.db.queries import communities, users
 from tests.factories import create_cast
 
 ROLES = ("anonymous", "outsider", "member", "muted", "banned", "other_leader", "leader", "admin")
@@ -31,7 +32,10 @@ RULES: dict[str, Rule] = {
     "reply_to_open_thread": lambda actor, community: access.can_reply(actor, community, thread_locked=False),
     "reply_to_locked_thread": lambda actor, community: access.can_reply(actor, community, thread_locked=True),
     "moderate": lambda actor, community: access.can_moderate(actor),
+    "see_membership": access.can_see_membership,
 }
+MEMBERS_LIST_PUBLIC = EVERYONE
+MEMBERS_LIST_PRIVATE = frozenset({"member", "muted", "leader"})
 
 # (status, visibility) -> rule -> who may.
 EXPECTED: dict[tuple[str, str], dict[str, frozenset[str]]] = {
@@ -43,6 +47,7 @@ EXPECTED: dict[tuple[str, str], dict[str, frozenset[str]]] = {
         "reply_to_open_thread": MEMBERS_IN_GOOD_STANDING,
         "reply_to_locked_thread": MODERATORS,
         "moderate": MODERATORS,
+        "see_membership": MEMBERS_LIST_PUBLIC,
     },
     ("active", "members"): {
         "see_community": EVERYONE,
@@ -52,6 +57,7 @@ EXPECTED: dict[tuple[str, str], dict[str, frozenset[str]]] = {
         "reply_to_open_thread": MEMBERS_IN_GOOD_STANDING,
         "reply_to_locked_thread": MODERATORS,
         "moderate": MODERATORS,
+        "see_membership": MEMBERS_LIST_PRIVATE,
     },
     # Archived: read, never written in; rooms close (site admins can still look); leaders can still moderate.
     ("archived", "public"): {
@@ -62,6 +68,7 @@ EXPECTED: dict[tuple[str, str], dict[str, frozenset[str]]] = {
         "reply_to_open_thread": NOBODY,
         "reply_to_locked_thread": NOBODY,
         "moderate": MODERATORS,
+        "see_membership": MEMBERS_LIST_PUBLIC,
     },
     ("archived", "members"): {
         "see_community": EVERYONE,
@@ -71,6 +78,7 @@ EXPECTED: dict[tuple[str, str], dict[str, frozenset[str]]] = {
         "reply_to_open_thread": NOBODY,
         "reply_to_locked_thread": NOBODY,
         "moderate": MODERATORS,
+        "see_membership": MEMBERS_LIST_PRIVATE,
     },
     # A proposal waiting for a decision: only site admins see it (and its proposer, tested below).
     ("proposed", "public"): {
@@ -81,6 +89,7 @@ EXPECTED: dict[tuple[str, str], dict[str, frozenset[str]]] = {
         "reply_to_open_thread": NOBODY,
         "reply_to_locked_thread": NOBODY,
         "moderate": MODERATORS,
+        "see_membership": MEMBERS_LIST_PUBLIC,
     },
 }
 
@@ -110,23 +119,38 @@ async def test_each_rule_answers_as_specified_for_each_role(
     assert answers == EXPECTED[(status, visibility)]
 
 
+# Each SQL twin (server/db/queries/access.py) with the rule it must agree with.
+SQL_TWINS = {
+    "read_forum": sql_access.forum_readable_by("c", "$2::bigint", "$3::boolean"),
+    "see_membership": sql_access.membership_visible_to("c", "$2::bigint"),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(SQL_TWINS))
 @pytest.mark.parametrize(("status", "visibility"), sorted(EXPECTED))
-async def test_the_sql_twin_of_the_forum_rule_agrees_for_each_role(
-    db: asyncpg.Connection, status: str, visibility: str
+async def test_each_sql_twin_agrees_with_its_rule_for_each_role(
+    db: asyncpg.Connection, status: str, visibility: str, rule: str
 ) -> None:
     ids = await create_cast(db)
     await db.execute(
         "UPDATE communities SET status = $2, visibility = $3 WHERE id = $1", ids["community"], status, visibility
     )
-    readable = threads.readable_by("c", "$2::bigint", "$3::boolean")
     in_sql = set()
     for role in ROLES:
         viewer = None if role == "anonymous" else ids[role]
-        if await db.fetchval(
-            f"SELECT {readable} FROM communities c WHERE c.id = $1", ids["community"], viewer, role == "admin"
-        ):
+        # $3 (the viewer is a site admin) is only read by the twins that need it.
+        query = f"SELECT {SQL_TWINS[rule]} FROM communities c WHERE c.id = $1 AND $3::boolean IS NOT NULL"
+        if await db.fetchval(query, ids["community"], viewer, role == "admin"):
             in_sql.add(role)
-    assert in_sql == EXPECTED[(status, visibility)]["read_forum"]
+    assert in_sql == EXPECTED[(status, visibility)][rule]
+
+
+async def test_a_profile_excerpts_only_what_an_anonymous_reader_may_read(db: asyncpg.Connection) -> None:
+    ids = await create_cast(db)
+    everyone = sql_access.forum_readable_by_everyone("c")
+    for visibility, expected in (("public", True), ("members", False)):
+        await db.execute("UPDATE communities SET visibility = $2 WHERE id = $1", ids["community"], visibility)
+        assert await db.fetchval(f"SELECT {everyone} FROM communities c WHERE c.id = $1", ids["community"]) is expected
 
 
 async def test_a_proposal_is_seen_by_its_proposer_but_not_by_other_members(db: asyncpg.Connection) -> None:

@@ -1,0 +1,37 @@
+"""SQL twins of the access rules (server/actions/access.py), for queries that filter many rows at once.
+
+Search, notification recipients and profiles cannot ask a Python predicate row by row; each twin
+here states the same rule as one SQL condition, and tests/server/actions/test_access.py checks
+that every twin answers like its predicate for every kind of person.
+"""
+
+from __future__ import annotations
+
+
+def _not_banned(community: str, viewer: str) -> str:
+    return f"""NOT EXISTS (SELECT 1 FROM sanctions rs WHERE rs.community_id = {community}.id AND rs.user_id = {viewer}
+                            AND rs.kind = 'ban' AND rs.lifted_at IS NULL AND (rs.ends_at IS NULL OR rs.ends_at > now()))"""
+
+
+def _member(community: str, viewer: str) -> str:
+    return f"EXISTS (SELECT 1 FROM memberships rm WHERE rm.community_id = {community}.id AND rm.user_id = {viewer})"
+
+
+def forum_readable_by(community: str, viewer: str, viewer_is_admin: str) -> str:
+    """can_read_forum: the viewer (an id expression, NULL for anonymous) may read the forum of `community`
+    (an alias of communities): public ones by everyone, members-only ones by members who are not banned,
+    and site admins."""
+    return f"""({community}.status IN ('active', 'archived') AND ({community}.visibility = 'public' OR {viewer_is_admin}
+        OR ({viewer} IS NOT NULL AND {_member(community, viewer)} AND {_not_banned(community, viewer)})))"""
+
+
+def forum_readable_by_everyone(community: str) -> str:
+    """can_read_forum for an anonymous reader: what a profile may excerpt for anyone who opens it."""
+    return forum_readable_by(community, "NULL::bigint", "false")
+
+
+def membership_visible_to(community: str, viewer: str) -> str:
+    """can_see_membership: that someone belongs to `community` is shown to the viewer (an id expression,
+    NULL for anonymous) when the community is public, or when the viewer is a member there who is not banned."""
+    return f"""({community}.visibility = 'public'
+        OR ({viewer} IS NOT NULL AND {_member(community, viewer)} AND {_not_banned(community, viewer)}))"""
