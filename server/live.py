@@ -20,7 +20,16 @@ from channels.broker import Broker
 from channels.connection import Connection
 from channels.hub import Hub
 from channels.presence import Presence
-from server.actions.events import Event, MemberRemoved, Notified, PostChanged, RoomMessageGone, RoomMessageShown
+from server.actions import events
+from server.actions.events import (
+    Event,
+    MemberRemoved,
+    Notified,
+    PostChanged,
+    ReadingRulesChanged,
+    RoomMessageGone,
+    RoomMessageShown,
+)
 from server.db.queries import rooms
 from server.db.queries.messages import Message
 from server.db.queries.users import User
@@ -31,6 +40,8 @@ log = logging.getLogger(__name__)
 # Topics: "<community slug>/<room slug>" for rooms (the name clients use), "user:<id>" for control
 # messages about one member (logout, ban) and "member:<id>" for that member's notifications.
 USER_TOPIC = "user:"
+# Every process listens here for a community whose reading rules changed.
+COMMUNITIES_TOPIC = "communities"
 
 
 def user_topic(user_id: int) -> str:
@@ -151,6 +162,7 @@ class LiveService:
 
     async def start(self) -> None:
         await self.broker.start()
+        await self.broker.subscribe(COMMUNITIES_TOPIC)
         await self.presence.start()
         self._started = True
 
@@ -165,6 +177,10 @@ class LiveService:
         )
         with contextlib.suppress(Exception):
             await self.presence.stop()
+        # Committed messages whose publication is still on its way go out before Redis is left.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await events.settle()
         await self.broker.stop()
 
     # --- clients ------------------------------------------------------------------------------
@@ -209,10 +225,10 @@ class LiveService:
     async def publish_frame(self, topic: str, frame: msgspec.Struct, *, new_seq: int | None = None) -> bool:
         return await self.publish(topic, protocol.encode(frame), new_seq=new_seq)
 
-    async def publish_events(self, events: Sequence[Event]) -> None:
+    async def publish_events(self, batch: Sequence[Event]) -> None:
         """A unit of work committed (server/actions/events.py): each event, as the frame its watchers expect."""
         counts: dict[int, int] = {}
-        for event in events:
+        for event in batch:
             if isinstance(event, RoomMessageShown):
                 topic = room_topic(event.community_slug, event.room_slug)
                 frame = message_frame(topic, event.epoch, event.message)
@@ -228,6 +244,8 @@ class LiveService:
                 counts[event.user_id] = counts.get(event.user_id, 0) + 1
             elif isinstance(event, MemberRemoved):
                 await self.close_user_sockets(event.user_id, community_id=event.community_id)
+            elif isinstance(event, ReadingRulesChanged):
+                await self.publish(COMMUNITIES_TOPIC, b"%d" % event.community_id)
         # Members' open pages count up by how many notifications just arrived for them.
         for user_id, count in counts.items():
             await self.publish_frame(member_topic(user_id), protocol.Notify(count=count))
@@ -245,6 +263,9 @@ class LiveService:
         stamp, _, payload = envelope.partition(b"\n")
         if topic.startswith(USER_TOPIC):
             self._on_control(int(topic[len(USER_TOPIC) :]), payload)
+            return
+        if topic == COMMUNITIES_TOPIC:
+            self._on_reading_rules_changed(payload)
             return
         stamp, _, seq = stamp.partition(b" ")
         delivered = self.hub.deliver(topic, payload, int(seq) if seq.isdigit() else None)
@@ -268,6 +289,16 @@ class LiveService:
             client.connection.abort(
                 protocol.CloseCode.LOGGED_OUT, "signed out" if session else "removed from community"
             )
+
+    def _on_reading_rules_changed(self, payload: bytes) -> None:
+        """Who may read a community changed: its rooms' sockets here close with "resume", and each
+        client joins again under the new rules (a member resumes where it was; an outsider is refused)."""
+        if not payload.isdigit():
+            return
+        community_id = int(payload)
+        for client in list(self.clients):
+            if community_id in client.rooms.values():
+                client.connection.abort(protocol.CloseCode.RESUME, "reading rules changed")
 
     async def _on_reconnect(self) -> None:
         """Redis came back: frames published meanwhile may be lost, so tell each room's clients its head.

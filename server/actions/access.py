@@ -78,11 +78,19 @@ class Where(Protocol):
     @property
     def visibility(self) -> str: ...
 
+    @property
+    def introductions_open(self) -> bool: ...
+
+    @property
+    def rooms_open(self) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class CommunityState:
     status: str
     visibility: str
+    introductions_open: bool = False
+    rooms_open: bool = False
 
 
 def is_muted(actor: Actor) -> bool:
@@ -107,12 +115,21 @@ def can_see_community(actor: Actor, community: Where, *, proposed_by_them: bool 
     return actor.is_admin or (actor.user is not None and proposed_by_them)
 
 
-def can_read_forum(actor: Actor, community: Where) -> bool:
-    """Threads, introductions, questions and their posts: public forums to all; members-only forums
-    to members who are not banned, and site admins. SQL twin: server.db.queries.access.forum_readable_by."""
+def open_to_everyone(community: Where, kind: str | None = None) -> bool:
+    """Whether a public community's threads of this kind are open to non-members: discussions and
+    questions are; introductions only once the leaders open them (families say who they are there)."""
+    if community.visibility != "public":
+        return False
+    return kind != "introduction" or community.introductions_open
+
+
+def can_read_forum(actor: Actor, community: Where, kind: str | None = None) -> bool:
+    """Threads (of `kind`: discussion, question, introduction; None: the forum as a whole) and their
+    posts: what is open to everyone (open_to_everyone) to all; the rest to members who are not banned,
+    and site admins. SQL twin: server.db.queries.access.forum_readable_by."""
     if community.status not in READABLE_STATUSES:
         return False
-    if community.visibility == "public" or actor.is_admin:
+    if open_to_everyone(community, kind) or actor.is_admin:
         return True
     return actor.is_member and not actor.standing.banned
 
@@ -126,15 +143,16 @@ def can_see_membership(actor: Actor, community: Where) -> bool:
 
 
 def can_read_room(actor: Actor, community: Where) -> bool:
-    """A live room's page, history, resume and presence: rooms of active communities, public ones to all
-    but the banned, members-only ones to members who are not banned; site admins also archived ones."""
+    """A live room's page, history, resume and presence, in active communities: members who are not
+    banned; everyone but the banned when the leaders of a public community opened its rooms; site
+    admins (also in archived communities)."""
     if community.status not in READABLE_STATUSES:
         return False
     if actor.is_admin:
         return True
     if community.status != "active" or actor.standing.banned:
         return False
-    return community.visibility == "public" or actor.is_member
+    return actor.is_member or (community.visibility == "public" and community.rooms_open)
 
 
 def can_write(actor: Actor, community: Where) -> bool:

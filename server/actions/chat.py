@@ -93,7 +93,7 @@ async def do_send_message(
     await _check_slow_mode(limiter, room, actor)
     # A new member's first messages wait for a leader's approval (first-post hold).
     state = "held" if actor.standing.needs_review else "visible"
-    async with events.unit_of_work(connection, single_statement=True):
+    async with events.unit_of_work(connection, single_statement=True, answer_first=True):
         stored = await messages.store_next(connection, room.id, user.id, client_msg_id, text, state)
         if stored is None:
             # A concurrent retry through another process won the race: answer with its message.
@@ -200,7 +200,10 @@ async def replay(
 ) -> Replay:
     """What a reader who may read the room gets on joining it (404, or the ban's reason, otherwise)."""
     found, actor = await room_for(connection, user, community_slug, room_slug)
-    access.require_can_read_room(actor, access.CommunityState(found.community_status, found.community_visibility))
+    community = access.CommunityState(
+        found.community_status, found.community_visibility, rooms_open=found.community_rooms_open
+    )
+    access.require_can_read_room(actor, community)
     room = found.room
     current_epoch, head_seq = await rooms.head(connection, room.id) or (room.epoch, room.last_seq)
 

@@ -23,7 +23,7 @@ from server.db.queries.resources import Resource
 from server.db.queries.sections import Section
 from server.db.queries.tips import Tip
 from server.db.queries.users import User
-from server.errors import Conflict, NotFound, conflict, not_found
+from server.errors import Conflict, NotFound, bad_request, conflict, not_found
 from server.i18n import _
 
 PAGE_SIZE = 20
@@ -221,3 +221,69 @@ async def do_remove_leader(
             target_id=target.id,
         )
     return target
+
+
+VISIBILITIES = ("public", "members")
+
+
+@dataclass(frozen=True)
+class ReadingRules:
+    """Who may read a community: everything but the condition page, resources and tips for members only
+    ("members"), or threads open to everyone ("public") with introductions and live rooms opened apart."""
+
+    visibility: str
+    introductions_open: bool
+    rooms_open: bool
+
+
+def check_reading_rules(visibility: str, *, introductions_open: bool, rooms_open: bool) -> ReadingRules:
+    if visibility not in VISIBILITIES:
+        raise bad_request(_("Choose who can read: everyone, or members only."), "visibility")
+    # Introductions and rooms can only be open where the forum is: a members-only community keeps them closed.
+    public = visibility == "public"
+    return ReadingRules(visibility, introductions_open and public, rooms_open and public)
+
+
+def reading_rules_of(actor: Actor, community: Community) -> ReadingRules:
+    """The reading rules, for the leaders' page (leaders and site admins only)."""
+    access.require_moderator(actor)
+    return ReadingRules(community.visibility, community.introductions_open, community.rooms_open)
+
+
+async def do_set_reading_rules(
+    connection: asyncpg.Connection, user: User | None, community: Community, rules: ReadingRules
+) -> Community:
+    """Leaders and site admins decide who may read; audited, and in force on every process at once:
+    open sockets in the community's rooms are closed to resume, so each reader joins again under the new rules."""
+    leader = access.require_moderator(await actor_for(connection, user, community.id))
+    before = ReadingRules(community.visibility, community.introductions_open, community.rooms_open)
+    if rules == before:
+        return community
+    async with events.unit_of_work(connection):
+        updated = await communities.set_reading_rules(
+            connection,
+            community.id,
+            visibility=rules.visibility,
+            introductions_open=rules.introductions_open,
+            rooms_open=rules.rooms_open,
+        )
+        await audit.record(
+            connection,
+            community_id=community.id,
+            actor_id=leader.id,
+            action="reading_rules",
+            target_kind="community",
+            target_id=community.id,
+            details={
+                "visibility": rules.visibility,
+                "introductions_open": rules.introductions_open,
+                "rooms_open": rules.rooms_open,
+                "before": {
+                    "visibility": before.visibility,
+                    "introductions_open": before.introductions_open,
+                    "rooms_open": before.rooms_open,
+                },
+            },
+        )
+        events.emit(events.ReadingRulesChanged(community.id))
+    return updated

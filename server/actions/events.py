@@ -13,6 +13,7 @@ its events go nowhere.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -84,7 +85,14 @@ class MemberRemoved:
     community_id: int
 
 
-Event = PostChanged | Notified | RoomMessageShown | RoomMessageGone | MemberRemoved
+@dataclass(frozen=True, slots=True)
+class ReadingRulesChanged:
+    """Who may read a community changed: its rooms' open sockets close on every process to join again."""
+
+    community_id: int
+
+
+Event = PostChanged | Notified | RoomMessageShown | RoomMessageGone | MemberRemoved | ReadingRulesChanged
 
 
 class Publisher(Protocol):
@@ -126,13 +134,22 @@ def emit(event: Event) -> None:
     work.events.append(event)
 
 
+# Publications started by answer_first units, kept referenced until they finish.
+_publishing: set[asyncio.Task[None]] = set()
+
+
 @contextlib.asynccontextmanager
-async def unit_of_work(connection: asyncpg.Connection, *, single_statement: bool = False) -> AsyncIterator[None]:
+async def unit_of_work(
+    connection: asyncpg.Connection, *, single_statement: bool = False, answer_first: bool = False
+) -> AsyncIterator[None]:
     """A transaction whose events are published once it commits.
 
     Nested inside another unit of work (an action calling another), it becomes a savepoint and
     its events wait for the outermost commit. single_statement: the block runs one autocommitted
     statement (a chat message's insert), so no BEGIN/COMMIT round trips are spent on it.
+    answer_first: the events are published by a task started at the commit, so the caller answers
+    before they go out: a chat message's sender gets its ack as soon as the message is committed,
+    without waiting for Redis and for this process's own fan-out of it (docs/benchmarks.md).
     """
     outer = _current.get()
     if outer is not None:
@@ -153,7 +170,18 @@ async def unit_of_work(connection: asyncpg.Connection, *, single_statement: bool
     finally:
         _current.reset(token)
     # Only reached when the block (and its transaction) finished without raising: committed.
+    if answer_first and work.events:
+        task = asyncio.get_running_loop().create_task(_publish(work.events))  # the publisher rides in its context
+        _publishing.add(task)
+        task.add_done_callback(_publishing.discard)
+        return
     await _publish(work.events)
+
+
+async def settle() -> None:
+    """Wait until the publications answer_first units started have gone out (tests, shutdown)."""
+    while _publishing:
+        await asyncio.gather(*list(_publishing), return_exceptions=True)
 
 
 async def _publish(events: list[Event]) -> None:

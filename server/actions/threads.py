@@ -43,6 +43,9 @@ class Place:
     def can_read(self) -> bool:
         return access.can_read_forum(self.actor, self.community)
 
+    def can_read_kind(self, kind: str | None) -> bool:
+        return access.can_read_forum(self.actor, self.community, kind)
+
     @property
     def members_only(self) -> bool:
         return self.community.visibility == "members"
@@ -74,7 +77,7 @@ def thread_not_found() -> AppError:
 
 
 def _may_see_thread(thread: Thread, place: Place) -> bool:
-    if not place.can_read:
+    if not place.can_read_kind(thread.kind):
         return False
     if thread.state == "visible":
         return True
@@ -141,10 +144,16 @@ async def list_threads(
     if kind is not None and kind not in KINDS:
         raise bad_request(_("Unknown kind of thread."), "kind")
     after = decode_cursor(cursor) if cursor else None
-    if not place.can_read:
+    if not place.can_read_kind(kind):
         return ThreadList(place, [], None, await threads.count_visible(connection, place.community.id, kind))
     rows = await threads.listing(
-        connection, place.community.id, kind=kind, unanswered=unanswered, after=after, limit=limit + 1
+        connection,
+        place.community.id,
+        kind=kind,
+        unanswered=unanswered,
+        after=after,
+        limit=limit + 1,
+        without_introductions=kind is None and not place.can_read_kind("introduction"),
     )
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return ThreadList(place, rows[:limit], next_cursor, None)

@@ -194,6 +194,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/posts/{post_id:int}/hide"): case(MODERATORS, _post, json_body={"reason": "Private information"}),
     ("POST", "/api/v1/posts/{post_id:int}/restore"): case(MODERATORS, lambda db, ids: _post(db, ids, state="hidden")),
     ("POST", "/api/v1/threads/{thread_id:int}/flags"): case(MODERATORS, _thread, json_body={"locked": True}),
+    ("POST", "/c/{slug}/reading"): case(MODERATORS, form={"visibility": "members"}),
+    ("PUT", "/api/v1/communities/{slug}/reading"): case(MODERATORS, json_body={"visibility": "members"}),
     ("POST", "/c/{slug}/review/settings"): case(
         MODERATORS, form={"hold_first_posts": "on", "hold_release_after": "3", "flag_hide_threshold": "3"}
     ),
@@ -331,6 +333,8 @@ async def test_only_leaders_and_admins_can_remove_a_live_message(
     settings: Settings, db: asyncpg.Connection, role: str
 ) -> None:
     ids = await create_cast(db)
+    # Rooms open to everyone, so visitors and leaders of elsewhere join and are refused at the remove itself.
+    await db.execute("UPDATE communities SET rooms_open = true WHERE id = $1", ids["community"])
     await _message(db, ids)
     async with live_server(settings) as server:
         session = await create_session(db, ids[role]) if role != "anonymous" else None

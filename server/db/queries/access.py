@@ -17,17 +17,24 @@ def _member(community: str, viewer: str) -> str:
     return f"EXISTS (SELECT 1 FROM memberships rm WHERE rm.community_id = {community}.id AND rm.user_id = {viewer})"
 
 
-def forum_readable_by(community: str, viewer: str, viewer_is_admin: str) -> str:
-    """can_read_forum: the viewer (an id expression, NULL for anonymous) may read the forum of `community`
-    (an alias of communities): public ones by everyone, members-only ones by members who are not banned,
-    and site admins."""
-    return f"""({community}.status IN ('active', 'archived') AND ({community}.visibility = 'public' OR {viewer_is_admin}
+def open_to_everyone(community: str, kind: str = "NULL") -> str:
+    """open_to_everyone: threads of kind `kind` (an SQL expression; NULL: the forum as a whole) of a public
+    `community` are open to non-members; introductions only once its leaders opened them."""
+    return f"""({community}.visibility = 'public'
+        AND ({kind}::text IS DISTINCT FROM 'introduction' OR {community}.introductions_open))"""
+
+
+def forum_readable_by(community: str, viewer: str, viewer_is_admin: str, kind: str = "NULL") -> str:
+    """can_read_forum: the viewer (an id expression, NULL for anonymous) may read threads of kind `kind`
+    in the forum of `community` (an alias of communities): what is open to everyone, to all; the rest to
+    members who are not banned, and site admins."""
+    return f"""({community}.status IN ('active', 'archived') AND ({open_to_everyone(community, kind)} OR {viewer_is_admin}
         OR ({viewer} IS NOT NULL AND {_member(community, viewer)} AND {_not_banned(community, viewer)})))"""
 
 
-def forum_readable_by_everyone(community: str) -> str:
+def forum_readable_by_everyone(community: str, kind: str = "NULL") -> str:
     """can_read_forum for an anonymous reader: what a profile may excerpt for anyone who opens it."""
-    return forum_readable_by(community, "NULL::bigint", "false")
+    return forum_readable_by(community, "NULL::bigint", "false", kind)
 
 
 def membership_visible_to(community: str, viewer: str) -> str:

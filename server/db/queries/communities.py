@@ -21,9 +21,15 @@ class Community:
     visibility: str
     member_count: int
     last_activity_at: datetime
+    # Open to non-members of a public community (members-only until its leaders open them).
+    introductions_open: bool = False
+    rooms_open: bool = False
 
 
-_COLUMNS = "id, slug, name, synonyms, description, status, visibility, member_count, last_activity_at"
+_COLUMNS = (
+    "id, slug, name, synonyms, description, status, visibility, member_count, last_activity_at, "
+    "introductions_open, rooms_open"
+)
 
 
 def _community(row: asyncpg.Record) -> Community:
@@ -128,3 +134,18 @@ async def create_proposed(
 
 async def set_status(connection: asyncpg.Connection, community_id: int, status: str) -> None:
     await connection.execute("UPDATE communities SET status = $2 WHERE id = $1", community_id, status)
+
+
+async def set_reading_rules(
+    connection: asyncpg.Connection, community_id: int, *, visibility: str, introductions_open: bool, rooms_open: bool
+) -> Community:
+    row = await connection.fetchrow(
+        f"""UPDATE communities SET visibility = $2, introductions_open = $3, rooms_open = $4
+            WHERE id = $1 RETURNING {_COLUMNS}""",
+        community_id,
+        visibility,
+        introductions_open,
+        rooms_open,
+    )
+    assert row is not None
+    return _community(row)

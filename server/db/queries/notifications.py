@@ -56,7 +56,12 @@ class DigestRecipient:
 
 # Notifications about a community the member can no longer read (they left a members-only
 # community, or were banned) stay in the table but are never shown or counted.
-_VISIBLE = f"(n.community_id IS NULL OR {forum_readable_by('c', 'n.user_id', 'nu.is_admin')})"
+# A notification about a thread follows that thread's kind (an introduction may be closed to non-members).
+_THREAD_KIND = "(SELECT kind FROM threads WHERE id = n.thread_id)"
+_VISIBLE = f"(n.community_id IS NULL OR {forum_readable_by('c', 'n.user_id', 'nu.is_admin', _THREAD_KIND)})"
+
+
+_NEW_THREAD_KIND = "(SELECT kind FROM threads WHERE id = $4)"
 
 
 async def create_many(
@@ -84,7 +89,7 @@ async def create_many(
                 WHERE r.user_id IS DISTINCT FROM $6
                   AND NOT EXISTS (SELECT 1 FROM notification_preferences np
                                   WHERE np.user_id = r.user_id AND np.kind = r.kind AND NOT np.in_app)
-                  AND ($3::bigint IS NULL OR {forum_readable_by("c", "r.user_id", "nu.is_admin")})
+                  AND ($3::bigint IS NULL OR {forum_readable_by("c", "r.user_id", "nu.is_admin", _NEW_THREAD_KIND)})
                 ORDER BY r.user_id, r.position) AS chosen
             RETURNING id, user_id, kind""",
         [user_id for user_id, _ in recipients],

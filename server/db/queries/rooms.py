@@ -128,11 +128,12 @@ class RoomInCommunity:
     community_name: str
     community_status: str
     community_visibility: str
+    community_rooms_open: bool = False
 
 
 _BY_NAMES_SELECT = f"""SELECT {", ".join("r." + column for column in _COLUMNS.split(", "))},
            c.slug AS community_slug, c.name AS community_name, c.status AS community_status,
-           c.visibility AS community_visibility"""
+           c.visibility AS community_visibility, c.rooms_open AS community_rooms_open"""
 _BY_NAMES = f"""{_BY_NAMES_SELECT}
     FROM rooms r JOIN communities c ON c.id = r.community_id
     WHERE c.slug = $1 AND r.slug = $2"""
@@ -146,7 +147,12 @@ _BY_NAMES_WITH_STANDING = f"""{_BY_NAMES_SELECT}, {standing_columns("st")}
 def _room_in_community(row: asyncpg.Record | Mapping[str, Any]) -> RoomInCommunity:
     room = Room(**{column: row[column] for column in Room.__dataclass_fields__})
     return RoomInCommunity(
-        room, row["community_slug"], row["community_name"], row["community_status"], row["community_visibility"]
+        room,
+        row["community_slug"],
+        row["community_name"],
+        row["community_status"],
+        row["community_visibility"],
+        row["community_rooms_open"],
     )
 
 

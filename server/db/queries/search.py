@@ -68,7 +68,7 @@ async def search(
                 JOIN communities c ON c.id = t.community_id
                 WHERE p.state = 'visible' AND t.state = 'visible'
                   AND ($4::bigint IS NULL OR c.id = $4)
-                  AND {forum_readable_by("c", "$2::bigint", "$3::boolean")}
+                  AND {forum_readable_by("c", "$2::bigint", "$3::boolean", "t.kind")}
                 GROUP BY p.id, t.id, c.id
                 ORDER BY rank DESC, p.id DESC
                 LIMIT $5 OFFSET $6

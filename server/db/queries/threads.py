@@ -115,8 +115,10 @@ async def listing(
     unanswered: bool = False,
     after: Cursor | None = None,
     limit: int = 30,
+    without_introductions: bool = False,
 ) -> list[ThreadRow]:
-    """Visible threads, newest activity first; the whole forum puts pinned threads on top.
+    """Visible threads, newest activity first; the whole forum puts pinned threads on top
+    (without_introductions: leaves them out, for readers they are not open to).
 
     Keyset pagination: each page starts strictly after the cursor with a row comparison the
     listing indexes answer directly, so page 100 costs what page 1 costs (no OFFSET scan).
@@ -124,6 +126,8 @@ async def listing(
     if kind is None:
         order = "t.pinned DESC, t.last_activity_at DESC, t.id DESC"
         where = "t.community_id = $1 AND t.state = 'visible'"
+        if without_introductions:
+            where += " AND t.kind <> 'introduction'"
         args: list[object] = [community_id]
         if after is not None:
             where += " AND (t.pinned, t.last_activity_at, t.id) < ($2, $3, $4)"

@@ -135,7 +135,7 @@ async def public_posts(connection: asyncpg.Connection, user_id: int, *, limit: i
            JOIN threads t ON t.id = p.thread_id
            JOIN communities c ON c.id = t.community_id
            WHERE p.author_id = $1 AND p.state = 'visible' AND t.state = 'visible'
-             AND c.status = 'active' AND {forum_readable_by_everyone("c")}
+             AND c.status = 'active' AND {forum_readable_by_everyone("c", "t.kind")}
            ORDER BY p.id DESC
            LIMIT $2""",
         user_id,

@@ -18,13 +18,15 @@ from server.routes.api.community_schemas import (
     CommunityLeader,
     MembershipState,
     MyMembership,
+    ReadingRulesIn,
+    ReadingRulesOut,
     community_out,
     leader_out,
     resource_out,
     section_out,
     tip_out,
 )
-from server.routes.api.support import api_route, json_response, path_slug
+from server.routes.api.support import api_route, json_response, path_slug, read_json
 
 # --- Communities and membership -----------------------------------------------------------------
 
@@ -121,6 +123,17 @@ async def accept_leadership(request: Request) -> Response:
     return json_response(state)
 
 
+async def set_reading(request: Request) -> Response:
+    body = await read_json(request, ReadingRulesIn)
+    async with request.app.state.db.acquire() as connection:
+        community = await communities.load(connection, path_slug(request), auth.current_user(request))
+        rules = communities.check_reading_rules(
+            body.visibility, introductions_open=body.introductions_open, rooms_open=body.rooms_open
+        )
+        updated = await communities.do_set_reading_rules(connection, auth.current_user(request), community, rules)
+    return json_response(ReadingRulesOut(updated.visibility, updated.introductions_open, updated.rooms_open))
+
+
 _COMMUNITY = "/api/v1/communities/{slug}"
 _NOT_FOUND = "No community with that slug (proposed and declined ones are visible only to admins and the proposer)."
 
@@ -199,5 +212,20 @@ routes = [
         responses={200: ("My membership, now as leader", MembershipState), 403: "The offer is not open to you."},
         sign_in=True,
         tags=["proposals"],
+    ),
+    api_route(
+        _COMMUNITY + "/reading",
+        set_reading,
+        methods=["PUT"],
+        summary="Who may read the community: leaders and site admins; audited, and in force at once on every process",
+        request_body=ReadingRulesIn,
+        responses={
+            200: ("The reading rules now", ReadingRulesOut),
+            400: "Visibility is public or members.",
+            403: "Only this community's leaders and site admins may do this.",
+            404: _NOT_FOUND,
+        },
+        sign_in=True,
+        tags=["communities"],
     ),
 ]

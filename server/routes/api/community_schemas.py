@@ -27,6 +27,22 @@ class CommunitySummary(msgspec.Struct):
     member_count: int
     last_activity_at: datetime
     url: str
+    reading: ReadingRulesOut
+
+
+class ReadingRulesOut(msgspec.Struct):
+    """Who may read: visibility "public" (threads open to everyone) or "members"; in a public community,
+    whether introductions and live rooms are open to everyone too (members-only until leaders open them)."""
+
+    visibility: str
+    introductions_open: bool
+    rooms_open: bool
+
+
+class ReadingRulesIn(msgspec.Struct, forbid_unknown_fields=True):
+    visibility: str
+    introductions_open: bool = False
+    rooms_open: bool = False
 
 
 class CommunityDirectory(msgspec.Struct):
@@ -199,6 +215,7 @@ def community_out(community: Community) -> CommunitySummary:
         member_count=community.member_count,
         last_activity_at=community.last_activity_at,
         url=f"/c/{community.slug}",
+        reading=ReadingRulesOut(community.visibility, community.introductions_open, community.rooms_open),
     )
 
 

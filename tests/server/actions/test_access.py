@@ -27,6 +27,7 @@ Rule = Callable[[access.Actor, communities.Community], bool]
 RULES: dict[str, Rule] = {
     "see_community": access.can_see_community,
     "read_forum": access.can_read_forum,
+    "read_introductions": lambda actor, community: access.can_read_forum(actor, community, "introduction"),
     "read_room": access.can_read_room,
     "write": access.can_write,
     "reply_to_open_thread": lambda actor, community: access.can_reply(actor, community, thread_locked=False),
@@ -36,62 +37,80 @@ RULES: dict[str, Rule] = {
 }
 MEMBERS_LIST_PUBLIC = EVERYONE
 MEMBERS_LIST_PRIVATE = frozenset({"member", "muted", "leader"})
+WRITING = {
+    "write": MEMBERS_IN_GOOD_STANDING,
+    "reply_to_open_thread": MEMBERS_IN_GOOD_STANDING,
+    "reply_to_locked_thread": MODERATORS,
+    "moderate": MODERATORS,
+}
+READ_ONLY = {"write": NOBODY, "reply_to_open_thread": NOBODY, "reply_to_locked_thread": NOBODY, "moderate": MODERATORS}
 
-# (status, visibility) -> rule -> who may.
-EXPECTED: dict[tuple[str, str], dict[str, frozenset[str]]] = {
-    ("active", "public"): {
+# (status, visibility, introductions and rooms opened by the leaders) -> rule -> who may.
+EXPECTED: dict[tuple[str, str, bool], dict[str, frozenset[str]]] = {
+    # A public community as it starts: families' introductions and the live room stay for members.
+    ("active", "public", False): {
         "see_community": EVERYONE,
         "read_forum": EVERYONE,
-        "read_room": EVERYONE - {"banned"},
-        "write": MEMBERS_IN_GOOD_STANDING,
-        "reply_to_open_thread": MEMBERS_IN_GOOD_STANDING,
-        "reply_to_locked_thread": MODERATORS,
-        "moderate": MODERATORS,
+        "read_introductions": MEMBERS_NOT_BANNED,
+        "read_room": MEMBERS_NOT_BANNED,
+        **WRITING,
         "see_membership": MEMBERS_LIST_PUBLIC,
     },
-    ("active", "members"): {
+    ("active", "public", True): {
+        "see_community": EVERYONE,
+        "read_forum": EVERYONE,
+        "read_introductions": EVERYONE,
+        "read_room": EVERYONE - {"banned"},
+        **WRITING,
+        "see_membership": MEMBERS_LIST_PUBLIC,
+    },
+    # Members only: opening introductions or rooms has no effect.
+    ("active", "members", True): {
         "see_community": EVERYONE,
         "read_forum": MEMBERS_NOT_BANNED,
+        "read_introductions": MEMBERS_NOT_BANNED,
         "read_room": MEMBERS_NOT_BANNED,
-        "write": MEMBERS_IN_GOOD_STANDING,
-        "reply_to_open_thread": MEMBERS_IN_GOOD_STANDING,
-        "reply_to_locked_thread": MODERATORS,
-        "moderate": MODERATORS,
+        **WRITING,
         "see_membership": MEMBERS_LIST_PRIVATE,
     },
     # Archived: read, never written in; rooms close (site admins can still look); leaders can still moderate.
-    ("archived", "public"): {
+    ("archived", "public", True): {
         "see_community": EVERYONE,
         "read_forum": EVERYONE,
+        "read_introductions": EVERYONE,
         "read_room": frozenset({"admin"}),
-        "write": NOBODY,
-        "reply_to_open_thread": NOBODY,
-        "reply_to_locked_thread": NOBODY,
-        "moderate": MODERATORS,
+        **READ_ONLY,
         "see_membership": MEMBERS_LIST_PUBLIC,
     },
-    ("archived", "members"): {
+    ("archived", "members", False): {
         "see_community": EVERYONE,
         "read_forum": MEMBERS_NOT_BANNED,
+        "read_introductions": MEMBERS_NOT_BANNED,
         "read_room": frozenset({"admin"}),
-        "write": NOBODY,
-        "reply_to_open_thread": NOBODY,
-        "reply_to_locked_thread": NOBODY,
-        "moderate": MODERATORS,
+        **READ_ONLY,
         "see_membership": MEMBERS_LIST_PRIVATE,
     },
     # A proposal waiting for a decision: only site admins see it (and its proposer, tested below).
-    ("proposed", "public"): {
+    ("proposed", "public", True): {
         "see_community": frozenset({"admin"}),
         "read_forum": NOBODY,
+        "read_introductions": NOBODY,
         "read_room": NOBODY,
-        "write": NOBODY,
-        "reply_to_open_thread": NOBODY,
-        "reply_to_locked_thread": NOBODY,
-        "moderate": MODERATORS,
+        **READ_ONLY,
         "see_membership": MEMBERS_LIST_PUBLIC,
     },
 }
+
+
+async def _set(db: asyncpg.Connection, community_id: int, status: str, visibility: str, opened: bool) -> None:
+    await db.execute(
+        """UPDATE communities SET status = $2, visibility = $3, introductions_open = $4, rooms_open = $4
+           WHERE id = $1""",
+        community_id,
+        status,
+        visibility,
+        opened,
+    )
 
 
 async def _actors(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, access.Actor]:
@@ -102,39 +121,36 @@ async def _actors(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, acce
     return actors
 
 
-@pytest.mark.parametrize(("status", "visibility"), sorted(EXPECTED))
+@pytest.mark.parametrize(("status", "visibility", "opened"), sorted(EXPECTED))
 async def test_each_rule_answers_as_specified_for_each_role(
-    db: asyncpg.Connection, status: str, visibility: str
+    db: asyncpg.Connection, status: str, visibility: str, opened: bool
 ) -> None:
     ids = await create_cast(db)
-    await db.execute(
-        "UPDATE communities SET status = $2, visibility = $3 WHERE id = $1", ids["community"], status, visibility
-    )
+    await _set(db, ids["community"], status, visibility, opened)
     community = await communities.by_id(db, ids["community"])
     assert community is not None
     actors = await _actors(db, ids)
     answers = {
         rule: frozenset(role for role in ROLES if check(actors[role], community)) for rule, check in RULES.items()
     }
-    assert answers == EXPECTED[(status, visibility)]
+    assert answers == EXPECTED[(status, visibility, opened)]
 
 
 # Each SQL twin (server/db/queries/access.py) with the rule it must agree with.
 SQL_TWINS = {
     "read_forum": sql_access.forum_readable_by("c", "$2::bigint", "$3::boolean"),
+    "read_introductions": sql_access.forum_readable_by("c", "$2::bigint", "$3::boolean", "'introduction'"),
     "see_membership": sql_access.membership_visible_to("c", "$2::bigint"),
 }
 
 
 @pytest.mark.parametrize("rule", sorted(SQL_TWINS))
-@pytest.mark.parametrize(("status", "visibility"), sorted(EXPECTED))
+@pytest.mark.parametrize(("status", "visibility", "opened"), sorted(EXPECTED))
 async def test_each_sql_twin_agrees_with_its_rule_for_each_role(
-    db: asyncpg.Connection, status: str, visibility: str, rule: str
+    db: asyncpg.Connection, status: str, visibility: str, opened: bool, rule: str
 ) -> None:
     ids = await create_cast(db)
-    await db.execute(
-        "UPDATE communities SET status = $2, visibility = $3 WHERE id = $1", ids["community"], status, visibility
-    )
+    await _set(db, ids["community"], status, visibility, opened)
     in_sql = set()
     for role in ROLES:
         viewer = None if role == "anonymous" else ids[role]
@@ -142,7 +158,7 @@ async def test_each_sql_twin_agrees_with_its_rule_for_each_role(
         query = f"SELECT {SQL_TWINS[rule]} FROM communities c WHERE c.id = $1 AND $3::boolean IS NOT NULL"
         if await db.fetchval(query, ids["community"], viewer, role == "admin"):
             in_sql.add(role)
-    assert in_sql == EXPECTED[(status, visibility)][rule]
+    assert in_sql == EXPECTED[(status, visibility, opened)][rule]
 
 
 async def test_a_profile_excerpts_only_what_an_anonymous_reader_may_read(db: asyncpg.Connection) -> None:

@@ -83,6 +83,26 @@ async def test_the_same_change_twice_is_one_event_but_two_notifications_count_tw
     assert recorder.batches == [[events.PostChanged(1, 10, "edit"), events.Notified(7, 100), events.Notified(7, 101)]]
 
 
+async def test_an_answer_first_unit_publishes_once_right_after_its_caller_goes_on(db: asyncpg.Connection) -> None:
+    recorder = Recorder()
+    with events.publishing_to(recorder):
+        async with events.unit_of_work(db, single_statement=True, answer_first=True):
+            events.emit(events.PostChanged(1, 10, "new"))
+        assert recorder.batches == [], "the caller answers first (a chat message's ack)"
+        await events.settle()
+    assert recorder.batches == [[events.PostChanged(1, 10, "new")]]
+
+
+async def test_an_answer_first_unit_that_fails_publishes_nothing(db: asyncpg.Connection) -> None:
+    recorder = Recorder()
+    with events.publishing_to(recorder), pytest.raises(ValueError):
+        async with events.unit_of_work(db, single_statement=True, answer_first=True):
+            events.emit(events.PostChanged(1, 10, "new"))
+            raise ValueError("the insert failed")
+    await events.settle()
+    assert recorder.batches == []
+
+
 async def test_emitting_outside_a_unit_of_work_is_a_programming_error() -> None:
     with pytest.raises(RuntimeError, match="unit_of_work"):
         events.emit(events.PostChanged(1, 10, "new"))

@@ -74,9 +74,10 @@ async def test_a_sent_message_is_acked_only_after_it_is_committed_and_reaches_th
     await amara.close()
 
 
-async def test_anonymous_visitors_read_public_rooms_but_cannot_send(
+async def test_anonymous_visitors_read_rooms_their_leaders_opened_but_cannot_send(
     server: LiveServer, db: asyncpg.Connection, community: int
 ) -> None:
+    await db.execute("UPDATE communities SET rooms_open = true WHERE id = $1", community)
     member = await _client(server, await _member(db, "lucia"))
     await member.join(ROOM)
     await member.say(ROOM, "first")
