@@ -200,9 +200,9 @@ class LiveSession:
         community_slug, _sep, room_slug = frame.room.partition("/")
         limiter = self.app.state.limiter
 
-        async def work(connection: DbConnection) -> chat.Sent:
+        async def work(connection: DbConnection) -> None:
             found, actor = await chat.room_for(connection, self.client.user, community_slug, room_slug)
-            return await chat.do_send_message(
+            sent = await chat.do_send_message(
                 connection,
                 limiter,
                 actor,
@@ -211,23 +211,28 @@ class LiveSession:
                 client_msg_id=frame.client_id,
                 body=frame.body,
             )
-
-        sent: chat.Sent = await self._db(work)
-        # The ack goes out only now: the message is committed.
-        self.send(
-            protocol.encode_text(
-                protocol.Ack(
-                    client_id=frame.client_id, room=frame.room, seq=sent.message.seq, created_at=sent.message.created_at
+            # The ack goes out now, the message committed, before anything is awaited again: its
+            # publication (started at the commit, chat.do_send_message) and this process's fan-out
+            # of it run at the next await (the connection's release), after the ack.
+            self.send(
+                protocol.encode_text(
+                    protocol.Ack(
+                        client_id=frame.client_id,
+                        room=frame.room,
+                        seq=sent.message.seq,
+                        created_at=sent.message.created_at,
+                    )
                 )
             )
-        )
-        if sent.duplicate:
-            return
-        self.live.metrics.messages_sent.inc()
-        if sent.message.state == "held":
-            # Only the author sees a held message (marked "waiting for review"); the room was told
-            # its seq is accounted for (chat.do_send_message).
-            self.send(protocol.encode_text(message_frame(frame.room, sent.epoch, sent.message)))
+            if sent.duplicate:
+                return
+            self.live.metrics.messages_sent.inc()
+            if sent.message.state == "held":
+                # Only the author sees a held message (marked "waiting for review"); the room was told
+                # its seq is accounted for (chat.do_send_message).
+                self.send(protocol.encode_text(message_frame(frame.room, sent.epoch, sent.message)))
+
+        await self._db(work)
 
     async def typing(self, frame: protocol.Typing) -> None:
         community_id = self._joined(frame.room)
