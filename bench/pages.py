@@ -189,7 +189,9 @@ async def seed(database_url: str) -> Seeded:
                     """INSERT INTO threads (community_id, kind, title, author_id, pinned, reply_count, created_at, last_activity_at)
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id""",
                     community,
-                    ["discussion", "question", "introduction"][number % 3],
+                    # The last thread, the one whose page is measured, is a discussion: open to visitors
+                    # (introductions are members-only until a community's leaders open them).
+                    ["discussion", "question", "introduction"][(number + 1) % 3],
                     f"Thread {number}: what helped with tiredness at school",
                     users[number % 20],
                     number == 3,
