@@ -89,6 +89,8 @@ async def test_pages_anyone_can_read_pass_axe_fit_a_phone_and_log_no_errors(
 ) -> None:
     web = site[0]
     await _seed_conversation(demo_db, web)
+    # The live room as a visitor reads it once the community's leaders open it (rooms are members-only by default).
+    await demo_db.execute("UPDATE communities SET rooms_open = true WHERE slug = $1", CMS_SLUG)
     contexts = {size["width"]: await browser.new_context(viewport=size) for size in (DESKTOP, PHONE)}
     watched = [watch(context) for context in contexts.values()]
     pages = await _both_widths(contexts)

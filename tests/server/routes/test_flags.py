@@ -383,6 +383,8 @@ async def test_a_member_flags_a_chat_message_and_enough_flags_remove_it_from_eve
     server: LiveServer, client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     cast = await create_cast(db)
+    # An outsider watches too: the community's leaders opened its rooms to everyone.
+    await db.execute("UPDATE communities SET rooms_open = true WHERE id = $1", cast["community"])
     await db.execute("UPDATE communities SET flag_hide_threshold = 1 WHERE id = $1", cast["community"])
     await _members(db, cast["community"], "caring")
     watcher = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, cast["outsider"]))
@@ -426,6 +428,8 @@ async def test_upholding_a_chat_flag_removes_the_message_for_everyone(
     server: LiveServer, client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     cast = await create_cast(db)
+    # An outsider watches too: the community's leaders opened its rooms to everyone.
+    await db.execute("UPDATE communities SET rooms_open = true WHERE id = $1", cast["community"])
     message, seq = await _message(db, cast["community"], cast["member"], "Rude message")
     await _members(db, cast["community"], "caring")
     watcher = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, cast["outsider"]))

@@ -30,7 +30,7 @@ async def _say(db: asyncpg.Connection, room_id: int, author: int, seq: int, body
 async def test_the_room_page_renders_recent_history_escaped_and_goes_live(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    community = await create_community(db)
+    community = await create_community(db, rooms_open=True)  # read here by a visitor
     room_id = await db.fetchval("SELECT id FROM rooms")
     author = await create_user(db, "lucia")
     await _say(db, room_id, author, 1, "Hello <script>alert(1)</script>")
