@@ -75,11 +75,7 @@ class LiveSession:
             elif isinstance(frame, protocol.Unwatch):
                 await self.unwatch(frame.topic)
         except AppError as error:
-            ref = (
-                frame.client_id
-                if isinstance(frame, protocol.Send)
-                else getattr(frame, "room", getattr(frame, "topic", None))
-            )
+            ref = protocol.error_ref(frame)
             code = (
                 error.code
                 if error.code in protocol.ERROR_CODES
@@ -93,7 +89,7 @@ class LiveSession:
                 log.warning("database unavailable while handling a %s frame", type(frame).__name__, exc_info=True)
             else:
                 log.exception("unexpected error while handling a %s frame", type(frame).__name__)
-            ref = frame.client_id if isinstance(frame, protocol.Send) else getattr(frame, "room", None)
+            ref = protocol.error_ref(frame)
             self.send(
                 _error(
                     "unavailable",

@@ -155,6 +155,31 @@ def test_an_escaped_backslash_before_u0000_is_just_text() -> None:
     assert isinstance(frame, Send) and frame.body == "\\u0000"
 
 
+@pytest.mark.parametrize(
+    ("raw", "ref"),
+    [
+        ('{"type":"send","room":"cms/main","client_id":"c-1","body":""}', "c-1"),
+        ('{"type":"send","room":"cms/main","client_id":"c-2"}', "c-2"),
+        ('{"type":"send","room":"","client_id":"c-3","body":"hi"}', "c-3"),
+        ('{"type":"send","room":"cms/main","client_id":"' + "c" * 65 + '","body":"x"}', "c" * 65),
+        ('{"type":"send","room":"cms/main","client_id":7,"body":"x"}', "cms/main"),
+        ('{"type":"join","room":"cms/main","since":-1}', "cms/main"),
+        ('{"type":"read","room":"cms/main"}', "cms/main"),
+        ('{"type":"shout","room":"cms/main"}', "cms/main"),
+        ('{"type":"unwatch","topic":5}', None),
+        ('{"type":"watch"}', None),
+        ('{"type":"remove","seq":0,"topic":"thread:4"}', "thread:4"),
+        ("[1, 2]", None),
+        ('{"type":"join","room":7}', None),
+    ],
+)
+def test_a_frame_that_fails_validation_names_its_readable_client_id_or_room_in_ref(raw: str, ref: str | None) -> None:
+    for given in (raw, raw.encode()):
+        with pytest.raises(ProtocolError) as caught:
+            decode_client_frame(given)
+        assert (caught.value.code, caught.value.frame().ref) == ("bad_request", ref)
+
+
 def test_a_protocol_error_becomes_an_error_frame_with_a_machine_code() -> None:
     with pytest.raises(ProtocolError) as caught:
         decode_client_frame("{")
