@@ -46,7 +46,9 @@ ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 ResyncReason = Literal["epoch_changed", "ahead_of_head", "too_far_behind"]
 
 Room = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ROOM_CHARS)]
-Seq = Annotated[int, msgspec.Meta(ge=0)]
+# Seqs are Postgres bigints: a larger number is refused here as a bad request, never sent to the database.
+MAX_SEQ = 2**63 - 1
+Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CLIENT_ID_CHARS)]
 
 
@@ -99,7 +101,7 @@ class Remove(ClientFrame, tag="remove"):
     """A moderator asks to remove a message; whether they may is decided by the server."""
 
     room: Room
-    seq: Annotated[int, msgspec.Meta(ge=1)]
+    seq: Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
     reason: Annotated[str, msgspec.Meta(max_length=MAX_REASON_CHARS)] = ""
 
 

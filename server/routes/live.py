@@ -171,7 +171,8 @@ class LiveSession:
             if user is None:
                 raise Refused(_("Log in to get your notifications."))
             return member_topic(user.id)
-        if kind == "thread" and value.isdigit() and len(value) < 19:
+        # ASCII digits only: str.isdigit() is also true of "²", which int() refuses.
+        if kind == "thread" and value.isascii() and value.isdigit() and len(value) < 19:
             if check:
                 # The same rule as the thread page: a thread this reader may not see does not exist.
                 await self._db(lambda connection: threads.open_thread(connection, user, int(value)))

@@ -91,6 +91,9 @@ def test_unknown_fields_are_ignored_so_newer_clients_still_work() -> None:
         '{"type":"send","room":"a","client_id":"c","body":""}',
         '{"type":"read","room":"a"}',
         '{"type":"remove","room":"a","seq":0}',
+        '{"type":"remove","room":"a","seq":9223372036854775808}',
+        '{"type":"read","room":"a","seq":9223372036854775808}',
+        '{"type":"join","room":"a","since":100000000000000000000}',
         '{"type":"remove","room":"a","seq":3,"reason":"' + "x" * 501 + '"}',
     ],
 )

@@ -147,3 +147,22 @@ async def test_a_frame_refused_by_the_decoder_names_its_readable_client_id_in_re
     not_json = await _answer(lucia, '{"type": "send", "client_id": "c-9"')
     assert not_json["code"] == "bad_request" and "ref" not in not_json
 
+
+async def test_a_seq_beyond_the_databases_bigint_is_a_bad_request_not_unavailable(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    # Found by tests/fuzz: a leader's remove of seq 2**63 reached Postgres and came back "unavailable",
+    # which tells a client to retry the same frame forever.
+    user_id = await create_user(db, "amara")
+    await add_member(db, community, user_id, "leader")
+    leader = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, user_id))
+    await leader.join(ROOM)
+    for frame in (
+        {"type": "remove", "room": ROOM, "seq": 2**63},
+        {"type": "read", "room": ROOM, "seq": 2**64},
+        {"type": "join", "room": ROOM, "since": 10**30},
+    ):
+        error = await _answer(leader, frame)
+        assert (error["type"], error["code"], error["ref"]) == ("error", "bad_request", ROOM)
+    missing = await _answer(leader, {"type": "remove", "room": ROOM, "seq": 2**63 - 1})
+    assert (missing["type"], missing["code"]) == ("error", "not_found")
