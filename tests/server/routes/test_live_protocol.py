@@ -151,7 +151,8 @@ async def test_a_frame_refused_by_the_decoder_names_its_readable_client_id_in_re
 async def test_a_seq_beyond_the_databases_bigint_is_a_bad_request_not_unavailable(
     server: LiveServer, db: asyncpg.Connection, community: int
 ) -> None:
-    # Found by tests/fuzz: a leader's remove of seq 2**63 reached Postgres and came back "unavailable",
+    # Found while writing the fuzz strategies (tests/fuzz): msgspec takes integers of any size, so a
+    # leader's remove of seq 2**63 went on to Postgres's bigint and the answer would be "unavailable",
     # which tells a client to retry the same frame forever.
     user_id = await create_user(db, "amara")
     await add_member(db, community, user_id, "leader")
