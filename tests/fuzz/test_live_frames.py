@@ -143,7 +143,7 @@ raw_messages = (
 
 
 def _nested_deep(raw: str | bytes) -> bool:
-    return (b'"deep": [[' if isinstance(raw, bytes) else '"deep": [[') in raw
+    return b'"deep": [[' in raw if isinstance(raw, bytes) else '"deep": [[' in raw
 
 
 class Sockets:
