@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck format check messages bench-live bench-pages clean
+.PHONY: run test fuzz lint typecheck format check messages bench-live bench-pages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) scripts/check_python.py
@@ -17,6 +17,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fuzz tests (tests/fuzz) with many more examples than `make test` gives them (docs/protocol.md, Fuzzing).
+fuzz: $(STAMP)
+	FUZZ_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
 
 # The layering contracts of pyproject.toml, less the known broken ones (ids starting with "pending-").
 IMPORT_CONTRACTS = $(shell $(BIN)/python -c 'import tomllib; print(*("--contract " + c["id"] for c in tomllib.load(open("pyproject.toml", "rb"))["tool"]["importlinter"]["contracts"] if not c["id"].startswith("pending-")))')

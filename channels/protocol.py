@@ -22,7 +22,7 @@ class CloseCode(enum.IntEnum):
     """Websocket close codes the server uses, and what the client should do about each."""
 
     NORMAL = 1000  # done; do not reconnect
-    POLICY = 1008  # bad origin or no session at upgrade; do not reconnect (log in first)
+    POLICY = 1008  # bad or missing Origin at the upgrade (sent as HTTP 403); do not reconnect
     TOO_LARGE = 1009  # a frame above MAX_FRAME_BYTES; reconnect and resume
     INTERNAL = 1011  # unexpected server error; reconnect with backoff and resume
     RESTARTING = 1012  # server shutting down; reconnect (elsewhere) and resume
@@ -46,7 +46,9 @@ ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 ResyncReason = Literal["epoch_changed", "ahead_of_head", "too_far_behind"]
 
 Room = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ROOM_CHARS)]
-Seq = Annotated[int, msgspec.Meta(ge=0)]
+# Seqs are Postgres bigints: a larger number is refused here as a bad request, never sent to the database.
+MAX_SEQ = 2**63 - 1
+Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CLIENT_ID_CHARS)]
 
 
@@ -99,7 +101,7 @@ class Remove(ClientFrame, tag="remove"):
     """A moderator asks to remove a message; whether they may is decided by the server."""
 
     room: Room
-    seq: Annotated[int, msgspec.Meta(ge=1)]
+    seq: Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
     reason: Annotated[str, msgspec.Meta(max_length=MAX_REASON_CHARS)] = ""
 
 
@@ -280,12 +282,34 @@ def _too_large(raw: str | bytes) -> bool:
     return len(raw) * 4 > MAX_FRAME_BYTES and len(raw.encode()) > MAX_FRAME_BYTES
 
 
-def _ref(frame: ClientFrame) -> str | None:
+def error_ref(frame: ClientFrame) -> str | None:
     """What an error about frame names: a send's client_id, else the room or topic it is about."""
     if isinstance(frame, Send):
         return frame.client_id
     ref = getattr(frame, "room", None) or getattr(frame, "topic", None)
     return ref if isinstance(ref, str) else None
+
+
+def _readable_ref(raw: str | bytes) -> str | None:
+    """The ref of a frame that failed validation, read from it as plain JSON when it can be.
+
+    A send's client_id when it is a string, else the frame's room or topic when it is one: the
+    client can match the error with the frame it sent even though that frame was refused.
+    """
+    try:
+        value = msgspec.json.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(value, dict):
+        return None
+    client_id = value.get("client_id")
+    if value.get("type") == "send" and isinstance(client_id, str) and client_id:
+        return client_id
+    for name in ("room", "topic"):
+        ref = value.get(name)
+        if isinstance(ref, str) and ref:
+            return ref
+    return None
 
 
 def decode_client_frame(raw: str | bytes) -> AnyClientFrame:
@@ -295,7 +319,7 @@ def decode_client_frame(raw: str | bytes) -> AnyClientFrame:
     try:
         frame = _client_decoder.decode(raw)
     except msgspec.ValidationError as exc:
-        raise ProtocolError("bad_request", f"Invalid frame: {exc}") from None
+        raise ProtocolError("bad_request", f"Invalid frame: {exc}", ref=_readable_ref(raw)) from None
     except (msgspec.DecodeError, UnicodeDecodeError):
         raise ProtocolError("bad_request", "Frames must be JSON objects.") from None
     except RecursionError:
@@ -307,7 +331,7 @@ def decode_client_frame(raw: str | bytes) -> AnyClientFrame:
         value = getattr(frame, name)
         if isinstance(value, str) and "\x00" in value:
             raise ProtocolError(
-                "bad_request", f"The field {name} cannot contain the NUL character (U+0000).", ref=_ref(frame)
+                "bad_request", f"The field {name} cannot contain the NUL character (U+0000).", ref=error_ref(frame)
             )
     if isinstance(frame, Send) and len(frame.body) > MAX_BODY_CHARS:
         raise ProtocolError("too_large", f"Messages are limited to {MAX_BODY_CHARS} characters.", ref=frame.client_id)

@@ -75,11 +75,7 @@ class LiveSession:
             elif isinstance(frame, protocol.Unwatch):
                 await self.unwatch(frame.topic)
         except AppError as error:
-            ref = (
-                frame.client_id
-                if isinstance(frame, protocol.Send)
-                else getattr(frame, "room", getattr(frame, "topic", None))
-            )
+            ref = protocol.error_ref(frame)
             code = (
                 error.code
                 if error.code in protocol.ERROR_CODES
@@ -93,7 +89,7 @@ class LiveSession:
                 log.warning("database unavailable while handling a %s frame", type(frame).__name__, exc_info=True)
             else:
                 log.exception("unexpected error while handling a %s frame", type(frame).__name__)
-            ref = frame.client_id if isinstance(frame, protocol.Send) else getattr(frame, "room", None)
+            ref = protocol.error_ref(frame)
             self.send(
                 _error(
                     "unavailable",
@@ -175,7 +171,8 @@ class LiveSession:
             if user is None:
                 raise Refused(_("Log in to get your notifications."))
             return member_topic(user.id)
-        if kind == "thread" and value.isdigit() and len(value) < 19:
+        # ASCII digits only: str.isdigit() is also true of "²", which int() refuses.
+        if kind == "thread" and value.isascii() and value.isdigit() and len(value) < 19:
             if check:
                 # The same rule as the thread page: a thread this reader may not see does not exist.
                 await self._db(lambda connection: threads.open_thread(connection, user, int(value)))

@@ -91,6 +91,9 @@ def test_unknown_fields_are_ignored_so_newer_clients_still_work() -> None:
         '{"type":"send","room":"a","client_id":"c","body":""}',
         '{"type":"read","room":"a"}',
         '{"type":"remove","room":"a","seq":0}',
+        '{"type":"remove","room":"a","seq":9223372036854775808}',
+        '{"type":"read","room":"a","seq":9223372036854775808}',
+        '{"type":"join","room":"a","since":100000000000000000000}',
         '{"type":"remove","room":"a","seq":3,"reason":"' + "x" * 501 + '"}',
     ],
 )
@@ -153,6 +156,31 @@ def test_a_nul_character_in_any_text_field_is_a_bad_request_naming_the_field(
 def test_an_escaped_backslash_before_u0000_is_just_text() -> None:
     frame = decode_client_frame(json.dumps({"type": "send", "room": "a/b", "client_id": "c", "body": "\\u0000"}))
     assert isinstance(frame, Send) and frame.body == "\\u0000"
+
+
+@pytest.mark.parametrize(
+    ("raw", "ref"),
+    [
+        ('{"type":"send","room":"cms/main","client_id":"c-1","body":""}', "c-1"),
+        ('{"type":"send","room":"cms/main","client_id":"c-2"}', "c-2"),
+        ('{"type":"send","room":"","client_id":"c-3","body":"hi"}', "c-3"),
+        ('{"type":"send","room":"cms/main","client_id":"' + "c" * 65 + '","body":"x"}', "c" * 65),
+        ('{"type":"send","room":"cms/main","client_id":7,"body":"x"}', "cms/main"),
+        ('{"type":"join","room":"cms/main","since":-1}', "cms/main"),
+        ('{"type":"read","room":"cms/main"}', "cms/main"),
+        ('{"type":"shout","room":"cms/main"}', "cms/main"),
+        ('{"type":"unwatch","topic":5}', None),
+        ('{"type":"watch"}', None),
+        ('{"type":"remove","seq":0,"topic":"thread:4"}', "thread:4"),
+        ("[1, 2]", None),
+        ('{"type":"join","room":7}', None),
+    ],
+)
+def test_a_frame_that_fails_validation_names_its_readable_client_id_or_room_in_ref(raw: str, ref: str | None) -> None:
+    for given in (raw, raw.encode()):
+        with pytest.raises(ProtocolError) as caught:
+            decode_client_frame(given)
+        assert (caught.value.code, caught.value.frame().ref) == ("bad_request", ref)
 
 
 def test_a_protocol_error_becomes_an_error_frame_with_a_machine_code() -> None:

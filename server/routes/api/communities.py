@@ -209,7 +209,11 @@ routes = [
         accept_leadership,
         methods=["POST"],
         summary="Take up the offer to lead a community you proposed (the proposer of an approved proposal only)",
-        responses={200: ("My membership, now as leader", MembershipState), 403: "The offer is not open to you."},
+        responses={
+            200: ("My membership, now as leader", MembershipState),
+            403: "The offer is not open to you.",
+            404: "No such community.",
+        },
         sign_in=True,
         tags=["proposals"],
     ),
