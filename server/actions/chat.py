@@ -14,7 +14,7 @@ from server.db.queries import audit, messages, rooms
 from server.db.queries.messages import Message, Stored
 from server.db.queries.rooms import Room, RoomInCommunity
 from server.db.queries.users import User
-from server.errors import InvalidInput, NotFound, RateLimited, bad_request, not_found
+from server.errors import InvalidInput, NotFound, RateLimited, bad_request, conflict, not_found
 from server.i18n import _, ngettext
 from server.ratelimit import MESSAGES_PER_USER, RateLimiter
 
@@ -74,6 +74,7 @@ async def do_send_message(
     room: Room,
     *,
     community_slug: str,
+    community_status: str,
     client_msg_id: str,
     body: str,
 ) -> Sent:
@@ -84,6 +85,8 @@ async def do_send_message(
     """
     text = check_message(body, client_msg_id)
     user = require_can_write(actor)
+    if community_status != "active":  # site admins may read an archived community's rooms, not write in them
+        raise conflict(_("This community is archived: it can be read but no longer written in."))
     # A retry of a message that was committed gets the same answer, without counting against limits.
     existing = await messages.by_client_id(connection, room.id, user.id, client_msg_id)
     if existing is not None:

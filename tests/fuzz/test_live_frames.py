@@ -185,6 +185,8 @@ class Sockets:
 @pytest.fixture
 async def sockets(server: LiveServer, db: asyncpg.Connection) -> AsyncIterator[tuple[Sockets, int]]:
     cast = await create_cast(db)
+    # Rooms opened to everyone by the leaders, so the anonymous socket joins too.
+    await db.execute("UPDATE communities SET rooms_open = true WHERE id = $1", cast["community"])
     thread_id = await create_thread(db, cast["community"], cast["member"], "A public thread")
     clients = {"anonymous": await LiveClient.connect(server.ws_url, server.base_url)}
     for role in ("member", "leader"):

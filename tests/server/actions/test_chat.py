@@ -40,7 +40,9 @@ async def _setup(db: asyncpg.Connection, role: str = "member"):
 async def _send(db, limiter, user, room, client_id: str, body: str = "hello") -> chat.Sent:
     actor = await actor_for(db, user, room.community_id)
     slug = await _slug(db, room)
-    return await chat.do_send_message(db, limiter, actor, room, community_slug=slug, client_msg_id=client_id, body=body)
+    return await chat.do_send_message(
+        db, limiter, actor, room, community_slug=slug, community_status="active", client_msg_id=client_id, body=body
+    )
 
 
 async def _slug(db, room) -> str:
@@ -139,7 +141,14 @@ async def test_non_members_and_anonymous_visitors_cannot_send(db: asyncpg.Connec
     anonymous = await actor_for(db, None, community)
     with pytest.raises(AppError) as unauthenticated:
         await chat.do_send_message(
-            db, limiter, anonymous, room, community_slug=await _slug(db, room), client_msg_id="c2", body="hi"
+            db,
+            limiter,
+            anonymous,
+            room,
+            community_slug=await _slug(db, room),
+            community_status="active",
+            client_msg_id="c2",
+            body="hi",
         )
     assert unauthenticated.value.status == 401
     assert await db.fetchval("SELECT count(*) FROM room_messages") == 0
@@ -229,3 +238,24 @@ async def test_only_leaders_remove_and_members_stop_seeing_removed_messages(
     assert [m.seq for m in seen_by_member] == [1]
     assert [(m.seq, m.state, m.state_reason) for m in seen_by_leader][1] == (2, "hidden", "Private information")
     assert await db.fetchval("SELECT action FROM moderation_actions") == "remove_message"
+
+
+async def test_nobody_sends_in_an_archived_communitys_room_not_even_a_site_admin(
+    db: asyncpg.Connection, limiter: RateLimiter
+) -> None:
+    community, _user, room = await _setup(db)
+    await db.execute("UPDATE communities SET status = 'archived' WHERE id = $1", community)
+    admin = await users.by_id(db, await create_user(db, "siteadmin", admin=True))
+    with pytest.raises(AppError) as refused:
+        await chat.do_send_message(
+            db,
+            limiter,
+            await actor_for(db, admin, community),
+            room,
+            community_slug=await _slug(db, room),
+            community_status="archived",
+            client_msg_id="c1",
+            body="hello",
+        )
+    assert refused.value.status == 409
+    assert await db.fetchval("SELECT count(*) FROM room_messages") == 0

@@ -16,7 +16,7 @@ ROOM = "test-condition/main"
 
 @pytest.fixture
 async def community(db: asyncpg.Connection) -> int:
-    return await create_community(db)
+    return await create_community(db, rooms_open=True)  # anonymous sockets read rooms their leaders opened
 
 
 async def _member(server: LiveServer, db: asyncpg.Connection, community: int, username: str) -> LiveClient:

@@ -161,3 +161,10 @@ def test_two_schema_types_with_the_same_name_are_reported_clearly() -> None:
 def test_api_routes_must_live_under_api() -> None:
     with pytest.raises(ValueError, match="under /api/"):
         api_route("/things", _endpoint, summary="Things")
+
+
+async def test_an_id_too_long_for_the_database_is_not_found_on_pages_and_the_api(client: httpx.AsyncClient) -> None:
+    # Found by fuzzing: a 21-digit thread id reached Postgres's bigint and answered 500.
+    huge = "874155623928674648064"
+    assert (await client.get(f"/api/v1/threads/{huge}")).status_code == 404
+    assert (await client.get(f"/c/test-condition/t/{huge}")).status_code == 404
