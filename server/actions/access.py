@@ -108,7 +108,7 @@ def can_see_community(actor: Actor, community: Where, *, proposed_by_them: bool 
 
 
 def can_read_forum(actor: Actor, community: Where) -> bool:
-    """Threads, introductions, questions and their posts: public forums to all; members-only forums
+    """Threads, introductions, questions and their posts, and tips: public forums to all; members-only forums
     to members who are not banned, and site admins. SQL twin: server.db.queries.access.forum_readable_by."""
     if community.status not in READABLE_STATUSES:
         return False

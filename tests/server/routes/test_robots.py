@@ -121,7 +121,13 @@ async def test_outsiders_never_see_members_only_titles_or_excerpts_in_any_page(
         db, community, insider, "Hello from the Marchetti family", "My daughter Zoe was diagnosed", kind="introduction"
     )
     await create_post(db, thread, insider, "A private reply about seizures")
-    secrets = ["Our secret worries", "Very personal", "Zoe", "seizures", "Marchetti"]
+    # A tip is a member's words, and it names them: members-only like the forum.
+    await db.execute(
+        "INSERT INTO tips (community_id, author_id, name, description) VALUES ($1, $2, 'Weighted blanket', 'Calms her')",
+        community,
+        insider,
+    )
+    secrets = ["Our secret worries", "Very personal", "Zoe", "seizures", "Marchetti", "Weighted blanket"]
     for who in (None, "stranger"):
         if who:
             await login(client, who)
@@ -138,12 +144,15 @@ async def test_outsiders_never_see_members_only_titles_or_excerpts_in_any_page(
             "/u/insider",
             "/search?q=secret",
             "/api/v1/communities/private-place/threads",
+            "/api/v1/communities/private-place/tips",
         ]:
             page = await client.get(path)
             leaked = [secret for secret in secrets if secret in page.text]
             assert leaked == [], (who, path, leaked)
+    assert "shared with its members only" in (await client.get("/c/private-place")).text
     # Members read it, and then the title names the thread (for them, in their own browser).
     await login(client, "insider")
+    assert "Weighted blanket" in (await client.get("/c/private-place/tips")).text
     page = await client.get(f"/c/private-place/t/{thread}")
     assert page.status_code == 200 and "Our secret worries" in _title(page.text)
     _assert_noindex(page)
