@@ -161,7 +161,7 @@ async def test_a_person_reading_normally_never_meets_the_limit(
             assert page.status_code == 200, (view, page.status_code)
             for asset in ["/static/css/site.css", "/static/js/site.js", "/static/js/notify.js"]:
                 assert (await lucia.get(asset)).status_code == 200
-            assert (await lucia.get("/api/v1/me")).status_code == 200
+            assert (await lucia.get("/api/v1/session")).status_code == 200
     live = await LiveClient.connect(server.ws_url, server.base_url, session)
     try:
         for _resume in range(10):  # a flaky phone reconnecting and resuming
@@ -183,4 +183,4 @@ async def test_the_limit_holds_across_processes_sharing_one_redis(
                 assert (await on_second.get("/c/test-condition")).status_code == 200
             # Six reads in all, three on each process: the seventh is refused wherever it lands.
             _assert_retry_after(await on_first.get("/c/test-condition"))
-            _assert_retry_after(await on_second.get("/api/v1/me"))
+            _assert_retry_after(await on_second.get("/api/v1/session"))

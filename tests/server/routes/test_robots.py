@@ -58,7 +58,7 @@ async def test_members_pages_carry_noindex_and_condition_pages_do_not(
         "/search?q=feeds",
         "/notifications",
         "/settings",
-        "/api/v1/me",
+        "/api/v1/session",
         "/api/v1/communities/test-condition/threads",
     ]:
         page = await client.get(path)
