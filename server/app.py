@@ -22,7 +22,7 @@ from server.actions import events
 from server.actions import flags as flag_actions
 from server.db.pool import create_pool
 from server.live import HeadReader, LiveService
-from server.ratelimit import RateLimiter
+from server.ratelimit import RateLimiter, ReadLimits
 from server.routes import error_pages, health, live
 from server.routes.api import accounts as api_accounts
 from server.routes.api import communities as api_communities
@@ -49,6 +49,7 @@ from server.routes.pages import (
     threads,
 )
 from server.routes.pages import settings as settings_pages
+from server.routes.read_limits import ReadLimitMiddleware
 from server.security import SecurityHeadersMiddleware
 from server.settings import Settings
 from server.templating import Templates
@@ -177,7 +178,8 @@ def create_app(settings: Settings) -> Starlette:
 
     app = KindredApp(
         routes=build_routes(),
-        middleware=[Middleware(RequestContextMiddleware)],
+        # Reads are counted once who is asking is known (the session), before any handler runs.
+        middleware=[Middleware(RequestContextMiddleware), Middleware(ReadLimitMiddleware)],
         exception_handlers={
             errors.AppError: error_pages.app_error_handler,
             HTTPException: error_pages.http_error_handler,
@@ -185,6 +187,9 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.read_limits = ReadLimits.of(
+        settings.read_limit_session, settings.read_limit_ip, settings.read_limit_window
+    )
     app.state.templates = Templates()
     app.state.metrics = metrics.Metrics()
     # Callbacks run after a logout (the live layer registers one to close that member's sockets).

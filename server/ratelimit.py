@@ -9,6 +9,9 @@ from dataclasses import dataclass
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from server.errors import RateLimited
+from server.i18n import ngettext
+
 log = logging.getLogger(__name__)
 
 
@@ -28,6 +31,41 @@ LOGIN_FAILURES_PER_ACCOUNT = Limit("login-account", 8, 5 * 60)
 REGISTRATIONS_PER_IP = Limit("register-ip", 10, 60 * 60)
 POSTS_PER_USER = Limit("posts", 20, 10 * 60)
 MESSAGES_PER_USER = Limit("messages", 30, 10)
+
+# Reads (pages, the JSON API, live-room history), against scraping members' words. A person reading
+# opens a page every few seconds at most: 300 per 10 minutes per signed-in session is a page every
+# 2 seconds for 10 minutes straight, several times what fast reading or a live thread reloading itself
+# makes. Every read also counts against its address, anonymous or not, 4 times as much: a family,
+# an office or a hospital ward behind one NAT (about 20 people reading normally at once), and the
+# bound on a scraper that rotates sessions or accounts from one address. docs/architecture.md.
+READ_WINDOW_SECONDS = 10 * 60
+READS_PER_SESSION = 300
+READS_PER_IP = 1200
+
+# Never counted: assets, probes and crawlers' manners (the websocket upgrade is not an HTTP read
+# either; a join with history is counted where it is answered, server/routes/live.py).
+_UNCOUNTED_PATHS = frozenset({"/healthz", "/metrics", "/robots.txt", "/favicon.ico"})
+_UNCOUNTED_PREFIXES = ("/static/",)
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """The read allowances in force (Settings may lower or raise them): per session, per address."""
+
+    per_session: Limit
+    per_ip: Limit
+
+    @classmethod
+    def of(
+        cls, per_session: int = READS_PER_SESSION, per_ip: int = READS_PER_IP, seconds: int = READ_WINDOW_SECONDS
+    ) -> ReadLimits:
+        return cls(Limit("reads-session", per_session, seconds), Limit("reads-ip", per_ip, seconds))
+
+
+def counts_as_read(method: str, path: str) -> bool:
+    """An HTTP request that spends read allowance: a GET or HEAD of a page or the API, not an asset or probe."""
+    return method in _READ_METHODS and path not in _UNCOUNTED_PATHS and not path.startswith(_UNCOUNTED_PREFIXES)
 
 
 class RateLimiter:
@@ -62,6 +100,45 @@ class RateLimiter:
             return True
         return int(count) <= limit.count
 
+    async def wait(self, events: list[tuple[Limit, str]]) -> int:
+        """Count one event against each (limit, key) in one round trip; 0 when every one is still
+        within its limit, else the seconds left in the longest window that refused it (at least 1)."""
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                for limit, key in events:
+                    name = self._key(limit, key)
+                    pipe.set(name, 0, ex=limit.seconds, nx=True)
+                    pipe.incr(name)
+                    pipe.ttl(name)
+                replies = await pipe.execute()
+        except RedisError as exc:
+            log.warning("rate limiter unavailable (%s); allowing %s", exc, ", ".join(limit.name for limit, _ in events))
+            return 0
+        waits = [
+            max(1, int(replies[3 * index + 2]))
+            for index, (limit, _key) in enumerate(events)
+            if int(replies[3 * index + 1]) > limit.count
+        ]
+        return max(waits, default=0)
+
     async def reset(self, limit: Limit, key: str) -> None:
         with contextlib.suppress(RedisError):
             await self.client.delete(self._key(limit, key))
+
+
+async def check_read(limiter: RateLimiter, limits: ReadLimits, *, session_hash: bytes | None, ip: str | None) -> None:
+    """Count one read (a page, an API answer, a live room's history); RateLimited once the session or
+    the address has read too much in this window. Redis down: allowed."""
+    events = [(limits.per_ip, ip or "unknown")]
+    if session_hash is not None:
+        events.append((limits.per_session, session_hash.hex()))
+    seconds = await limiter.wait(events)
+    if seconds:
+        message = ngettext(
+            "Too many pages were opened from here in a short time, so Kindred is pausing for a moment. "
+            "Please wait %(seconds)s second and try again.",
+            "Too many pages were opened from here in a short time, so Kindred is pausing for a moment. "
+            "Please wait %(seconds)s seconds and try again.",
+            seconds,
+        ) % {"seconds": seconds}
+        raise RateLimited(message, retry_after=seconds)

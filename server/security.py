@@ -1,8 +1,10 @@
-"""Security headers on every response: a strict Content-Security-Policy with no inline script."""
+"""Security headers on every response: a strict Content-Security-Policy with no inline script, noindex on members' pages."""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server import robots
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -18,6 +20,9 @@ HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
 ]
 
+# Members' pages (and the API) are kept out of search engines (server/robots.py).
+NOINDEX_HEADERS = [*HEADERS, (b"x-robots-tag", robots.NOINDEX)]
+
 
 class SecurityHeadersMiddleware:
     """Pure ASGI (not BaseHTTPMiddleware) so websockets and streaming pass through untouched."""
@@ -29,12 +34,13 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = HEADERS if robots.indexable(scope["path"]) else NOINDEX_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
-                    (name, value) for name, value in HEADERS if name not in present
+                    (name, value) for name, value in headers if name not in present
                 ]
             await send(message)
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from server.ratelimit import READ_WINDOW_SECONDS, READS_PER_IP, READS_PER_SESSION
+
 # Bumped when the layout of the data folder (embedded Postgres major version, Redis
 # persistence files) changes in a way an older folder cannot be used as is.
 DATA_FORMAT_VERSION = "1"
@@ -42,6 +44,11 @@ class Settings:
     flag_escalate_minutes: int = 60
     # How often each process looks for flags to escalate (seconds; review pages also look when they load).
     flag_sweep_seconds: float = 60.0
+    # Reads (pages, API, live-room history) allowed per window, per signed-in session and per address
+    # (server/ratelimit.py explains the defaults); the window in seconds.
+    read_limit_session: int = READS_PER_SESSION
+    read_limit_ip: int = READS_PER_IP
+    read_limit_window: int = READ_WINDOW_SECONDS
     # The default is translated into the reader's language; a site's own text (KINDRED_CRISIS_TEXT) is shown as written.
     crisis_text: str = (
         "If someone is in immediate danger, call your local emergency number now "
@@ -82,5 +89,8 @@ class Settings:
             presence_ttl=float(env.get("KINDRED_PRESENCE_TTL", "30")),
             ws_max_queue=int(env.get("KINDRED_WS_MAX_QUEUE", "1000")),
             flag_escalate_minutes=int(env.get("KINDRED_FLAG_ESCALATE_MINUTES", "60")),
+            read_limit_session=int(env.get("KINDRED_READ_LIMIT_SESSION", str(READS_PER_SESSION))),
+            read_limit_ip=int(env.get("KINDRED_READ_LIMIT_IP", str(READS_PER_IP))),
+            read_limit_window=int(env.get("KINDRED_READ_LIMIT_WINDOW", str(READ_WINDOW_SECONDS))),
             crisis_text=env.get("KINDRED_CRISIS_TEXT") or cls.crisis_text,
         )

@@ -9,7 +9,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from server import i18n
+from server import i18n, robots
 from server.actions import access
 from server.presentation.markdown import markdown
 
@@ -50,6 +50,8 @@ class Templates:
             "csrf_token": getattr(request.state, "csrf_token", ""),
             "language": i18n.current_language(),
             "cookie_notice_dismissed": request.cookies.get("kindred_notice") == "dismissed",
+            # Members' pages carry <meta name="robots" content="noindex"> (server/robots.py).
+            "noindex": not robots.indexable(request.url.path),
         }
         full.update(context or {})
         return HTMLResponse(self.render_string(name, full), status_code=status)

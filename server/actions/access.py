@@ -125,7 +125,7 @@ def open_to_everyone(community: Where, kind: str | None = None) -> bool:
 
 def can_read_forum(actor: Actor, community: Where, kind: str | None = None) -> bool:
     """Threads (of `kind`: discussion, question, introduction; None: the forum as a whole) and their
-    posts: what is open to everyone (open_to_everyone) to all; the rest to members who are not banned,
+    posts, and tips: what is open to everyone (open_to_everyone) to all; the rest to members who are not banned,
     and site admins. SQL twin: server.db.queries.access.forum_readable_by."""
     if community.status not in READABLE_STATUSES:
         return False

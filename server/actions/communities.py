@@ -58,6 +58,8 @@ class Overview:
     leadership_offer: bool
     # Unread live-room messages for a signed-in member.
     room_unread: int = 0
+    # False in a members-only community for outsiders: tips are members' words (and name them).
+    tips_readable: bool = True
 
 
 def prefix_tsquery(query: str) -> str | None:
@@ -129,6 +131,7 @@ async def membership(connection: asyncpg.Connection, user: User | None, slug: st
 
 async def overview(connection: asyncpg.Connection, community: Community, user: User | None) -> Overview:
     actor = await actor_for(connection, user, community.id)
+    tips_readable = access.can_read_forum(actor, community)
     offer = False
     if user is not None:
         proposal = await proposals.for_community(connection, community.id)
@@ -139,7 +142,10 @@ async def overview(connection: asyncpg.Connection, community: Community, user: U
         sections=await sections.for_community(connection, community.id),
         leaders=await memberships.leaders(connection, community.id),
         resources=await resources.list_for(connection, community.id, limit=NEWEST_RESOURCES),
-        tips=await tips.list_for(connection, community.id, include_hidden=actor.can_moderate, limit=NEWEST_TIPS),
+        tips=await tips.list_for(connection, community.id, include_hidden=actor.can_moderate, limit=NEWEST_TIPS)
+        if tips_readable
+        else [],
+        tips_readable=tips_readable,
         leadership_offer=offer,
         room_unread=(await rooms.unread_counts(connection, user.id, [community.id])).get(community.id, 0)
         if user

@@ -80,6 +80,8 @@ class TipsPage:
     tips: list[Tip]
     refusal: str | None
     can_moderate: bool
+    # False in a members-only community for outsiders: tips are members' words (and name them).
+    readable: bool = True
 
 
 async def page(connection: asyncpg.Connection, user: User | None, community: Community) -> TipsPage:
@@ -89,11 +91,15 @@ async def page(connection: asyncpg.Connection, user: User | None, community: Com
         access.require_can_write_in(actor, community)
     except AppError as error:
         refusal = error.message
-    listed = await tips.list_for(connection, community.id, include_hidden=actor.can_moderate)
-    return TipsPage(listed, refusal, actor.can_moderate)
+    readable = access.can_read_forum(actor, community)
+    listed = await tips.list_for(connection, community.id, include_hidden=actor.can_moderate) if readable else []
+    return TipsPage(listed, refusal, actor.can_moderate, readable)
 
 
 async def list_for(connection: asyncpg.Connection, user: User | None, community: Community) -> list[Tip]:
-    """Hidden tips are shown only to the community's leaders and site admins (so they can unhide them)."""
+    """Hidden tips are shown only to the community's leaders and site admins (so they can unhide them);
+    a members-only community's tips only to those who may read its forum."""
     actor = await actor_for(connection, user, community.id)
+    if not access.can_read_forum(actor, community):
+        return []
     return await tips.list_for(connection, community.id, include_hidden=actor.can_moderate)

@@ -1,13 +1,14 @@
-"""GET /healthz: the state of the database and of Redis, 200 when both answer, 503 otherwise (and /favicon.ico)."""
+"""GET /healthz: the state of the database and of Redis, 200 when both answer, 503 otherwise (and /favicon.ico, /robots.txt)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.routing import Route
 
+from server import robots
 from server.actions import health
 
 
@@ -33,4 +34,12 @@ async def favicon(request: Request) -> RedirectResponse:
     return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
-routes = [Route("/healthz", healthz, methods=["GET"]), Route("/favicon.ico", favicon, methods=["GET"])]
+async def robots_txt(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(robots.robots_txt(), headers={"cache-control": "public, max-age=3600"})
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/favicon.ico", favicon, methods=["GET"]),
+    Route("/robots.txt", robots_txt, methods=["GET"]),
+]

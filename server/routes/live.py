@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from channels import protocol
 from channels.connection import Connection
 from channels.websocket_protocol import WRITE_NOWAIT
+from server import ratelimit
 from server.actions import DbConnection, access, chat, health, threads
 from server.actions.access import Actor, actor_for
 from server.errors import AppError, NotFound, Refused
@@ -99,6 +100,14 @@ class LiveSession:
             )
 
     async def join(self, frame: protocol.Join) -> None:
+        # A join answers with history: a read like a page, counted against the same allowance.
+        address = self.websocket.client
+        await ratelimit.check_read(
+            self.app.state.limiter,
+            self.app.state.read_limits,
+            session_hash=self.client.session_hash,
+            ip=address.host if address else None,
+        )
         community_slug, _sep, room_slug = frame.room.partition("/")
         topic = frame.room
         if frame.room in self.client.rooms:

@@ -30,6 +30,7 @@
   var attempt = 0;
   var connectedAt = 0;
   var reconnectTimer = null;
+  var rejoinTimer = null;
   var gapTimer = null;
   var stopped = false;
   // Who is here (docs/protocol.md, presence_change): the latest snapshot plus the changes after it.
@@ -297,6 +298,11 @@
       }
     }
     if (composerError) composerError.textContent = frame.message;
+    // A join refused for reading too much: try again once the window has had time to pass.
+    if (frame.code === "rate_limited" && frame.ref === room && !joinedOnThisSocket) {
+      clearTimeout(rejoinTimer);
+      rejoinTimer = setTimeout(function () { if (socket) join(); }, 60000);
+    }
   }
 
   function renderPresence() {

@@ -151,6 +151,7 @@ def _tips_page(
     context = {
         "community": community,
         "tips": shown.tips,
+        "tips_readable": shown.readable,
         "can_add": shown.refusal is None,
         "refusal": shown.refusal,
         "can_moderate": shown.can_moderate,
