@@ -17,7 +17,7 @@ import asyncpg
 from server.db.queries import memberships
 from server.db.queries.memberships import Standing
 from server.db.queries.users import User as User
-from server.errors import AppError, Refused, SignInRequired, conflict, forbidden, not_found
+from server.errors import Refused, SignInRequired, conflict, forbidden, not_found
 from server.i18n import _, format_time
 
 RANK = {None: 0, "member": 1, "leader": 2}
@@ -186,11 +186,7 @@ def muted_notice(actor: Actor) -> str | None:
     """What a muted member reads where the composer would be: until when, and the leader's reason."""
     if actor.user is None or not is_muted(actor):
         return None
-    try:
-        require_not_muted(actor)
-    except AppError as refusal:
-        return refusal.message
-    return None
+    return _muted_message(actor)
 
 
 # --- the guards --------------------------------------------------------------------------------
@@ -217,16 +213,21 @@ def require_not_banned(actor: Actor) -> None:
         raise Refused(message, code="banned")
 
 
-def require_not_muted(actor: Actor) -> None:
+def _muted_message(actor: Actor) -> str:
     until = actor.standing.muted_until
-    if until is not None and is_muted(actor):
-        if until.year >= 9999:
-            message = _("You are muted in this community until a leader lifts it.")
-        else:
-            message = _("You are muted in this community until %(time)s.") % {"time": format_time(until)}
-        if actor.standing.mute_reason:
-            message += " " + _("Reason: %(reason)s") % {"reason": actor.standing.mute_reason}
-        raise Refused(message, code="muted")
+    assert until is not None
+    if until.year >= 9999:
+        message = _("You are muted in this community until a leader lifts it.")
+    else:
+        message = _("You are muted in this community until %(time)s.") % {"time": format_time(until)}
+    if actor.standing.mute_reason:
+        message += " " + _("Reason: %(reason)s") % {"reason": actor.standing.mute_reason}
+    return message
+
+
+def require_not_muted(actor: Actor) -> None:
+    if is_muted(actor):
+        raise Refused(_muted_message(actor), code="muted")
 
 
 def require_member(actor: Actor) -> User:
@@ -242,12 +243,6 @@ def require_can_write(actor: Actor) -> User:
     user = require_member(actor)
     require_not_muted(actor)
     return user
-
-
-def require_can_read_forum(actor: Actor, community: Where) -> None:
-    """404 rather than 403: a members-only thread's existence is not confirmed to outsiders."""
-    if not can_read_forum(actor, community):
-        raise not_found(_("We could not find that community."))
 
 
 def require_can_read_room(actor: Actor, community: Where) -> None:

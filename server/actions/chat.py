@@ -9,12 +9,12 @@ from redis.exceptions import RedisError
 
 from channels.protocol import ResyncReason
 from server.actions import access, events
-from server.actions.access import Actor, require_can_write, require_moderator
+from server.actions.access import Actor, require_moderator
 from server.db.queries import audit, messages, rooms
 from server.db.queries.messages import Message, Stored
 from server.db.queries.rooms import Room, RoomInCommunity
 from server.db.queries.users import User
-from server.errors import InvalidInput, NotFound, RateLimited, bad_request, conflict, not_found
+from server.errors import InvalidInput, NotFound, RateLimited, bad_request, not_found
 from server.i18n import _, ngettext
 from server.ratelimit import MESSAGES_PER_USER, RateLimiter
 
@@ -74,7 +74,7 @@ async def do_send_message(
     room: Room,
     *,
     community_slug: str,
-    community_status: str,
+    community: access.Where,
     client_msg_id: str,
     body: str,
 ) -> Sent:
@@ -84,9 +84,8 @@ async def do_send_message(
     seq is accounted for (only its author and the leaders see it, and the others get it if approved).
     """
     text = check_message(body, client_msg_id)
-    user = require_can_write(actor)
-    if community_status != "active":  # site admins may read an archived community's rooms, not write in them
-        raise conflict(_("This community is archived: it can be read but no longer written in."))
+    # Site admins may read an archived community's rooms, not write in them.
+    user = access.require_can_write_in(actor, community)
     # A retry of a message that was committed gets the same answer, without counting against limits.
     existing = await messages.by_client_id(connection, room.id, user.id, client_msg_id)
     if existing is not None:
@@ -163,6 +162,13 @@ RECENT_ON_JOIN = 50
 REPLAY_LIMIT = 1000
 
 
+def community_of(found: RoomInCommunity) -> access.CommunityState:
+    """What the access rules read of a room's community, from the room's joined row."""
+    return access.CommunityState(
+        found.community_status, found.community_visibility, rooms_open=found.community_rooms_open
+    )
+
+
 async def room_for(
     connection: asyncpg.Connection, user: User | None, community_slug: str, room_slug: str
 ) -> tuple[RoomInCommunity, Actor]:
@@ -203,10 +209,7 @@ async def replay(
 ) -> Replay:
     """What a reader who may read the room gets on joining it (404, or the ban's reason, otherwise)."""
     found, actor = await room_for(connection, user, community_slug, room_slug)
-    community = access.CommunityState(
-        found.community_status, found.community_visibility, rooms_open=found.community_rooms_open
-    )
-    access.require_can_read_room(actor, community)
+    access.require_can_read_room(actor, community_of(found))
     room = found.room
     current_epoch, head_seq = await rooms.head(connection, room.id) or (room.epoch, room.last_seq)
 

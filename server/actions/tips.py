@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from server.actions import access, events
-from server.actions.access import actor_for, require_moderator
+from server.actions.access import Actor, actor_for, require_moderator
 from server.db.queries import audit, tips
 from server.db.queries.communities import Community
 from server.db.queries.tips import Tip as Tip
@@ -91,15 +91,17 @@ async def page(connection: asyncpg.Connection, user: User | None, community: Com
         access.require_can_write_in(actor, community)
     except AppError as error:
         refusal = error.message
-    readable = access.can_read_forum(actor, community)
-    listed = await tips.list_for(connection, community.id, include_hidden=actor.can_moderate) if readable else []
-    return TipsPage(listed, refusal, actor.can_moderate, readable)
+    listed = await _visible(connection, actor, community)
+    return TipsPage(listed, refusal, actor.can_moderate, access.can_read_forum(actor, community))
 
 
 async def list_for(connection: asyncpg.Connection, user: User | None, community: Community) -> list[Tip]:
+    return await _visible(connection, await actor_for(connection, user, community.id), community)
+
+
+async def _visible(connection: asyncpg.Connection, actor: Actor, community: Community) -> list[Tip]:
     """Hidden tips are shown only to the community's leaders and site admins (so they can unhide them);
     a members-only community's tips only to those who may read its forum."""
-    actor = await actor_for(connection, user, community.id)
     if not access.can_read_forum(actor, community):
         return []
     return await tips.list_for(connection, community.id, include_hidden=actor.can_moderate)

@@ -214,7 +214,7 @@ class LiveSession:
                 actor,
                 found.room,
                 community_slug=found.community_slug,
-                community_status=found.community_status,
+                community=chat.community_of(found),
                 client_msg_id=frame.client_id,
                 body=frame.body,
             )

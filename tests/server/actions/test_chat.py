@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from server.actions import chat
+from server.actions import access, chat
 from server.actions.access import actor_for
 from server.db.pool import create_pool
 from server.db.queries import messages, rooms, users
@@ -41,7 +41,14 @@ async def _send(db, limiter, user, room, client_id: str, body: str = "hello") ->
     actor = await actor_for(db, user, room.community_id)
     slug = await _slug(db, room)
     return await chat.do_send_message(
-        db, limiter, actor, room, community_slug=slug, community_status="active", client_msg_id=client_id, body=body
+        db,
+        limiter,
+        actor,
+        room,
+        community_slug=slug,
+        community=access.CommunityState("active", "public"),
+        client_msg_id=client_id,
+        body=body,
     )
 
 
@@ -146,7 +153,7 @@ async def test_non_members_and_anonymous_visitors_cannot_send(db: asyncpg.Connec
             anonymous,
             room,
             community_slug=await _slug(db, room),
-            community_status="active",
+            community=access.CommunityState("active", "public"),
             client_msg_id="c2",
             body="hi",
         )
@@ -253,7 +260,7 @@ async def test_nobody_sends_in_an_archived_communitys_room_not_even_a_site_admin
             await actor_for(db, admin, community),
             room,
             community_slug=await _slug(db, room),
-            community_status="archived",
+            community=access.CommunityState("archived", "public"),
             client_msg_id="c1",
             body="hello",
         )
