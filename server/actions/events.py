@@ -136,6 +136,13 @@ def emit(event: Event) -> None:
 
 # Publications started by answer_first units, kept referenced until they finish.
 _publishing: set[asyncio.Task[None]] = set()
+_last_publication: asyncio.Task[None] | None = None
+
+
+async def _publish_after(previous: asyncio.Task[None] | None, events: list[Event]) -> None:
+    if previous is not None and not previous.done() and previous.get_loop() is asyncio.get_running_loop():
+        await asyncio.wait([previous])
+    await _publish(events)
 
 
 @contextlib.asynccontextmanager
@@ -171,7 +178,11 @@ async def unit_of_work(
         _current.reset(token)
     # Only reached when the block (and its transaction) finished without raising: committed.
     if answer_first and work.events:
-        task = asyncio.get_running_loop().create_task(_publish(work.events))  # the publisher rides in its context
+        global _last_publication
+        # Each waits for the one before it: publications leave in commit order (one sender's messages
+        # in seq order), whichever pooled Redis connection each would get. The publisher rides in the context.
+        task = asyncio.get_running_loop().create_task(_publish_after(_last_publication, work.events))
+        _last_publication = task
         _publishing.add(task)
         task.add_done_callback(_publishing.discard)
         return
