@@ -28,6 +28,7 @@ from server.routes.api import accounts as api_accounts
 from server.routes.api import communities as api_communities
 from server.routes.api import community_content as api_community_content
 from server.routes.api import forum as api_forum
+from server.routes.api import invites as api_invites
 from server.routes.api import moderation as api_moderation
 from server.routes.api import notifications as api_notifications
 from server.routes.api import proposals as api_proposals
@@ -42,6 +43,7 @@ from server.routes.pages import (
     notifications,
     profiles,
     proposals,
+    reading,
     resources,
     review,
     rooms,
@@ -104,6 +106,7 @@ def build_routes() -> list[BaseRoute]:
         *accounts.routes,
         *rooms.routes,
         *moderation.routes,
+        *reading.routes,
         *review.routes,
         *flags.routes,
         *profiles.routes,
@@ -124,6 +127,7 @@ def build_routes() -> list[BaseRoute]:
         *api_search.routes,
         *api_notifications.routes,
         *api_moderation.routes,
+        *api_invites.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

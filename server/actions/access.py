@@ -109,27 +109,33 @@ def in_good_standing(actor: Actor) -> bool:
 
 
 def can_see_community(actor: Actor, community: Where, *, proposed_by_them: bool = False) -> bool:
-    """The directory entry and condition page: open communities to all; a proposal to its proposer and admins."""
+    """The directory entry and condition page: open communities to all, but a hidden one only to its
+    members who are not banned and site admins (to everyone else it does not exist); a proposal to its
+    proposer and admins. SQL twin: server.db.queries.access.community_visible_to."""
     if community.status in READABLE_STATUSES:
+        if community.visibility == "hidden":
+            return actor.is_admin or (actor.is_member and not actor.standing.banned)
         return True
     return actor.is_admin or (actor.user is not None and proposed_by_them)
 
 
-def open_to_everyone(community: Where, kind: str | None = None) -> bool:
+def open_to_everyone(community: Where, kind: str | None = None, audience: str = "everyone") -> bool:
     """Whether a public community's threads of this kind are open to non-members: discussions and
-    questions are; introductions only once the leaders open them (families say who they are there)."""
-    if community.visibility != "public":
+    questions are; introductions only once the leaders open them (families say who they are there);
+    never a thread or post its author meant for members only (audience "members")."""
+    if community.visibility != "public" or audience != "everyone":
         return False
     return kind != "introduction" or community.introductions_open
 
 
-def can_read_forum(actor: Actor, community: Where, kind: str | None = None) -> bool:
-    """Threads (of `kind`: discussion, question, introduction; None: the forum as a whole) and their
-    posts, and tips: what is open to everyone (open_to_everyone) to all; the rest to members who are not banned,
-    and site admins. SQL twin: server.db.queries.access.forum_readable_by."""
+def can_read_forum(actor: Actor, community: Where, kind: str | None = None, audience: str = "everyone") -> bool:
+    """Threads (of `kind`: discussion, question, introduction; None: the forum as a whole) and posts
+    (for `audience`: everyone, or members only), and tips: what is open to everyone (open_to_everyone)
+    to all; the rest to members who are not banned, and site admins.
+    SQL twin: server.db.queries.access.forum_readable_by."""
     if community.status not in READABLE_STATUSES:
         return False
-    if open_to_everyone(community, kind) or actor.is_admin:
+    if open_to_everyone(community, kind, audience) or actor.is_admin:
         return True
     return actor.is_member and not actor.standing.banned
 

@@ -97,7 +97,11 @@ async def directory(connection: asyncpg.Connection, query: str, page: int) -> Di
 
 
 async def can_see(connection: asyncpg.Connection, user: User | None, community: Community) -> bool:
-    """Active and archived communities are public; proposed or declined ones only to admins and the proposer."""
+    """Active and archived communities are public, hidden ones only to their members; proposed or
+    declined ones only to admins and the proposer."""
+    if community.visibility == "hidden" and user is not None:
+        # Only a hidden community needs the reader's standing to be seen at all.
+        return access.can_see_community(await actor_for(connection, user, community.id), community)
     actor = access.Actor(user, community.id, access.ANONYMOUS)
     if access.can_see_community(actor, community):
         return True
@@ -116,11 +120,15 @@ async def load(connection: asyncpg.Connection, slug: str, user: User | None) -> 
 
 
 async def with_actor(connection: asyncpg.Connection, user: User | None, slug: str) -> tuple[Community, Actor]:
-    """The community of a leader's page or form, and who the user is there (404 for no such community)."""
+    """The community of a leader's page or form, and who the user is there (404 for no such community,
+    and for a hidden one the user is not a member of)."""
     community = await communities.by_slug(connection, slug)
     if community is None:
         raise not_found(_("We could not find that community."))
-    return community, await actor_for(connection, user, community.id)
+    actor = await actor_for(connection, user, community.id)
+    if community.visibility == "hidden" and not access.can_see_community(actor, community):
+        raise not_found(_("We could not find that community."))
+    return community, actor
 
 
 async def membership(connection: asyncpg.Connection, user: User | None, slug: str) -> tuple[Community, Actor]:
@@ -229,13 +237,14 @@ async def do_remove_leader(
     return target
 
 
-VISIBILITIES = ("public", "members")
+VISIBILITIES = ("public", "members", "hidden")
 
 
 @dataclass(frozen=True)
 class ReadingRules:
-    """Who may read a community: everything but the condition page, resources and tips for members only
-    ("members"), or threads open to everyone ("public") with introductions and live rooms opened apart."""
+    """Who may read a community: threads open to everyone ("public") with introductions and live rooms
+    opened apart; everything but the condition page, resources and tips for members only ("members");
+    or everything for members only, unlisted, joined through invite links ("hidden")."""
 
     visibility: str
     introductions_open: bool
@@ -244,7 +253,7 @@ class ReadingRules:
 
 def check_reading_rules(visibility: str, *, introductions_open: bool, rooms_open: bool) -> ReadingRules:
     if visibility not in VISIBILITIES:
-        raise bad_request(_("Choose who can read: everyone, or members only."), "visibility")
+        raise bad_request(_("Choose who can read: everyone, members only, or members only and unlisted."), "visibility")
     # Introductions and rooms can only be open where the forum is: a members-only community keeps them closed.
     public = visibility == "public"
     return ReadingRules(visibility, introductions_open and public, rooms_open and public)

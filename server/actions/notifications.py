@@ -126,6 +126,11 @@ def _text_from_data(kind: str, data: dict[str, object], *, title: str, community
             ("hidden", "post"): _("A leader hid your post in “%(title)s”. Reason: %(reason)s"),
             ("hidden", "message"): _("A leader hid your message in %(room)s. Reason: %(reason)s"),
             ("restored", "post"): _("A leader restored your post in “%(title)s”."),
+            ("join_requested", "community"): _(
+                "Someone asked to join %(community)s: answer them on the page “Who can read and join”."
+            ),
+            ("join_approved", "community"): _("A leader approved your request: you are a member of %(community)s now."),
+            ("join_declined", "community"): _("A leader declined your request to join %(community)s."),
         }
         template = texts.get((str(event), str(what)))
         return template % values if template else None

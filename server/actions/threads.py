@@ -48,7 +48,7 @@ class Place:
 
     @property
     def members_only(self) -> bool:
-        return self.community.visibility == "members"
+        return self.community.visibility != "public"
 
 
 def require_writable(place: Place) -> User:
@@ -67,7 +67,10 @@ async def open_community(connection: asyncpg.Connection, user: User | None, slug
         community, standing = found if found is not None else (None, ANONYMOUS)
     if community is None or community.status not in access.READABLE_STATUSES:
         raise not_found(_("We could not find that community."))
-    return Place(community, Actor(user, community.id, standing))
+    actor = Actor(user, community.id, standing)
+    if not access.can_see_community(actor, community):
+        raise not_found(_("We could not find that community."))
+    return Place(community, actor)
 
 
 def thread_not_found() -> AppError:

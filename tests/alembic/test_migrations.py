@@ -12,7 +12,7 @@ EXPECTED_TABLES = {
     "users", "sessions", "communities", "community_proposals", "condition_sections", "section_revisions",
     "memberships", "threads", "posts", "post_revisions", "rooms", "room_messages", "room_members",
     "resources", "tips", "reactions", "flags", "moderation_actions", "sanctions", "notifications",
-    "notification_preferences",
+    "notification_preferences", "community_invites", "join_requests",
 }  # fmt: skip
 
 

@@ -123,6 +123,29 @@ async def _room_name(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, A
     return {"form": {"name": f"Parents {number}"}}
 
 
+async def _invite(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, Any]:
+    number = await db.fetchval("SELECT count(*) + 1 FROM community_invites")
+    invite_id = await db.fetchval(
+        "INSERT INTO community_invites (community_id, token_hash, created_by) VALUES ($1, $2, $3) RETURNING id",
+        ids["community"], f"token {number}".encode(), ids["leader"],
+    )  # fmt: skip
+    return {"invite_id": invite_id}
+
+
+async def _join_request(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, Any]:
+    # Each attempt answers a fresh request from the signed-up outsider (an allowed attempt closes it).
+    request_id = await db.fetchval(
+        """INSERT INTO join_requests (community_id, user_id, message) VALUES ($1, $2, 'Hello')
+           ON CONFLICT (community_id, user_id) WHERE status = 'pending' DO UPDATE SET message = 'Hello'
+           RETURNING id""",
+        ids["community"], ids["outsider"],
+    )  # fmt: skip
+    await db.execute(
+        "DELETE FROM memberships WHERE user_id = $1 AND community_id = $2", ids["outsider"], ids["community"]
+    )
+    return {"request_id": request_id, "decision": "approve"}
+
+
 @dataclass(frozen=True)
 class Case:
     """One moderation or admin action: who may do it, and how to set up and send it."""
@@ -196,6 +219,13 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/threads/{thread_id:int}/flags"): case(MODERATORS, _thread, json_body={"locked": True}),
     ("POST", "/c/{slug}/reading"): case(MODERATORS, form={"visibility": "members"}),
     ("PUT", "/api/v1/communities/{slug}/reading"): case(MODERATORS, json_body={"visibility": "members"}),
+    ("POST", "/c/{slug}/invites"): case(MODERATORS, form={"needs_approval": "on", "days": "7"}),
+    ("POST", "/c/{slug}/invites/{invite_id:int}/revoke"): case(MODERATORS, _invite),
+    ("POST", "/c/{slug}/requests/{request_id:int}/{decision:str}"): case(MODERATORS, _join_request),
+    ("POST", "/api/v1/communities/{slug}/invites"): case(MODERATORS, json_body={"needs_approval": False}),
+    ("DELETE", "/api/v1/communities/{slug}/invites/{invite_id:int}"): case(MODERATORS, _invite),
+    ("POST", "/api/v1/communities/{slug}/join-requests/{request_id:int}/approve"): case(MODERATORS, _join_request),
+    ("POST", "/api/v1/communities/{slug}/join-requests/{request_id:int}/decline"): case(MODERATORS, _join_request),
     ("POST", "/c/{slug}/review/settings"): case(
         MODERATORS, form={"hold_first_posts": "on", "hold_release_after": "3", "flag_hide_threshold": "3"}
     ),
@@ -238,6 +268,7 @@ MEMBER_ROUTES = {
     ("POST", "/c/{slug}/live/{room}/presence"),
     ("POST", "/notifications/preferences"), ("POST", "/notifications/read"), ("POST", "/notifications/{notification_id:int}/read"),
     ("POST", "/api/v1/notifications/read"),
+    ("POST", "/join/{token}"), ("POST", "/api/v1/invites/{token}/join"),
 }  # fmt: skip
 
 # Websocket frames: only `remove` moderates; the rest are a member's own actions.
@@ -257,7 +288,7 @@ MEMBER_FRAMES = {
 TABLES = [
     "users", "communities", "community_proposals", "condition_sections", "section_revisions", "memberships",
     "threads", "posts", "post_revisions", "rooms", "room_messages", "resources", "tips", "reactions", "flags",
-    "moderation_actions", "sanctions", "notifications",
+    "moderation_actions", "sanctions", "notifications", "community_invites", "join_requests",
 ]  # fmt: skip
 
 
@@ -286,7 +317,8 @@ async def _snapshot(db: asyncpg.Connection) -> dict[str, list[Any]]:
 def _fill(path: str, params: dict[str, Any]) -> str:
     values = {"slug": "test-condition", "username": "member", "room": "main", "section": "causes", **params}
     for name, value in values.items():
-        path = path.replace(f"{{{name}:int}}", str(value)).replace(f"{{{name}}}", str(value))
+        for pattern in (f"{{{name}:int}}", f"{{{name}:str}}", f"{{{name}}}"):
+            path = path.replace(pattern, str(value))
     return path
 
 

@@ -17,24 +17,43 @@ def _member(community: str, viewer: str) -> str:
     return f"EXISTS (SELECT 1 FROM memberships rm WHERE rm.community_id = {community}.id AND rm.user_id = {viewer})"
 
 
-def open_to_everyone(community: str, kind: str = "NULL") -> str:
+def open_to_everyone(community: str, kind: str = "NULL", audience: str = "'everyone'") -> str:
     """open_to_everyone: threads of kind `kind` (an SQL expression; NULL: the forum as a whole) of a public
-    `community` are open to non-members; introductions only once its leaders opened them."""
-    return f"""({community}.visibility = 'public'
+    `community` are open to non-members; introductions only once its leaders opened them; never what its
+    author meant for members only (`audience`, an SQL expression: 'everyone' or 'members')."""
+    return f"""({community}.visibility = 'public' AND {audience} = 'everyone'
         AND ({kind}::text IS DISTINCT FROM 'introduction' OR {community}.introductions_open))"""
 
 
-def forum_readable_by(community: str, viewer: str, viewer_is_admin: str, kind: str = "NULL") -> str:
+def audience_of(thread: str, post: str | None = None) -> str:
+    """The audience of a thread (alias `thread`), or of one of its posts (alias `post`): members only when
+    either the thread or the post was meant for members."""
+    if post is None:
+        return f"{thread}.audience"
+    return f"(CASE WHEN {thread}.audience = 'members' THEN 'members' ELSE {post}.audience END)"
+
+
+def forum_readable_by(
+    community: str, viewer: str, viewer_is_admin: str, kind: str = "NULL", audience: str = "'everyone'"
+) -> str:
     """can_read_forum: the viewer (an id expression, NULL for anonymous) may read threads of kind `kind`
-    in the forum of `community` (an alias of communities): what is open to everyone, to all; the rest to
-    members who are not banned, and site admins."""
-    return f"""({community}.status IN ('active', 'archived') AND ({open_to_everyone(community, kind)} OR {viewer_is_admin}
+    and posts of audience `audience` in the forum of `community` (an alias of communities): what is open
+    to everyone, to all; the rest to members who are not banned, and site admins."""
+    return f"""({community}.status IN ('active', 'archived') AND ({open_to_everyone(community, kind, audience)}
+        OR {viewer_is_admin}
         OR ({viewer} IS NOT NULL AND {_member(community, viewer)} AND {_not_banned(community, viewer)})))"""
 
 
-def forum_readable_by_everyone(community: str, kind: str = "NULL") -> str:
+def forum_readable_by_everyone(community: str, kind: str = "NULL", audience: str = "'everyone'") -> str:
     """can_read_forum for an anonymous reader: what a profile may excerpt for anyone who opens it."""
-    return forum_readable_by(community, "NULL::bigint", "false", kind)
+    return forum_readable_by(community, "NULL::bigint", "false", kind, audience)
+
+
+def community_visible_to(community: str, viewer: str, viewer_is_admin: str) -> str:
+    """can_see_community for open communities: every active or archived community, but a hidden one only
+    to its members who are not banned and to site admins."""
+    return f"""({community}.status IN ('active', 'archived') AND ({community}.visibility <> 'hidden'
+        OR {viewer_is_admin} OR ({viewer} IS NOT NULL AND {_member(community, viewer)} AND {_not_banned(community, viewer)})))"""
 
 
 def membership_visible_to(community: str, viewer: str) -> str:

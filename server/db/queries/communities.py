@@ -38,7 +38,8 @@ def _community(row: asyncpg.Record) -> Community:
 
 async def list_active(connection: asyncpg.Connection, *, limit: int = 50) -> list[Community]:
     rows = await connection.fetch(
-        f"SELECT {_COLUMNS} FROM communities WHERE status = 'active' ORDER BY last_activity_at DESC, id DESC LIMIT $1",
+        f"""SELECT {_COLUMNS} FROM communities WHERE status = 'active' AND visibility <> 'hidden'
+            ORDER BY last_activity_at DESC, id DESC LIMIT $1""",
         limit,
     )
     return [_community(row) for row in rows]
@@ -78,7 +79,7 @@ async def search_active(
     if tsquery:
         rows = await connection.fetch(
             f"""SELECT {_COLUMNS} FROM communities
-                WHERE status = 'active' AND search @@ to_tsquery('simple', $1)
+                WHERE status = 'active' AND visibility <> 'hidden' AND search @@ to_tsquery('simple', $1)
                 ORDER BY ts_rank(search, to_tsquery('simple', $1)) DESC, last_activity_at DESC, id DESC
                 LIMIT $2 OFFSET $3""",
             tsquery,
@@ -86,16 +87,20 @@ async def search_active(
             offset,
         )
         total = await connection.fetchval(
-            "SELECT count(*) FROM communities WHERE status = 'active' AND search @@ to_tsquery('simple', $1)", tsquery
+            """SELECT count(*) FROM communities
+               WHERE status = 'active' AND visibility <> 'hidden' AND search @@ to_tsquery('simple', $1)""",
+            tsquery,
         )
     else:
         rows = await connection.fetch(
-            f"""SELECT {_COLUMNS} FROM communities WHERE status = 'active'
+            f"""SELECT {_COLUMNS} FROM communities WHERE status = 'active' AND visibility <> 'hidden'
                 ORDER BY last_activity_at DESC, id DESC LIMIT $1 OFFSET $2""",
             limit,
             offset,
         )
-        total = await connection.fetchval("SELECT count(*) FROM communities WHERE status = 'active'")
+        total = await connection.fetchval(
+            "SELECT count(*) FROM communities WHERE status = 'active' AND visibility <> 'hidden'"
+        )
     return [_community(row) for row in rows], int(total)
 
 

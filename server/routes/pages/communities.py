@@ -126,6 +126,9 @@ async def leave(request: Request) -> Response:
     async with request.app.state.db.acquire() as connection:
         community = await communities.load(connection, slug_of(request), auth.current_user(request))
         await communities.do_leave(connection, auth.current_user(request), community)
+    if community.visibility == "hidden":
+        # Outside a hidden community its page is not found any more.
+        return redirect("/")
     return redirect(f"/c/{community.slug}?notice=left")
 
 

@@ -10,10 +10,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.actions import communities, moderation
-from server.actions.communities import Community
 from server.errors import AppError, returns_to_form
-from server.i18n import _
-from server.routes.forms import errors_for, read_form, redirect, text
+from server.routes.forms import read_form, redirect, text
 from server.templating import render
 
 AUDIT_PAGE = 100
@@ -133,45 +131,6 @@ async def slow_mode(request: Request) -> Response:
     return redirect(f"/c/{community.slug}/live/{room.slug}")
 
 
-async def _reading_page(
-    request: Request,
-    community: Community,
-    rules: communities.ReadingRules,
-    *,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
-    notice = _("Saved: the new rules apply now.") if request.query_params.get("saved") == "1" else None
-    context = {"community": community, "rules": rules, "errors": errors or {}, "notice": notice}
-    return render(request, "moderation/reading.html", context, status=status)
-
-
-async def reading_page(request: Request) -> Response:
-    async with request.app.state.db.acquire() as connection:
-        community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
-        rules = communities.reading_rules_of(actor, community)
-    return await _reading_page(request, community, rules)
-
-
-async def set_reading(request: Request) -> Response:
-    form = await read_form(request)
-    async with request.app.state.db.acquire() as connection:
-        community, _actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
-        try:
-            rules = communities.check_reading_rules(
-                text(form, "visibility", 20),
-                introductions_open=text(form, "introductions_open", 10) == "on",
-                rooms_open=text(form, "rooms_open", 10) == "on",
-            )
-            await communities.do_set_reading_rules(connection, request.state.user, community, rules)
-        except AppError as error:
-            if not returns_to_form(error):
-                raise
-            shown = communities.ReadingRules(community.visibility, community.introductions_open, community.rooms_open)
-            return await _reading_page(request, community, shown, errors=errors_for(error), status=error.status)
-    return redirect(f"/c/{community.slug}/reading?saved=1")
-
-
 routes = [
     Route("/c/{slug}/members", members_page, methods=["GET"]),
     Route("/c/{slug}/members/{username}/mute", mute, methods=["POST"]),
@@ -181,6 +140,4 @@ routes = [
     Route("/c/{slug}/audit", audit_page, methods=["GET"]),
     Route("/c/{slug}/audit.csv", audit_csv, methods=["GET"]),
     Route("/c/{slug}/live/{room}/slow-mode", slow_mode, methods=["POST"]),
-    Route("/c/{slug}/reading", reading_page, methods=["GET"]),
-    Route("/c/{slug}/reading", set_reading, methods=["POST"]),
 ]
