@@ -71,6 +71,7 @@ async def do_introduce(
     fields: dict[str, str],
     free_text: str = "",
     title: str = "",
+    audience: str = "everyone",
 ) -> Started:
     """Post the introduction thread and let the community's leaders and welcomers know."""
     clean = check_fields(fields)
@@ -90,6 +91,7 @@ async def do_introduce(
         kind="introduction",
         intro=clean,
         extra_recipients=greeters,
+        audience=audience,
     )
 
 

@@ -11,6 +11,7 @@ from server.actions import notifications as notify
 from server.actions.threads import (
     POST_PAGE_SIZE,
     Place,
+    check_audience,
     check_body,
     check_post_allowance,
     open_thread,
@@ -58,8 +59,10 @@ async def do_reply(
     body: str,
     reply_to_post_id: int | None = None,
     slug: str | None = None,
+    audience: str = "everyone",
 ) -> Replied:
-    """Reply in a thread (optionally quoting one of its posts). Locked threads refuse, except to leaders."""
+    """Reply in a thread (optionally quoting one of its posts), for everyone who may read the thread or
+    for members only. Locked threads refuse, except to leaders."""
     place, thread = await open_thread(connection, user, thread_id, slug)
     author = require_writable(place)
     if thread.state != "visible":
@@ -67,6 +70,7 @@ async def do_reply(
     if thread.locked and not place.actor.can_moderate:
         raise Conflict(_("This thread is locked: no new replies."), code="locked")
     body = check_body(body)
+    audience = check_audience(audience)
     quoted: Post | None = None
     if reply_to_post_id is not None:
         quoted = await posts.by_id(connection, reply_to_post_id)
@@ -84,6 +88,7 @@ async def do_reply(
             body_md=body,
             reply_to_post_id=reply_to_post_id,
             state="held" if held else "visible",
+            audience=audience,
         )
         events.emit(events.PostChanged(thread.id, post.id, "new"))
         if held:
@@ -125,6 +130,8 @@ async def open_post(
     moderates = place.actor.can_moderate
     own = user is not None and post.author_id == user.id
     if post.state == "held" and not (own or moderates):
+        raise not_found(_("We could not find that post."))
+    if not place.can_read_kind(thread.kind, post.audience):
         raise not_found(_("We could not find that post."))
     return place, thread, post
 

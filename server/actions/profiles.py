@@ -80,15 +80,31 @@ async def profile(connection: asyncpg.Connection, username: str, *, viewer: User
     if user is None:
         raise not_found(_("There is no member with that username."))
     viewer_id = viewer.id if viewer is not None else None
-    communities = await users.joined_communities(connection, user.id, viewer_id=viewer_id)
-    posts = await users.public_posts(connection, user.id)
+    communities = await users.joined_communities(connection, user.id, viewer_id=viewer_id, shown=user.show_communities)
+    posts = await users.public_posts(connection, user.id, viewer_id=viewer_id, shown=user.show_posts)
     return Profile(user, communities, posts)
 
 
-async def do_update_profile(connection: asyncpg.Connection, user: User, *, display_name: str, bio: str) -> User:
+async def do_update_profile(
+    connection: asyncpg.Connection,
+    user: User,
+    *,
+    display_name: str,
+    bio: str,
+    show_communities: bool | None = None,
+    show_posts: bool | None = None,
+) -> User:
+    """Name, bio and what the profile shows to others (None: unchanged)."""
     clean_name = check_display_name(display_name, user.username)
     clean_bio = check_bio(bio)
-    return await users.update_profile(connection, user.id, display_name=clean_name, bio=clean_bio)
+    return await users.update_profile(
+        connection,
+        user.id,
+        display_name=clean_name,
+        bio=clean_bio,
+        show_communities=user.show_communities if show_communities is None else show_communities,
+        show_posts=user.show_posts if show_posts is None else show_posts,
+    )
 
 
 async def do_set_preferences(
@@ -108,15 +124,20 @@ async def do_update_me(
     language: str | None = None,
     time_zone: str | None = None,
     change_language: bool = False,
+    show_communities: bool | None = None,
+    show_posts: bool | None = None,
 ) -> User:
-    """The API's PATCH /me: any of name, bio, language and zone, all or nothing (left out: unchanged)."""
+    """The API's PATCH /me: any of name, bio, profile choices, language and zone, all or nothing
+    (left out: unchanged)."""
     async with events.unit_of_work(connection):
-        if display_name is not None or bio is not None:
+        if display_name is not None or bio is not None or show_communities is not None or show_posts is not None:
             user = await do_update_profile(
                 connection,
                 user,
                 display_name=user.display_name if display_name is None else display_name,
                 bio=user.bio if bio is None else bio,
+                show_communities=show_communities,
+                show_posts=show_posts,
             )
         if change_language or time_zone is not None:
             user = await do_set_preferences(

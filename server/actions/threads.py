@@ -43,8 +43,8 @@ class Place:
     def can_read(self) -> bool:
         return access.can_read_forum(self.actor, self.community)
 
-    def can_read_kind(self, kind: str | None) -> bool:
-        return access.can_read_forum(self.actor, self.community, kind)
+    def can_read_kind(self, kind: str | None, audience: str = "everyone") -> bool:
+        return access.can_read_forum(self.actor, self.community, kind, audience)
 
     @property
     def members_only(self) -> bool:
@@ -80,7 +80,7 @@ def thread_not_found() -> AppError:
 
 
 def _may_see_thread(thread: Thread, place: Place) -> bool:
-    if not place.can_read_kind(thread.kind):
+    if not place.can_read_kind(thread.kind, thread.audience):
         return False
     if thread.state == "visible":
         return True
@@ -157,6 +157,7 @@ async def list_threads(
         after=after,
         limit=limit + 1,
         without_introductions=kind is None and not place.can_read_kind("introduction"),
+        without_members_only=not place.can_read_kind(kind, "members"),
     )
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return ThreadList(place, rows[:limit], next_cursor, None)
@@ -205,6 +206,7 @@ async def view_thread(
         community_id=thread.community_id,
         viewer_id=user.id if user else None,
         viewer_moderates=place.actor.can_moderate,
+        members_only_readable=place.can_read_kind(thread.kind, "members"),
         after_id=after,
         limit=limit + 1,
     )
@@ -235,6 +237,17 @@ def check_body(body: str) -> str:
     return body
 
 
+AUDIENCES = ("everyone", "members")
+
+
+def check_audience(audience: str | None) -> str:
+    """Who a new thread or post is for: everyone who may read the forum, or members of the community only."""
+    audience = audience or "everyone"
+    if audience not in AUDIENCES:
+        raise bad_request(_("Choose who can read it: everyone, or members only."), "audience")
+    return audience
+
+
 async def check_post_allowance(limiter: RateLimiter | None, user: User) -> None:
     if limiter is not None and not await limiter.hit(POSTS_PER_USER, str(user.id)):
         raise rate_limited(_("You are posting very quickly. Please wait a few minutes and try again."))
@@ -258,6 +271,7 @@ async def do_create_thread(
     kind: str = "discussion",
     intro: dict[str, Any] | None = None,
     extra_recipients: notify.Recipients | None = None,
+    audience: str = "everyone",
 ) -> Started:
     """Start a thread with its first post; members mentioned in it are notified.
 
@@ -269,15 +283,25 @@ async def do_create_thread(
         raise bad_request(_("Unknown kind of thread."), "kind")
     title = check_title(title)
     body = check_body(body)
+    audience = check_audience(audience)
     await check_post_allowance(limiter, user)
     community_id = place.community.id
     held = place.actor.standing.needs_review
     state = "held" if held else "visible"
     async with events.unit_of_work(connection):
         thread_id = await threads.create(
-            connection, community_id=community_id, kind=kind, title=title, author_id=user.id, intro=intro, state=state
+            connection,
+            community_id=community_id,
+            kind=kind,
+            title=title,
+            author_id=user.id,
+            intro=intro,
+            state=state,
+            audience=audience,
         )
-        post = await posts.create(connection, thread_id=thread_id, author_id=user.id, body_md=body, state=state)
+        post = await posts.create(
+            connection, thread_id=thread_id, author_id=user.id, body_md=body, state=state, audience=audience
+        )
         events.emit(events.PostChanged(thread_id, post.id, "new"))
         if held:
             return Started(thread_id, post.id, [], held=True)

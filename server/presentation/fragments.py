@@ -82,6 +82,8 @@ def _labels(language: str) -> dict[str, str]:
         "started_by": _("Started by %(name)s"),
         "started_by_former": _("Started by a former member"),
         "last_activity": _("Last activity"),
+        "members_only": _("Members only"),
+        "members_only_title": _("Its author meant it for members of this community only"),
     }
 
 
@@ -138,6 +140,7 @@ class PostKey(NamedTuple):
     moderates: bool = False
     can_hide: bool = False
     can_flag: bool = False
+    audience: str = "everyone"
 
 
 # Bounded memory: at most 4096 fragments of posts up to 3000 characters (each key holds its body and
@@ -208,6 +211,7 @@ def post_html(env: jinja2.Environment, view: ThreadView, after: int) -> Callable
             moderates=moderates,
             can_hide=not own and access.can_moderate_author(actor, author_rank),
             can_flag=may_flag and not own and post.state == "visible",
+            audience=post.audience,
         )
         if len(post.body_md) > POST_CACHE_BODY_MAX:
             return _render_post(env, key)

@@ -26,11 +26,19 @@ def open_to_everyone(community: str, kind: str = "NULL", audience: str = "'every
 
 
 def audience_of(thread: str, post: str | None = None) -> str:
-    """The audience of a thread (alias `thread`), or of one of its posts (alias `post`): members only when
-    either the thread or the post was meant for members."""
+    """The audience of a thread (alias `thread`), or of one of its posts (alias `post`, which may be NULL
+    from an outer join): members only when either the thread or the post was meant for members."""
     if post is None:
         return f"{thread}.audience"
-    return f"(CASE WHEN {thread}.audience = 'members' THEN 'members' ELSE {post}.audience END)"
+    return (
+        f"(CASE WHEN {thread}.audience = 'members' OR {post}.audience = 'members' THEN 'members' ELSE 'everyone' END)"
+    )
+
+
+def audience_of_ids(thread_id: str, post_id: str) -> str:
+    """audience_of for a thread and post given by id expressions (either NULL): 'everyone' without a thread."""
+    return f"""coalesce((SELECT {audience_of("at", "ap")} FROM threads at LEFT JOIN posts ap ON ap.id = {post_id}
+        WHERE at.id = {thread_id}), 'everyone')"""
 
 
 def forum_readable_by(

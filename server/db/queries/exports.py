@@ -11,7 +11,8 @@ import asyncpg
 # ids and CSRF tokens are secrets, not data about the person, so they are never exported.
 _PARTS: dict[str, str] = {
     "profile": """
-        SELECT id, username, display_name, bio, email, is_admin, is_expert, language, time_zone, created_at
+        SELECT id, username, display_name, bio, email, is_admin, is_expert, language, time_zone, created_at,
+               show_communities, show_posts
         FROM users WHERE id = $1""",
     "sessions": """
         SELECT created_at, last_seen_at, expires_at, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at""",
@@ -20,10 +21,11 @@ _PARTS: dict[str, str] = {
                m.joined_at
         FROM memberships m JOIN communities c ON c.id = m.community_id WHERE m.user_id = $1 ORDER BY m.joined_at""",
     "threads": """
-        SELECT t.id, c.slug AS community_slug, t.kind, t.title, t.state, t.pinned, t.locked, t.intro, t.created_at
+        SELECT t.id, c.slug AS community_slug, t.kind, t.title, t.state, t.audience, t.pinned, t.locked, t.intro,
+               t.created_at
         FROM threads t JOIN communities c ON c.id = t.community_id WHERE t.author_id = $1 ORDER BY t.id""",
     "posts": """
-        SELECT p.id, p.thread_id, p.body_md, p.state, p.reply_to_post_id, p.created_at, p.edited_at
+        SELECT p.id, p.thread_id, p.body_md, p.state, p.audience, p.reply_to_post_id, p.created_at, p.edited_at
         FROM posts p WHERE p.author_id = $1 ORDER BY p.id""",
     "post_revisions": """
         SELECT r.id, r.post_id, r.body_md, (r.editor_id = $1) AS edited_by_me, r.created_at

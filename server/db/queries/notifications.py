@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from server.db.queries.access import forum_readable_by
+from server.db.queries.access import audience_of_ids, forum_readable_by
 
 # Kinds a member can switch off (the ones the forum creates); other engineers add their own.
 FORUM_KINDS = ("reply", "mention", "answer", "accepted", "welcome", "introduction")
@@ -58,10 +58,13 @@ class DigestRecipient:
 # community, or were banned) stay in the table but are never shown or counted.
 # A notification about a thread follows that thread's kind (an introduction may be closed to non-members).
 _THREAD_KIND = "(SELECT kind FROM threads WHERE id = n.thread_id)"
-_VISIBLE = f"(n.community_id IS NULL OR {forum_readable_by('c', 'n.user_id', 'nu.is_admin', _THREAD_KIND)})"
+# And a reply its author meant for members only stays for members.
+_VISIBLE = f"""(n.community_id IS NULL
+    OR {forum_readable_by("c", "n.user_id", "nu.is_admin", _THREAD_KIND, audience_of_ids("n.thread_id", "n.post_id"))})"""
 
 
 _NEW_THREAD_KIND = "(SELECT kind FROM threads WHERE id = $4)"
+_NEW_AUDIENCE = audience_of_ids("$4::bigint", "$5::bigint")
 
 
 async def create_many(
@@ -89,7 +92,8 @@ async def create_many(
                 WHERE r.user_id IS DISTINCT FROM $6
                   AND NOT EXISTS (SELECT 1 FROM notification_preferences np
                                   WHERE np.user_id = r.user_id AND np.kind = r.kind AND NOT np.in_app)
-                  AND ($3::bigint IS NULL OR {forum_readable_by("c", "r.user_id", "nu.is_admin", _NEW_THREAD_KIND)})
+                  AND ($3::bigint IS NULL
+                       OR {forum_readable_by("c", "r.user_id", "nu.is_admin", _NEW_THREAD_KIND, _NEW_AUDIENCE)})
                 ORDER BY r.user_id, r.position) AS chosen
             RETURNING id, user_id, kind""",
         [user_id for user_id, _ in recipients],

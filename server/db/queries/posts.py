@@ -23,6 +23,7 @@ class Post:
     reply_to_post_id: int | None
     created_at: datetime
     edited_at: datetime | None
+    audience: str = "everyone"
 
 
 class PostView(NamedTuple):
@@ -53,6 +54,7 @@ class PostView(NamedTuple):
     revision_count: int
     state_reason: str  # why a leader hid it (shown to leaders only)
     author_is_admin: bool
+    audience: str  # 'members': its author meant it for members only
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ class Revision:
 
 
 _POST = (
-    "p.id, p.thread_id, p.author_id, p.body_md, p.state, p.state_reason, p.reply_to_post_id, p.created_at, p.edited_at"
+    "p.id, p.thread_id, p.author_id, p.body_md, p.state, p.state_reason, p.reply_to_post_id, p.created_at, "
+    "p.edited_at, p.audience"
 )
 
 
@@ -85,6 +88,7 @@ async def page(
     community_id: int,
     viewer_id: int | None,
     viewer_moderates: bool,
+    members_only_readable: bool,
     after_id: int = 0,
     limit: int = 50,
 ) -> list[PostView]:
@@ -92,6 +96,7 @@ async def page(
 
     Held posts are shown only to their author and moderators; the text of deleted posts never
     leaves the database for a page, nor that of hidden posts except for moderators (marked, with the reason).
+    Posts meant for members only, and quotes of them, only when `members_only_readable` (access.can_read_forum).
     """
     records = await connection.fetch(
         f"""SELECT p.id, p.author_id, u.username AS author_username, u.display_name AS author_display_name,
@@ -101,13 +106,15 @@ async def page(
                        AS body_md,
                    p.state, p.created_at, p.edited_at, p.reply_to_post_id,
                    qu.display_name AS quote_author,
-                   CASE WHEN q.state = 'visible' THEN left(q.body_md, {EXCERPT_CHARS}) END AS quote_excerpt,
+                   CASE WHEN q.state = 'visible' AND (q.audience = 'everyone' OR $7)
+                        THEN left(q.body_md, {EXCERPT_CHARS}) END AS quote_excerpt,
                    coalesce(r.helped_count, 0) AS helped_count, coalesce(r.thanks_count, 0) AS thanks_count,
                    coalesce(r.helped_by, '{{}}') AS helped_by, coalesce(r.thanks_by, '{{}}') AS thanks_by,
                    mine.kind AS my_reaction,
                    (SELECT count(*) FROM post_revisions pr WHERE pr.post_id = p.id) AS revision_count,
                    CASE WHEN $5 THEN p.state_reason ELSE '' END AS state_reason,
-                   coalesce(u.is_admin, false) AS author_is_admin
+                   coalesce(u.is_admin, false) AS author_is_admin,
+                   p.audience
             FROM posts p
             LEFT JOIN users u ON u.id = p.author_id AND u.deleted_at IS NULL
             LEFT JOIN memberships m ON m.community_id = $2 AND m.user_id = p.author_id
@@ -123,6 +130,7 @@ async def page(
             LEFT JOIN reactions mine ON mine.post_id = p.id AND mine.user_id = $3
             WHERE p.thread_id = $1 AND p.id > $4
               AND (p.state <> 'held' OR p.author_id = $3 OR $5)
+              AND (p.audience = 'everyone' OR $7)
             ORDER BY p.id
             LIMIT $6""",
         thread_id,
@@ -131,6 +139,7 @@ async def page(
         after_id,
         viewer_moderates,
         limit,
+        members_only_readable,
     )
     # Positional: the SELECT lists the columns in PostView's field order (a test checks it), and
     # building 50 views from keyword dicts was a visible share of a thread page's time.
@@ -145,15 +154,17 @@ async def create(
     body_md: str,
     reply_to_post_id: int | None = None,
     state: str = "visible",
+    audience: str = "everyone",
 ) -> Post:
     record = await connection.fetchrow(
-        f"""INSERT INTO posts AS p (thread_id, author_id, body_md, reply_to_post_id, state)
-            VALUES ($1, $2, $3, $4, $5) RETURNING {_POST}""",
+        f"""INSERT INTO posts AS p (thread_id, author_id, body_md, reply_to_post_id, state, audience)
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_POST}""",
         thread_id,
         author_id,
         body_md,
         reply_to_post_id,
         state,
+        audience,
     )
     assert record is not None
     return Post(**dict(record))

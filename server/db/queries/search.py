@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server.db.queries.access import forum_readable_by
+from server.db.queries.access import audience_of, forum_readable_by
 
 # ts_headline wraps matches in these private-use characters, never in HTML: the caller escapes
 # the whole snippet and only then turns its own markers into <mark> (member text cannot forge
@@ -68,7 +68,7 @@ async def search(
                 JOIN communities c ON c.id = t.community_id
                 WHERE p.state = 'visible' AND t.state = 'visible'
                   AND ($4::bigint IS NULL OR c.id = $4)
-                  AND {forum_readable_by("c", "$2::bigint", "$3::boolean", "t.kind")}
+                  AND {forum_readable_by("c", "$2::bigint", "$3::boolean", "t.kind", audience_of("t", "p"))}
                 GROUP BY p.id, t.id, c.id
                 ORDER BY rank DESC, p.id DESC
                 LIMIT $5 OFFSET $6

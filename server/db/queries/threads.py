@@ -28,6 +28,8 @@ class Thread:
     intro: dict[str, Any] | None
     created_at: datetime
     last_activity_at: datetime
+    # 'members': its author meant it for members of the community only (access.open_to_everyone).
+    audience: str = "everyone"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class ThreadRow:
     last_activity_at: datetime
     author_username: str | None
     author_display_name: str | None
+    audience: str = "everyone"
 
 
 @dataclass(frozen=True)
@@ -57,10 +60,10 @@ class Cursor:
 
 
 _THREAD = """t.id, t.community_id, c.slug AS community_slug, t.kind, t.title, t.author_id, t.state, t.pinned,
-    t.locked, t.reply_count, t.accepted_post_id, t.intro, t.created_at, t.last_activity_at"""
+    t.locked, t.reply_count, t.accepted_post_id, t.intro, t.created_at, t.last_activity_at, t.audience"""
 
 _ROW = """t.id, t.kind, t.title, t.pinned, t.locked, t.reply_count, t.accepted_post_id, t.created_at,
-    t.last_activity_at, u.username AS author_username, u.display_name AS author_display_name"""
+    t.last_activity_at, u.username AS author_username, u.display_name AS author_display_name, t.audience"""
 
 
 def _row(record: asyncpg.Record) -> ThreadRow:
@@ -116,9 +119,10 @@ async def listing(
     after: Cursor | None = None,
     limit: int = 30,
     without_introductions: bool = False,
+    without_members_only: bool = False,
 ) -> list[ThreadRow]:
     """Visible threads, newest activity first; the whole forum puts pinned threads on top
-    (without_introductions: leaves them out, for readers they are not open to).
+    (without_introductions, without_members_only: leaves those out, for readers they are not open to).
 
     Keyset pagination: each page starts strictly after the cursor with a row comparison the
     listing indexes answer directly, so page 100 costs what page 1 costs (no OFFSET scan).
@@ -128,6 +132,8 @@ async def listing(
         where = "t.community_id = $1 AND t.state = 'visible'"
         if without_introductions:
             where += " AND t.kind <> 'introduction'"
+        if without_members_only:
+            where += " AND t.audience = 'everyone'"
         args: list[object] = [community_id]
         if after is not None:
             where += " AND (t.pinned, t.last_activity_at, t.id) < ($2, $3, $4)"
@@ -136,6 +142,8 @@ async def listing(
         order = "t.last_activity_at DESC, t.id DESC"
         where = "t.community_id = $1 AND t.kind = $2 AND t.state = 'visible'"
         args = [community_id, kind]
+        if without_members_only:
+            where += " AND t.audience = 'everyone'"
         if unanswered:
             where += " AND t.accepted_post_id IS NULL"
         if after is not None:
@@ -186,16 +194,18 @@ async def create(
     author_id: int,
     intro: dict[str, Any] | None = None,
     state: str = "visible",
+    audience: str = "everyone",
 ) -> int:
     thread_id: int = await connection.fetchval(
-        """INSERT INTO threads (community_id, kind, title, author_id, intro, state)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+        """INSERT INTO threads (community_id, kind, title, author_id, intro, state, audience)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
         community_id,
         kind,
         title,
         author_id,
         intro,
         state,
+        audience,
     )
     return thread_id
 

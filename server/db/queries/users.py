@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server.db.queries.access import forum_readable_by_everyone, membership_visible_to
+from server.db.queries.access import audience_of, forum_readable_by, membership_visible_to
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,9 @@ class User:
     time_zone: str
     created_at: datetime
     deleted_at: datetime | None
+    # What the profile shows to others (both off until the member turns them on).
+    show_communities: bool = False
+    show_posts: bool = False
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,10 @@ class Credentials:
     password_hash: str | None
 
 
-COLUMNS = "id, username, display_name, bio, is_admin, is_expert, language, time_zone, created_at, deleted_at"
+COLUMNS = (
+    "id, username, display_name, bio, is_admin, is_expert, language, time_zone, created_at, deleted_at, "
+    "show_communities, show_posts"
+)
 
 
 def user_from_row(row: asyncpg.Record) -> User:
@@ -109,44 +115,67 @@ async def active_by_username(connection: asyncpg.Connection, username: str) -> U
 
 
 async def joined_communities(
-    connection: asyncpg.Connection, user_id: int, *, viewer_id: int | None
+    connection: asyncpg.Connection, user_id: int, *, viewer_id: int | None, shown: bool
 ) -> list[JoinedCommunity]:
-    """Active communities the user belongs to. Joining a members-only community says something about
-    someone's health, so those are listed only to the member and to fellow members of that community."""
+    """Active communities the user belongs to: to the member always; to others only when the member
+    chose to show them (`shown`), and then a members-only or hidden one (joining says something about
+    someone's health) only to fellow members of that community."""
     rows = await connection.fetch(
         f"""SELECT c.slug, c.name, m.role, m.joined_at
            FROM memberships m JOIN communities c ON c.id = m.community_id
            WHERE m.user_id = $1 AND c.status = 'active'
-             AND (m.user_id = $2 OR {membership_visible_to("c", "$2::bigint")})
+             AND (m.user_id = $2 OR ($3 AND {membership_visible_to("c", "$2::bigint")}))
            ORDER BY c.name, c.id""",
         user_id,
         viewer_id,
+        shown,
     )
     return [JoinedCommunity(**dict(row)) for row in rows]
 
 
-async def public_posts(connection: asyncpg.Connection, user_id: int, *, limit: int = 20) -> list[PublicPost]:
-    """Recent visible posts in visible threads that anyone may read (access: can_read_forum), newest first;
-    like the list of communities, a profile leaves archived communities out."""
+async def public_posts(
+    connection: asyncpg.Connection, user_id: int, *, viewer_id: int | None, shown: bool, limit: int = 20
+) -> list[PublicPost]:
+    """Recent visible posts in visible threads, newest first, that the viewer may read (access:
+    can_read_forum; site admins are not special here): to the member always; to others, in each
+    community, only to fellow members unless the member chose to show them to all readers (`shown`).
+    Like the list of communities, a profile leaves archived communities out."""
     rows = await connection.fetch(
         f"""SELECT p.id, p.thread_id, t.title AS thread_title, c.slug AS community_slug,
                   c.name AS community_name, p.body_md, p.created_at
            FROM posts p
            JOIN threads t ON t.id = p.thread_id
            JOIN communities c ON c.id = t.community_id
-           WHERE p.author_id = $1 AND p.state = 'visible' AND t.state = 'visible'
-             AND c.status = 'active' AND {forum_readable_by_everyone("c", "t.kind")}
+           WHERE p.author_id = $1 AND p.state = 'visible' AND t.state = 'visible' AND c.status = 'active'
+             AND {forum_readable_by("c", "$3::bigint", "false", "t.kind", audience_of("t", "p"))}
+             AND (p.author_id = $3 OR $4 OR {forum_readable_by("c", "$3::bigint", "false", "t.kind", "'members'")})
            ORDER BY p.id DESC
            LIMIT $2""",
         user_id,
         limit,
+        viewer_id,
+        shown,
     )
     return [PublicPost(**dict(row)) for row in rows]
 
 
-async def update_profile(connection: asyncpg.Connection, user_id: int, *, display_name: str, bio: str) -> User:
+async def update_profile(
+    connection: asyncpg.Connection,
+    user_id: int,
+    *,
+    display_name: str,
+    bio: str,
+    show_communities: bool,
+    show_posts: bool,
+) -> User:
     row = await connection.fetchrow(
-        f"UPDATE users SET display_name = $2, bio = $3 WHERE id = $1 RETURNING {COLUMNS}", user_id, display_name, bio
+        f"""UPDATE users SET display_name = $2, bio = $3, show_communities = $4, show_posts = $5
+            WHERE id = $1 RETURNING {COLUMNS}""",
+        user_id,
+        display_name,
+        bio,
+        show_communities,
+        show_posts,
     )
     assert row is not None
     return user_from_row(row)

@@ -26,6 +26,9 @@ class Me(msgspec.Struct):
     is_admin: bool
     is_expert: bool
     created_at: datetime
+    # What the public profile shows to others: the communities, and excerpts of posts to all readers.
+    show_communities: bool
+    show_posts: bool
 
 
 class SessionInfo(msgspec.Struct):
@@ -69,6 +72,8 @@ class MeChanges(msgspec.Struct, forbid_unknown_fields=True):
     bio: str | UnsetType = UNSET
     language: str | UnsetType | None = UNSET
     time_zone: str | UnsetType = UNSET
+    show_communities: bool | UnsetType = UNSET
+    show_posts: bool | UnsetType = UNSET
 
 
 def me_from(user: User) -> Me:
@@ -82,6 +87,8 @@ def me_from(user: User) -> Me:
         is_admin=user.is_admin,
         is_expert=user.is_expert,
         created_at=user.created_at,
+        show_communities=user.show_communities,
+        show_posts=user.show_posts,
     )
 
 
@@ -140,6 +147,8 @@ async def update_me(request: Request) -> Response:
             change_language=changes.language is not UNSET,
             language=None if changes.language is UNSET else changes.language,
             time_zone=None if changes.time_zone is UNSET else changes.time_zone,
+            show_communities=None if changes.show_communities is UNSET else changes.show_communities,
+            show_posts=None if changes.show_posts is UNSET else changes.show_posts,
         )
     return json_response(me_from(user))
 

@@ -67,12 +67,19 @@ async def create_thread(request: Request) -> Response:
                 fields=body.intro or {},
                 free_text=body.body,
                 title=body.title,
+                audience=body.audience,
             )
         else:
             if body.intro is not None:
                 raise bad_request(_("Only introductions have introduction fields."), "intro")
             started = await threads.do_create_thread(
-                connection, request.app.state.limiter, place, title=body.title, body=body.body, kind=body.kind
+                connection,
+                request.app.state.limiter,
+                place,
+                title=body.title,
+                body=body.body,
+                kind=body.kind,
+                audience=body.audience,
             )
     url = f"/c/{place.community.slug}/t/{started.thread_id}"
     return json_response(ForumCreated(started.thread_id, started.post_id, url), status=201, headers={"location": url})
@@ -97,6 +104,7 @@ async def reply(request: Request) -> Response:
             request.path_params["thread_id"],
             body=body.body,
             reply_to_post_id=body.reply_to_post_id,
+            audience=body.audience,
         )
     url = f"/c/{done.thread.community_slug}/posts/{done.post.id}"
     return json_response(ForumPostCreated(done.post.id, done.thread.id, url), status=201, headers={"location": url})

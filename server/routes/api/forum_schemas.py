@@ -30,6 +30,8 @@ class ForumThreadSummary(msgspec.Struct):
     last_activity_at: datetime
     author: ForumAuthor | None
     url: str
+    # "members": its author meant it for members of the community only.
+    audience: str = "everyone"
 
 
 class ForumThreadList(msgspec.Struct):
@@ -45,6 +47,8 @@ class ForumNewThread(msgspec.Struct, forbid_unknown_fields=True):
     body: str = ""
     kind: str = "discussion"
     intro: dict[str, str] | None = None
+    # "members": only members of the community may read it (matters in a public community).
+    audience: str = "everyone"
 
 
 class ForumCreated(msgspec.Struct):
@@ -66,6 +70,7 @@ class ForumThreadDetail(msgspec.Struct):
     created_at: datetime
     last_activity_at: datetime
     url: str
+    audience: str = "everyone"
 
 
 class ForumQuote(msgspec.Struct):
@@ -94,6 +99,7 @@ class ForumPost(msgspec.Struct):
     revision_count: int
     reply_to: ForumQuote | None
     reactions: ForumReactions
+    audience: str = "everyone"
 
 
 class ForumThreadPage(msgspec.Struct):
@@ -105,6 +111,7 @@ class ForumThreadPage(msgspec.Struct):
 class ForumReply(msgspec.Struct, forbid_unknown_fields=True):
     body: str
     reply_to_post_id: int | None = None
+    audience: str = "everyone"
 
 
 class ForumPostCreated(msgspec.Struct):
@@ -155,6 +162,7 @@ def summary(slug: str, row: ThreadRow) -> ForumThreadSummary:
         last_activity_at=row.last_activity_at,
         author=_author(row.author_username, row.author_display_name),
         url=f"/c/{slug}/t/{row.id}",
+        audience=row.audience,
     )
 
 
@@ -172,6 +180,7 @@ def detail(thread: Thread) -> ForumThreadDetail:
         created_at=thread.created_at,
         last_activity_at=thread.last_activity_at,
         url=f"/c/{thread.community_slug}/t/{thread.id}",
+        audience=thread.audience,
     )
 
 
@@ -192,6 +201,7 @@ def post(row: PostView) -> ForumPost:
         if row.reply_to_post_id
         else None,
         reactions=ForumReactions(row.helped_count, row.thanks_count, row.my_reaction, row.helped_by, row.thanks_by),
+        audience=row.audience,
     )
 
 

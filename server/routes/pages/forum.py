@@ -122,13 +122,23 @@ async def _new_thread_form(request: Request, kind: str) -> Response:
 
 async def _create_thread(request: Request, kind: str) -> Response:
     form = await read_form(request)
-    values = {"title": text(form, "title", 1000), "body": text(form, "body", 60_000)}
+    values = {
+        "title": text(form, "title", 1000),
+        "body": text(form, "body", 60_000),
+        "audience": text(form, "audience", 20),
+    }
     template, section = _NEW_THREAD[kind]
     async with request.app.state.db.acquire() as connection:
         place = await threads.open_community(connection, auth.current_user(request), slug_of(request))
         try:
             started = await threads.do_create_thread(
-                connection, request.app.state.limiter, place, title=values["title"], body=values["body"], kind=kind
+                connection,
+                request.app.state.limiter,
+                place,
+                title=values["title"],
+                body=values["body"],
+                kind=kind,
+                audience=values["audience"],
             )
         except AppError as error:
             if not returns_to_form(error):
@@ -166,7 +176,7 @@ async def introduction_page(request: Request) -> Response:
 
 async def introduce(request: Request) -> Response:
     form = await read_form(request)
-    values = {name: text(form, name, 2000) for name in (*introductions.FIELDS, "title")}
+    values = {name: text(form, name, 2000) for name in (*introductions.FIELDS, "title", "audience")}
     values["free_text"] = text(form, "free_text", 60_000)
     async with request.app.state.db.acquire() as connection:
         place = await threads.open_community(connection, auth.current_user(request), slug_of(request))
@@ -178,6 +188,7 @@ async def introduce(request: Request) -> Response:
                 fields={name: values[name] for name in introductions.FIELDS},
                 free_text=values["free_text"],
                 title=values["title"],
+                audience=values["audience"],
             )
         except AppError as error:
             if not returns_to_form(error):

@@ -35,6 +35,8 @@ def _settings_page(
         "language": user.language or "",
         "time_zone": user.time_zone,
         "confirm_username": "",
+        "show_communities": "on" if user.show_communities else "",
+        "show_posts": "on" if user.show_posts else "",
     }
     shown.update(values or {})
     zones = profiles.time_zones()
@@ -68,10 +70,22 @@ async def save_profile(request: Request) -> Response:
     if user is None:
         return redirect(LOGIN_REDIRECT)
     form = await read_form(request)
-    values = {"display_name": text(form, "display_name", 300), "bio": text(form, "bio", 5000)}
+    values = {
+        "display_name": text(form, "display_name", 300),
+        "bio": text(form, "bio", 5000),
+        "show_communities": text(form, "show_communities", 10),
+        "show_posts": text(form, "show_posts", 10),
+    }
     try:
         async with request.app.state.db.acquire() as connection:
-            await profiles.do_update_profile(connection, user, display_name=values["display_name"], bio=values["bio"])
+            await profiles.do_update_profile(
+                connection,
+                user,
+                display_name=values["display_name"],
+                bio=values["bio"],
+                show_communities=values["show_communities"] == "on",
+                show_posts=values["show_posts"] == "on",
+            )
     except AppError as error:
         return _failed(request, user, error, values)
     return redirect("/settings?saved=profile#profile")

@@ -34,6 +34,7 @@ async def _thread_response(
     *,
     after: int = 0,
     draft: str = "",
+    draft_audience: str = "",
     error: str | None = None,
     quote_id: int = 0,
     status: int = 200,
@@ -45,6 +46,7 @@ async def _thread_response(
         section={"introduction": "introductions", "question": "questions"}.get(view.thread.kind, "forum"),
         after=after,
         draft=draft,
+        draft_audience=draft_audience,
         reply_error=error,
         quote=_quoted(view, quote_id) if quote_id else None,
         posts_html=fragments.posts_html(environment(request), view, after),
@@ -65,6 +67,7 @@ async def thread_page(request: Request) -> Response:
 async def reply(request: Request) -> Response:
     form = await read_form(request)
     body = text(form, "body", 60_000)
+    audience = text(form, "audience", 20)
     quote_raw = text(form, "reply_to_post_id", 20)
     quote_id = int(quote_raw) if quote_raw.isdigit() and len(quote_raw) < 19 else 0
     after_raw = text(form, "after", 20)
@@ -80,6 +83,7 @@ async def reply(request: Request) -> Response:
                 body=body,
                 reply_to_post_id=quote_id or None,
                 slug=slug_of(request),
+                audience=audience,
             )
         except AppError as error:
             if not returns_to_form(error):
@@ -88,7 +92,14 @@ async def reply(request: Request) -> Response:
             after = int(after_raw) if after_raw.isdigit() and len(after_raw) < 19 else 0
             view = await threads.view_thread(connection, user, thread_id, slug=slug_of(request), after=after)
             return await _thread_response(
-                request, view, after=after, draft=body, error=error.message, quote_id=quote_id, status=error.status
+                request,
+                view,
+                after=after,
+                draft=body,
+                draft_audience=audience,
+                error=error.message,
+                quote_id=quote_id,
+                status=error.status,
             )
         url = await posts.locate(connection, user, done.post.id, slug_of(request))
     return redirect(url)

@@ -46,7 +46,11 @@ async def test_a_profile_shows_name_bio_communities_and_recent_public_posts(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     maria = await create_user(db, "maria", display_name="María G.")
-    await db.execute("UPDATE users SET bio = 'Mother of Ana, who has CMS.' WHERE id = $1", maria)
+    # Maria chose to show her communities and her posts on her profile.
+    await db.execute(
+        "UPDATE users SET bio = 'Mother of Ana, who has CMS.', show_communities = true, show_posts = true WHERE id = $1",
+        maria,
+    )
     cms = await create_community(db, "cms", "Congenital Myasthenic Syndromes")
     await add_member(db, cms, maria, role="leader")
     thread_id, _post = await create_post(db, cms, maria, "Salbutamol helped us **a lot**.", title="What helped")
@@ -98,6 +102,7 @@ async def test_only_visible_posts_in_active_public_communities_are_listed(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     maria = await create_user(db, "maria")
+    await db.execute("UPDATE users SET show_communities = true, show_posts = true WHERE id = $1", maria)
     public = await create_community(db, "open-one", "Open One")
     private = await create_community(db, "closed-one", "Closed One", visibility="members")
     archived = await create_community(db, "old-one", "Old One", status="archived")
@@ -125,6 +130,7 @@ async def test_members_only_communities_are_listed_only_to_fellow_members_and_th
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     maria = await create_user(db, "maria")
+    await db.execute("UPDATE users SET show_communities = true WHERE id = $1", maria)
     fellow = await create_user(db, "fellow")
     await create_user(db, "stranger")
     private = await create_community(db, "closed-one", "Closed One", visibility="members")
@@ -166,6 +172,7 @@ async def test_profile_dates_are_in_the_readers_language_and_time_zone(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     maria = await create_user(db, "maria")
+    await db.execute("UPDATE users SET show_posts = true WHERE id = $1", maria)
     reader = await create_user(db, "reader")
     await db.execute("UPDATE users SET language = 'fr', time_zone = 'Europe/Paris' WHERE id = $1", reader)
     community = await create_community(db)
@@ -176,3 +183,52 @@ async def test_profile_dates_are_in_the_readers_language_and_time_zone(
     assert "5 mars 2026" in page and "15:30" in page
     assert 'datetime="2026-03-05T14:30:00+00:00"' in page
     assert "Membre depuis" in page
+
+
+async def test_a_profile_shows_no_communities_and_no_excerpts_to_others_until_the_member_chooses(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    maria = await create_user(db, "maria")
+    fellow = await create_user(db, "fellow")
+    await create_user(db, "stranger")
+    cms = await create_community(db, "cms", "Congenital Myasthenic Syndromes")
+    await add_member(db, cms, maria)
+    await add_member(db, cms, fellow)
+    await create_post(db, cms, maria, "Our son, 4, DOK7, Lyon", title="Hello from Lyon")
+
+    # By default: visitors and other members of the site see neither; fellow members see the excerpts.
+    for reader in ("visitor", "stranger"):
+        async with httpx.AsyncClient(base_url=str(client.base_url)) as http:
+            if reader != "visitor":
+                await login(http, reader)
+            page = (await http.get("/u/maria")).text
+            assert "Congenital Myasthenic Syndromes" not in page and "DOK7" not in page, reader
+            api = (await http.get("/api/v1/users/maria")).json()
+            assert api["communities"] == [] and api["recent_posts"] == [], reader
+    async with httpx.AsyncClient(base_url=str(client.base_url)) as http:
+        await login(http, "fellow")
+        assert "DOK7" in (await http.get("/u/maria")).text
+        api = (await http.get("/api/v1/users/maria")).json()
+        assert api["communities"] == [] and [post["excerpt"] for post in api["recent_posts"]] == [
+            "Our son, 4, DOK7, Lyon"
+        ]
+
+    # Maria turns both on in her settings: then anyone who may read the posts sees them.
+    token = await login(client, "maria")
+    saved = await client.post(
+        "/settings/profile",
+        data={"display_name": "Maria", "bio": "", "show_communities": "on", "show_posts": "on", "csrf_token": token},
+    )
+    assert saved.status_code == 303
+    async with httpx.AsyncClient(base_url=str(client.base_url)) as http:
+        api = (await http.get("/api/v1/users/maria")).json()
+        assert [c["slug"] for c in api["communities"]] == ["cms"] and "DOK7" in (await http.get("/u/maria")).text
+    # Her export lists the choices.
+    export = (await client.get("/api/v1/me/export")).json()
+    assert export["profile"]["show_communities"] is True and export["profile"]["show_posts"] is True
+    # And the API changes them back.
+    csrf = (await client.get("/api/v1/session")).json()["csrf_token"]
+    changed = await client.patch("/api/v1/me", json={"show_posts": False}, headers={"x-csrf-token": csrf})
+    assert changed.status_code == 200 and changed.json()["show_posts"] is False
+    async with httpx.AsyncClient(base_url=str(client.base_url)) as http:
+        assert "DOK7" not in (await http.get("/u/maria")).text
