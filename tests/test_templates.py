@@ -160,10 +160,17 @@ def page_problems(html: str) -> list[str]:
         if not labelled:
             problems.append(f"unlabelled <{tag} name={attributes.get('name')}>")
     problems += [f"style= on <{tag}>" for tag in parser.styled]
+    # A form macro imported without context renders an empty token: the form can never be sent.
+    problems += ["a form with an empty csrf_token"] * html.count('name="csrf_token" value=""')
     return problems
 
 
 # --- The checkers themselves catch what they are meant to catch --------------------------
+
+
+def test_the_page_checker_flags_a_form_whose_csrf_token_is_empty() -> None:
+    page = '<h1>Hi</h1><form method="post"><input type="hidden" name="csrf_token" value=""></form>'
+    assert page_problems(page) == ["a form with an empty csrf_token"]
 
 
 def test_the_english_checker_flags_text_attributes_and_text_outside_gettext() -> None:

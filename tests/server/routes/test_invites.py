@@ -14,6 +14,7 @@ from server.tokens import hash_token
 from tests.factories import create_cast, create_session, create_thread, login
 from tests.harness import LiveServer
 from tests.live_client import LiveClient
+from tests.test_templates import page_problems
 
 SLUG = "test-condition"
 _LINK = re.compile(r"/join/([A-Za-z0-9_-]{43})")
@@ -157,6 +158,8 @@ async def test_a_link_that_needs_approval_makes_a_request_leaders_are_told_of_an
 
     page = await client.get(f"/c/{SLUG}/reading")
     assert "Our daughter has CMS, age 3" in page.text
+    # Every form on the page can be sent (its CSRF token is filled in).
+    assert page_problems(page.text) == []
     request_id = await db.fetchval("SELECT id FROM join_requests")
     approved = await client.post(f"/c/{SLUG}/requests/{request_id}/approve", data={"csrf_token": token})
     assert approved.status_code == 303
