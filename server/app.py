@@ -32,6 +32,7 @@ from server.routes.api import invites as api_invites
 from server.routes.api import moderation as api_moderation
 from server.routes.api import notifications as api_notifications
 from server.routes.api import proposals as api_proposals
+from server.routes.api import pseudonyms as api_pseudonyms
 from server.routes.api import search as api_search
 from server.routes.api import support as api_support
 from server.routes.pages import (
@@ -128,6 +129,7 @@ def build_routes() -> list[BaseRoute]:
         *api_notifications.routes,
         *api_moderation.routes,
         *api_invites.routes,
+        *api_pseudonyms.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -70,7 +70,17 @@ def badge_for(is_leader: bool, is_expert: bool = False, is_admin: bool = False) 
     return None
 
 
-def wire_user(user: User, *, is_leader: bool) -> protocol.User:
+def wire_id(user_id: int, alias: int | None) -> int:
+    """The id others see: the account's, or minus the random alias of a pseudonym (never an account id,
+    and different in each community, so one person cannot be matched across communities)."""
+    return -alias if alias is not None else user_id
+
+
+def wire_user(user: User, *, is_leader: bool, pseudonym: str | None = None, alias: int | None = None) -> protocol.User:
+    if pseudonym and alias is not None:
+        return protocol.User(
+            id=wire_id(user.id, alias), username="", display_name=pseudonym, badge=None if not is_leader else "leader"
+        )
     return protocol.User(
         id=user.id,
         username=user.username,
@@ -81,7 +91,16 @@ def wire_user(user: User, *, is_leader: bool) -> protocol.User:
 
 def message_frame(topic: str, epoch: str, message: Message) -> protocol.Message:
     author = None
-    if message.author_id is not None and message.author_username and not message.author_username.startswith("deleted-"):
+    if message.author_id is not None and message.author_alias is not None:
+        author = protocol.User(
+            id=wire_id(message.author_id, message.author_alias),
+            username="",
+            display_name=message.author_display_name,
+            badge="leader" if message.author_is_leader else None,
+        )
+    elif (
+        message.author_id is not None and message.author_username and not message.author_username.startswith("deleted-")
+    ):
         author = protocol.User(
             id=message.author_id,
             username=message.author_username,
@@ -127,6 +146,8 @@ class Client:
     user: User | None
     session_hash: bytes | None
     rooms: dict[str, int] = field(default_factory=dict)  # topic → community id
+    # topic → the id presence knows this user by there (minus the alias under a pseudonym: server.live.wire_id)
+    presence_ids: dict[str, int] = field(default_factory=dict)
     watching: set[str] = field(default_factory=set)  # thread and member topics
 
 
@@ -207,8 +228,9 @@ class LiveService:
                     del self._by_user[client.user.id]
             for topic in list(client.rooms):
                 with contextlib.suppress(Exception):
-                    await self.presence.leave(topic, client.user.id)
+                    await self.presence.leave(topic, client.presence_ids.get(topic, client.user.id))
         client.rooms.clear()
+        client.presence_ids.clear()
         await self.hub.leave_all(client.connection)
 
     # --- publishing ---------------------------------------------------------------------------

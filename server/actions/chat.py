@@ -118,8 +118,9 @@ def _as_sent(stored: Stored, room: Room, user: User, actor: Actor, client_msg_id
         room_id=room.id,
         seq=stored.seq,
         author_id=user.id,
-        author_username=user.username,
-        author_display_name=user.display_name,
+        # Under a pseudonym the message carries it and the alias, never the account's names.
+        author_username="" if actor.standing.pseudonym else user.username,
+        author_display_name=actor.standing.pseudonym or user.display_name,
         author_is_leader=actor.is_leader,
         client_msg_id=client_msg_id,
         body=text,
@@ -127,6 +128,7 @@ def _as_sent(stored: Stored, room: Room, user: User, actor: Actor, client_msg_id
         state_reason="",
         created_at=stored.created_at,
         edited_at=None,
+        author_alias=actor.standing.alias if actor.standing.pseudonym else None,
     )
 
 

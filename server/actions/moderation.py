@@ -30,7 +30,9 @@ class Target:
 
 
 async def _target(connection: asyncpg.Connection, moderator: Actor, username: str) -> Target:
-    user = await users.by_username(connection, username)
+    """The member a leader's form is about, by username or, under a pseudonym, by its handle ("~<alias>")."""
+    user_id = await memberships.user_id_by_handle(connection, moderator.community_id, username)
+    user = await users.by_id(connection, user_id) if user_id is not None else None
     if user is None or user.deleted_at is not None:
         raise not_found(_("There is no member with that name."))
     target = await actor_for(connection, user, moderator.community_id)

@@ -71,6 +71,14 @@ class RoomPage:
     can_send: bool
     presence_hidden: bool
 
+    @property
+    def me(self) -> int | None:
+        """The reader's id as this room's frames show it (minus their alias under a pseudonym)."""
+        standing = self.actor.standing
+        if self.actor.user is None:
+            return None
+        return -standing.alias if standing.pseudonym and standing.alias is not None else self.actor.user.id
+
 
 async def room_in(
     connection: asyncpg.Connection, user: User | None, slug: str, room_slug: str | None

@@ -17,7 +17,7 @@ from server.actions import DbConnection, access, chat, health, threads
 from server.actions.access import Actor, actor_for
 from server.errors import AppError, NotFound, Refused
 from server.i18n import _
-from server.live import Client, LiveService, member_topic, message_frame, thread_topic, wire_user
+from server.live import Client, LiveService, member_topic, message_frame, thread_topic, wire_id, wire_user
 
 log = logging.getLogger(__name__)
 
@@ -125,14 +125,18 @@ class LiveSession:
             self.connection.release(topic, keep=lambda _frame: False)
             await self.live.hub.leave(topic, self.connection)
             return
-        community_id, head_seq, is_leader, hidden = head
+        community_id, head_seq, is_leader, hidden, pseudonym, alias = head
         # From here on the connection skips new messages up to head_seq: the history had them.
         # Changes to earlier seqs (a removal, an approval) still come, after the history.
         self.connection.release(topic, floor=head_seq)
         self.client.rooms[topic] = community_id
         user = self.client.user
+        if user is not None:
+            self.client.presence_ids[topic] = wire_id(user.id, alias if pseudonym else None)
         snapshot = (
-            await self.live.presence.join(topic, wire_user(user, is_leader=is_leader), hidden=hidden)
+            await self.live.presence.join(
+                topic, wire_user(user, is_leader=is_leader, pseudonym=pseudonym, alias=alias), hidden=hidden
+            )
             if user is not None
             else await self.live.presence.snapshot(topic)
         )
@@ -141,8 +145,8 @@ class LiveSession:
 
     async def _replay(
         self, frame: protocol.Join, community_slug: str, room_slug: str
-    ) -> tuple[int, int, bool, bool] | None:
-        """Send joined + history (or resync; errors raise); returns (community id, head seq, leader?, hidden?)."""
+    ) -> tuple[int, int, bool, bool, str | None, int | None] | None:
+        """Send joined + history (or resync; errors raise); returns (community id, head seq, leader?, hidden?, pseudonym, alias)."""
         user = self.client.user
 
         async def work(connection: DbConnection) -> chat.Replay:
@@ -158,7 +162,15 @@ class LiveSession:
                 self.send(protocol.encode_text(message_frame(frame.room, found.epoch, message)))
             else:
                 self.send(protocol.encode_text(protocol.Removed(room=frame.room, seq=seq)))
-        return found.found.room.community_id, found.head_seq, found.actor.is_leader, found.presence_hidden
+        standing = found.actor.standing
+        return (
+            found.found.room.community_id,
+            found.head_seq,
+            found.actor.is_leader,
+            found.presence_hidden,
+            standing.pseudonym,
+            standing.alias,
+        )
 
     async def watch(self, name: str) -> None:
         """Follow a forum thread or one's own notifications (never a room: rooms use join)."""
@@ -192,8 +204,9 @@ class LiveSession:
         if self.client.rooms.pop(topic, None) is None:
             return
         await self.live.hub.leave(topic, self.connection)
+        presence_id = self.client.presence_ids.pop(topic, None)
         if self.client.user is not None:
-            await self.live.presence.leave(topic, self.client.user.id)
+            await self.live.presence.leave(topic, presence_id if presence_id is not None else self.client.user.id)
 
     def _joined(self, topic: str) -> int:
         community_id = self.client.rooms.get(topic)
@@ -249,7 +262,11 @@ class LiveSession:
         actor: Actor = await self._db(lambda connection: actor_for(connection, user, community_id))
         # Typing is writing: only those who may send are shown typing (no error: it is a hint).
         if access.in_good_standing(actor):
-            await self.live.presence.typing(frame.room, wire_user(user, is_leader=actor.is_leader))
+            standing = actor.standing
+            await self.live.presence.typing(
+                frame.room,
+                wire_user(user, is_leader=actor.is_leader, pseudonym=standing.pseudonym, alias=standing.alias),
+            )
 
     async def read(self, frame: protocol.Read) -> None:
         self._joined(frame.room)

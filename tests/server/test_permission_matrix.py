@@ -146,6 +146,14 @@ async def _join_request(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str
     return {"request_id": request_id, "decision": "approve"}
 
 
+async def _pseudonymous_member(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, Any]:
+    await db.execute(
+        "UPDATE memberships SET pseudonym = 'Rose', alias = 777 WHERE user_id = $1 AND community_id = $2",
+        ids["member"], ids["community"],
+    )  # fmt: skip
+    return {"username": "~777", "handle": "~777"}
+
+
 @dataclass(frozen=True)
 class Case:
     """One moderation or admin action: who may do it, and how to set up and send it."""
@@ -219,6 +227,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/threads/{thread_id:int}/flags"): case(MODERATORS, _thread, json_body={"locked": True}),
     ("POST", "/c/{slug}/reading"): case(MODERATORS, form={"visibility": "members"}),
     ("PUT", "/api/v1/communities/{slug}/reading"): case(MODERATORS, json_body={"visibility": "members"}),
+    ("POST", "/c/{slug}/members/{username}/reveal"): case(MODERATORS, _pseudonymous_member),
+    ("POST", "/api/v1/communities/{slug}/members/{handle}/reveal"): case(MODERATORS, _pseudonymous_member),
     ("POST", "/c/{slug}/invites"): case(MODERATORS, form={"needs_approval": "on", "days": "7"}),
     ("POST", "/c/{slug}/invites/{invite_id:int}/revoke"): case(MODERATORS, _invite),
     ("POST", "/c/{slug}/requests/{request_id:int}/{decision:str}"): case(MODERATORS, _join_request),
@@ -269,6 +279,7 @@ MEMBER_ROUTES = {
     ("POST", "/notifications/preferences"), ("POST", "/notifications/read"), ("POST", "/notifications/{notification_id:int}/read"),
     ("POST", "/api/v1/notifications/read"),
     ("POST", "/join/{token}"), ("POST", "/api/v1/invites/{token}/join"),
+    ("POST", "/c/{slug}/pseudonym"), ("PUT", "/api/v1/communities/{slug}/pseudonym"),
 }  # fmt: skip
 
 # Websocket frames: only `remove` moderates; the rest are a member's own actions.

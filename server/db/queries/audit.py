@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from server.db.queries.names import handle, membership_of
+
 
 @dataclass(frozen=True)
 class AuditEntry:
@@ -56,12 +58,12 @@ async def for_community(
     connection: asyncpg.Connection, community_id: int, *, before_id: int | None, limit: int
 ) -> list[AuditEntry]:
     rows = await connection.fetch(
-        """SELECT a.id, a.community_id, a.actor_id, coalesce(actor.username, '') AS actor_username, a.action,
-                  a.target_user_id, coalesce(target.username, '') AS target_username, a.target_kind, a.target_id,
-                  a.reason, a.details, a.created_at
+        f"""SELECT a.id, a.community_id, a.actor_id, coalesce({handle("actor", "am")}, '') AS actor_username, a.action,
+                  a.target_user_id, coalesce({handle("target", "tm")}, '') AS target_username, a.target_kind,
+                  a.target_id, a.reason, a.details, a.created_at
            FROM moderation_actions a
-           LEFT JOIN users actor ON actor.id = a.actor_id
-           LEFT JOIN users target ON target.id = a.target_user_id
+           LEFT JOIN users actor ON actor.id = a.actor_id {membership_of("am", "a.community_id", "actor")}
+           LEFT JOIN users target ON target.id = a.target_user_id {membership_of("tm", "a.community_id", "target")}
            WHERE a.community_id = $1 AND ($2::bigint IS NULL OR a.id < $2)
            ORDER BY a.id DESC LIMIT $3""",
         community_id,

@@ -18,7 +18,7 @@ _PARTS: dict[str, str] = {
         SELECT created_at, last_seen_at, expires_at, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at""",
     "memberships": """
         SELECT c.slug AS community_slug, c.name AS community_name, m.role, m.is_welcomer, m.approved_posts,
-               m.joined_at
+               m.joined_at, m.pseudonym
         FROM memberships m JOIN communities c ON c.id = m.community_id WHERE m.user_id = $1 ORDER BY m.joined_at""",
     "threads": """
         SELECT t.id, c.slug AS community_slug, t.kind, t.title, t.state, t.audience, t.pinned, t.locked, t.intro,

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from server.db.queries.names import membership_of, shown_name, shown_username
+
 REASONS = ("spam", "unkind", "misinformation", "private_information", "at_risk", "other")
 
 
@@ -177,7 +179,7 @@ async def move_to_community(connection: asyncpg.Connection, thread_id: int, comm
     )
 
 
-_ITEMS = """
+_ITEMS = f"""
     WITH open_items AS (
         SELECT f.community_id, f.post_id, f.message_id, min(f.subject_user_id) AS subject_user_id,
                bool_or(f.reason = 'at_risk') AS at_risk, bool_or(f.escalated_at IS NOT NULL) AS escalated,
@@ -189,7 +191,8 @@ _ITEMS = """
         SELECT o.community_id, c.slug AS community_slug, c.name AS community_name,
                CASE WHEN o.post_id IS NOT NULL THEN 'post' ELSE 'message' END AS kind,
                coalesce(o.post_id, o.message_id) AS item_id,
-               o.subject_user_id, su.username AS subject_username, su.display_name AS subject_display_name,
+               o.subject_user_id, {shown_username("su", "sm")} AS subject_username,
+               {shown_name("su", "sm")} AS subject_display_name,
                (coalesce(su.is_admin, false) OR EXISTS (
                    SELECT 1 FROM memberships lm
                    WHERE lm.community_id = o.community_id AND lm.user_id = o.subject_user_id AND lm.role = 'leader'
@@ -200,7 +203,7 @@ _ITEMS = """
                o.at_risk, o.escalated, o.first_flagged_at
         FROM open_items o
         JOIN communities c ON c.id = o.community_id
-        LEFT JOIN users su ON su.id = o.subject_user_id
+        LEFT JOIN users su ON su.id = o.subject_user_id {membership_of("sm", "o.community_id", "su")}
         LEFT JOIN posts p ON p.id = o.post_id
         LEFT JOIN threads t ON t.id = p.thread_id
         LEFT JOIN room_messages m ON m.id = o.message_id
@@ -221,8 +224,10 @@ async def _with_notes(connection: asyncpg.Connection, records: list[asyncpg.Reco
     if not items:
         return items
     notes = await connection.fetch(
-        """SELECT f.id, f.reason, f.note, u.display_name AS flagger_display_name, f.created_at, f.post_id, f.message_id
+        f"""SELECT f.id, f.reason, f.note, {shown_name("u", "fm")} AS flagger_display_name, f.created_at, f.post_id,
+                  f.message_id
            FROM flags f LEFT JOIN users u ON u.id = f.flagger_id AND u.deleted_at IS NULL
+           {membership_of("fm", "f.community_id", "u")}
            WHERE f.status = 'open' AND (f.post_id = ANY($1::bigint[]) OR f.message_id = ANY($2::bigint[]))
            ORDER BY f.created_at, f.id""",
         post_ids,

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from server.db.queries.names import membership_of, shown_name
+
 
 @dataclass(frozen=True)
 class Invite:
@@ -71,8 +73,8 @@ async def by_token(connection: asyncpg.Connection, token_hash: bytes) -> Invite 
 async def in_force(connection: asyncpg.Connection, community_id: int) -> list[Invite]:
     """The links not revoked and not expired, newest first, with who made each."""
     rows = await connection.fetch(
-        f"""SELECT {_INVITE}, u.display_name AS created_by_name
-            FROM community_invites i LEFT JOIN users u ON u.id = i.created_by
+        f"""SELECT {_INVITE}, {shown_name("u", "cm")} AS created_by_name
+            FROM community_invites i LEFT JOIN users u ON u.id = i.created_by {membership_of("cm", "i.community_id", "u")}
             WHERE i.community_id = $1 AND i.revoked_at IS NULL AND (i.expires_at IS NULL OR i.expires_at > now())
             ORDER BY i.id DESC""",
         community_id,

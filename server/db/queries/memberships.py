@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from server.db.queries.names import handle, shown_name, shown_username
+
 
 @dataclass(frozen=True)
 class Standing:
@@ -24,6 +26,10 @@ class Standing:
     # The community holds this member's posts and chat messages for a leader's approval
     # (first-post hold: on for new members until enough of their posts were approved).
     needs_review: bool = False
+    # The name this member chose for this community (None: their display name), and the random alias
+    # that stands for them in live frames while they use it.
+    pseudonym: str | None = None
+    alias: int | None = None
 
 
 NO_STANDING = Standing(None, False, 0, None, "", False, "")
@@ -37,7 +43,8 @@ def standing_sql(community_id: str, user_id: str) -> str:
                   st_mute.ends_at AS mute_ends, st_mute.id AS mute_id, coalesce(st_mute.reason, '') AS mute_reason,
                   st_ban.id AS ban_id, coalesce(st_ban.reason, '') AS ban_reason,
                   (st_c.hold_first_posts AND coalesce(st_m.approved_posts, 0) < st_c.hold_release_after
-                   AND coalesce(st_m.role, '') <> 'leader' AND NOT st_u.is_admin) AS needs_review
+                   AND coalesce(st_m.role, '') <> 'leader' AND NOT st_u.is_admin) AS needs_review,
+                  st_m.pseudonym, st_m.alias
            FROM users st_u
            JOIN communities st_c ON st_c.id = {community_id}
            LEFT JOIN memberships st_m ON st_m.community_id = st_c.id AND st_m.user_id = st_u.id
@@ -65,6 +72,8 @@ _STANDING_COLUMNS = (
     "ban_id",
     "ban_reason",
     "needs_review",
+    "pseudonym",
+    "alias",
 )
 
 
@@ -94,6 +103,8 @@ def standing_from_values(values: asyncpg.Record | Mapping[str, Any] | None) -> S
         banned=values["ban_id"] is not None,
         ban_reason=values["ban_reason"],
         needs_review=bool(values["needs_review"]),
+        pseudonym=values["pseudonym"],
+        alias=values["alias"],
     )
 
 
@@ -133,13 +144,16 @@ async def set_role(connection: asyncpg.Connection, community_id: int, user_id: i
 @dataclass(frozen=True)
 class Leader:
     user_id: int
-    username: str
+    username: str | None  # None under a pseudonym
     display_name: str
+    handle: str = ""  # for URLs: names.handle
 
 
 async def leaders(connection: asyncpg.Connection, community_id: int) -> list[Leader]:
     rows = await connection.fetch(
-        """SELECT u.id AS user_id, u.username, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id
+        f"""SELECT u.id AS user_id, {shown_username("u", "m")} AS username, {shown_name("u", "m")} AS display_name,
+                  {handle("u", "m")} AS handle
+           FROM memberships m JOIN users u ON u.id = m.user_id
            WHERE m.community_id = $1 AND m.role = 'leader' AND u.deleted_at IS NULL
            ORDER BY m.joined_at, u.id""",
         community_id,
@@ -160,20 +174,60 @@ async def was_removed_as_leader(connection: asyncpg.Connection, community_id: in
 @dataclass(frozen=True)
 class Member:
     user_id: int
-    username: str
+    username: str | None  # None under a pseudonym
     display_name: str
     role: str
     joined_at: datetime
+    handle: str = ""  # for URLs: names.handle
+    pseudonymous: bool = False
 
 
 async def members(connection: asyncpg.Connection, community_id: int, *, limit: int = 500) -> list[Member]:
-    """The community's members for its leaders' list: leaders first, then by name."""
+    """The community's members for its leaders' list: leaders first, then by the name shown here."""
     rows = await connection.fetch(
-        """SELECT u.id AS user_id, u.username, u.display_name, m.role, m.joined_at
+        f"""SELECT u.id AS user_id, {shown_username("u", "m")} AS username, {shown_name("u", "m")} AS display_name,
+                  m.role, m.joined_at, {handle("u", "m")} AS handle, m.pseudonym IS NOT NULL AS pseudonymous
            FROM memberships m JOIN users u ON u.id = m.user_id
            WHERE m.community_id = $1 AND u.deleted_at IS NULL
-           ORDER BY m.role = 'leader' DESC, lower(u.display_name), u.id LIMIT $2""",
+           ORDER BY m.role = 'leader' DESC, lower({shown_name("u", "m")}), u.id LIMIT $2""",
         community_id,
         limit,
     )
     return [Member(**dict(row)) for row in rows]
+
+
+async def user_id_by_handle(connection: asyncpg.Connection, community_id: int, member_handle: str) -> int | None:
+    """The account behind a handle of this community (names.handle): a username, or "~<alias>"."""
+    if member_handle.startswith("~"):
+        alias = member_handle[1:]
+        if not alias.isdigit() or len(alias) > 18:
+            return None
+        found = await connection.fetchval(
+            "SELECT user_id FROM memberships WHERE community_id = $1 AND alias = $2 AND pseudonym IS NOT NULL",
+            community_id,
+            int(alias),
+        )
+    else:
+        found = await connection.fetchval(
+            "SELECT id FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL", member_handle
+        )
+    return int(found) if found is not None else None
+
+
+async def set_pseudonym(
+    connection: asyncpg.Connection, community_id: int, user_id: int, pseudonym: str | None, alias: int | None
+) -> bool:
+    """Set (or clear, with None) a member's pseudonym here; False when another member already uses it."""
+    try:
+        async with connection.transaction():
+            done = await connection.fetchval(
+                """UPDATE memberships SET pseudonym = $3, alias = CASE WHEN $3::text IS NULL THEN NULL ELSE $4::bigint END
+                   WHERE community_id = $1 AND user_id = $2 RETURNING true""",
+                community_id,
+                user_id,
+                pseudonym,
+                alias,
+            )
+    except asyncpg.UniqueViolationError:
+        return False
+    return bool(done)

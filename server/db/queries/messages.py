@@ -23,15 +23,26 @@ class Message:
     state_reason: str
     created_at: datetime
     edited_at: datetime | None
+    # Set while the author uses a pseudonym in this community: the number that stands for them in
+    # frames instead of their account id (and author_username is then empty).
+    author_alias: int | None = None
+
+    @property
+    def shown_author_id(self) -> int | None:
+        """The author's id as pages and frames show it: minus the alias under a pseudonym (server.live.wire_id)."""
+        return -self.author_alias if self.author_alias is not None else self.author_id
 
 
-# Author names come from the users row (a deleted account shows as "Former member").
+# Author names come from the users row (a deleted account shows as "Former member"), or the
+# author's pseudonym in the room's community (server/db/queries/names.py).
 _SELECT = """
     SELECT m.id, m.room_id, m.seq, m.author_id,
-           coalesce(u.username, '') AS author_username,
-           coalesce(CASE WHEN u.deleted_at IS NULL THEN u.display_name END, 'Former member') AS author_display_name,
+           CASE WHEN ms.pseudonym IS NULL THEN coalesce(u.username, '') ELSE '' END AS author_username,
+           coalesce(ms.pseudonym, CASE WHEN u.deleted_at IS NULL THEN u.display_name END, 'Former member')
+               AS author_display_name,
            coalesce(ms.role = 'leader', false) AS author_is_leader,
-           m.client_msg_id, m.body, m.state, m.state_reason, m.created_at, m.edited_at
+           m.client_msg_id, m.body, m.state, m.state_reason, m.created_at, m.edited_at,
+           CASE WHEN ms.pseudonym IS NOT NULL THEN ms.alias END AS author_alias
     FROM room_messages m
     JOIN rooms r ON r.id = m.room_id
     LEFT JOIN users u ON u.id = m.author_id

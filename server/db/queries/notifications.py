@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from server.db.queries.access import audience_of_ids, forum_readable_by
+from server.db.queries.names import membership_of, shown_name, shown_username
 
 # Kinds a member can switch off (the ones the forum creates); other engineers add their own.
 FORUM_KINDS = ("reply", "mention", "answer", "accepted", "welcome", "introduction")
@@ -126,9 +127,11 @@ async def unread_count(connection: asyncpg.Connection, user_id: int) -> int:
     return count
 
 
-_LIST = """n.id, n.kind, n.created_at, n.read_at, n.thread_id, n.post_id, n.data,
+_LIST = f"""n.id, n.kind, n.created_at, n.read_at, n.thread_id, n.post_id, n.data,
     t.title AS thread_title, c.slug AS community_slug, c.name AS community_name,
-    a.username AS actor_username, a.display_name AS actor_display_name"""
+    {shown_username("a", "am")} AS actor_username, {shown_name("a", "am")} AS actor_display_name"""
+# The actor as the notification's community shows them (a pseudonym there hides the account).
+_ACTOR = f"LEFT JOIN users a ON a.id = n.actor_id AND a.deleted_at IS NULL {membership_of('am', 'n.community_id', 'a')}"
 
 
 async def listing(
@@ -141,7 +144,7 @@ async def listing(
             JOIN users nu ON nu.id = n.user_id
             LEFT JOIN communities c ON c.id = n.community_id
             LEFT JOIN threads t ON t.id = n.thread_id
-            LEFT JOIN users a ON a.id = n.actor_id AND a.deleted_at IS NULL
+            {_ACTOR}
             WHERE n.user_id = $1 AND ($2::bigint IS NULL OR n.id < $2) AND {_VISIBLE}
             ORDER BY n.id DESC LIMIT $3""",
         user_id,
@@ -158,7 +161,7 @@ async def one(connection: asyncpg.Connection, user_id: int, notification_id: int
             JOIN users nu ON nu.id = n.user_id
             LEFT JOIN communities c ON c.id = n.community_id
             LEFT JOIN threads t ON t.id = n.thread_id
-            LEFT JOIN users a ON a.id = n.actor_id AND a.deleted_at IS NULL
+            {_ACTOR}
             WHERE n.user_id = $1 AND n.id = $2 AND {_VISIBLE}""",
         user_id,
         notification_id,
@@ -225,7 +228,7 @@ async def claim_for_digest(connection: asyncpg.Connection, user_id: int) -> list
             JOIN users nu ON nu.id = n.user_id
             LEFT JOIN communities c ON c.id = n.community_id
             LEFT JOIN threads t ON t.id = n.thread_id
-            LEFT JOIN users a ON a.id = n.actor_id AND a.deleted_at IS NULL
+            {_ACTOR}
             WHERE n.user_id = $1 AND {_DIGESTIBLE}
             ORDER BY n.id
             FOR UPDATE OF n SKIP LOCKED""",

@@ -8,6 +8,8 @@ from typing import NamedTuple
 
 import asyncpg
 
+from server.db.queries.names import membership_of, shown_name, shown_username
+
 # Shown with a reply in place of the post it answers; long enough to recognise, short enough to skim.
 EXCERPT_CHARS = 280
 
@@ -99,13 +101,14 @@ async def page(
     Posts meant for members only, and quotes of them, only when `members_only_readable` (access.can_read_forum).
     """
     records = await connection.fetch(
-        f"""SELECT p.id, p.author_id, u.username AS author_username, u.display_name AS author_display_name,
+        f"""SELECT p.id, p.author_id, {shown_username("u", "m")} AS author_username,
+                   {shown_name("u", "m")} AS author_display_name,
                    coalesce(u.is_expert, false) AS author_is_expert,
                    coalesce(m.role = 'leader', false) AS author_is_leader,
                    CASE WHEN p.state IN ('visible', 'held') OR (p.state = 'hidden' AND $5) THEN p.body_md ELSE '' END
                        AS body_md,
                    p.state, p.created_at, p.edited_at, p.reply_to_post_id,
-                   qu.display_name AS quote_author,
+                   {shown_name("qu", "qm")} AS quote_author,
                    CASE WHEN q.state = 'visible' AND (q.audience = 'everyone' OR $7)
                         THEN left(q.body_md, {EXCERPT_CHARS}) END AS quote_excerpt,
                    coalesce(r.helped_count, 0) AS helped_count, coalesce(r.thanks_count, 0) AS thanks_count,
@@ -120,12 +123,15 @@ async def page(
             LEFT JOIN memberships m ON m.community_id = $2 AND m.user_id = p.author_id
             LEFT JOIN posts q ON q.id = p.reply_to_post_id
             LEFT JOIN users qu ON qu.id = q.author_id AND qu.deleted_at IS NULL
+            {membership_of("qm", "$2", "qu")}
             LEFT JOIN LATERAL (
                 SELECT count(*) FILTER (WHERE rr.kind = 'helped') AS helped_count,
                        count(*) FILTER (WHERE rr.kind = 'thanks') AS thanks_count,
-                       array_agg(ru.display_name ORDER BY rr.created_at) FILTER (WHERE rr.kind = 'helped') AS helped_by,
-                       array_agg(ru.display_name ORDER BY rr.created_at) FILTER (WHERE rr.kind = 'thanks') AS thanks_by
-                FROM reactions rr JOIN users ru ON ru.id = rr.user_id
+                       array_agg({shown_name("ru", "rm")} ORDER BY rr.created_at) FILTER (WHERE rr.kind = 'helped')
+                           AS helped_by,
+                       array_agg({shown_name("ru", "rm")} ORDER BY rr.created_at) FILTER (WHERE rr.kind = 'thanks')
+                           AS thanks_by
+                FROM reactions rr JOIN users ru ON ru.id = rr.user_id {membership_of("rm", "$2", "ru")}
                 WHERE rr.post_id = p.id) r ON true
             LEFT JOIN reactions mine ON mine.post_id = p.id AND mine.user_id = $3
             WHERE p.thread_id = $1 AND p.id > $4
@@ -188,8 +194,10 @@ async def set_state(connection: asyncpg.Connection, post_id: int, state: str, re
 async def revisions(connection: asyncpg.Connection, post_id: int) -> list[Revision]:
     """Earlier versions of a post, oldest first (each with the time it was written)."""
     records = await connection.fetch(
-        """SELECT pr.id, pr.body_md, u.display_name AS editor_display_name, pr.created_at
-           FROM post_revisions pr LEFT JOIN users u ON u.id = pr.editor_id
+        f"""SELECT pr.id, pr.body_md, {shown_name("u", "em")} AS editor_display_name, pr.created_at
+           FROM post_revisions pr
+           JOIN posts p ON p.id = pr.post_id JOIN threads t ON t.id = p.thread_id
+           LEFT JOIN users u ON u.id = pr.editor_id {membership_of("em", "t.community_id", "u")}
            WHERE pr.post_id = $1 ORDER BY pr.id""",
         post_id,
     )
@@ -197,9 +205,11 @@ async def revisions(connection: asyncpg.Connection, post_id: int) -> list[Revisi
 
 
 async def author_names(connection: asyncpg.Connection, post_id: int) -> tuple[str | None, str | None]:
-    """(username, display name) of a post's author."""
+    """(username, display name) of a post's author as its community shows them (no username under a pseudonym)."""
     record = await connection.fetchrow(
-        """SELECT u.username, u.display_name FROM posts p LEFT JOIN users u ON u.id = p.author_id
+        f"""SELECT {shown_username("u", "am")} AS username, {shown_name("u", "am")} AS display_name
+           FROM posts p JOIN threads t ON t.id = p.thread_id
+           LEFT JOIN users u ON u.id = p.author_id {membership_of("am", "t.community_id", "u")}
            WHERE p.id = $1""",
         post_id,
     )

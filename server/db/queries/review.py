@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from server.db.queries.names import membership_of, shown_name, shown_username
+
 
 @dataclass(frozen=True)
 class HeldPost:
@@ -81,12 +83,12 @@ FLAGGED = "flagged"
 
 async def held_posts(connection: asyncpg.Connection, community_id: int, *, limit: int = 200) -> list[HeldPost]:
     records = await connection.fetch(
-        """SELECT p.id, p.thread_id, t.title AS thread_title, t.kind AS thread_kind,
+        f"""SELECT p.id, p.thread_id, t.title AS thread_title, t.kind AS thread_kind,
                   p.id = (SELECT min(id) FROM posts fp WHERE fp.thread_id = t.id) AS is_first,
-                  p.author_id, u.username AS author_username, u.display_name AS author_display_name,
-                  p.body_md, p.created_at
+                  p.author_id, {shown_username("u", "am")} AS author_username,
+                  {shown_name("u", "am")} AS author_display_name, p.body_md, p.created_at
            FROM posts p JOIN threads t ON t.id = p.thread_id
-           LEFT JOIN users u ON u.id = p.author_id AND u.deleted_at IS NULL
+           LEFT JOIN users u ON u.id = p.author_id AND u.deleted_at IS NULL {membership_of("am", "t.community_id", "u")}
            WHERE t.community_id = $1 AND p.state = 'held' AND p.state_reason <> $2
            ORDER BY p.id LIMIT $3""",
         community_id,
@@ -98,10 +100,11 @@ async def held_posts(connection: asyncpg.Connection, community_id: int, *, limit
 
 async def held_messages(connection: asyncpg.Connection, community_id: int, *, limit: int = 200) -> list[HeldMessage]:
     records = await connection.fetch(
-        """SELECT m.id, r.slug AS room_slug, r.name AS room_name, m.seq, m.author_id,
-                  u.username AS author_username, u.display_name AS author_display_name, m.body, m.created_at
+        f"""SELECT m.id, r.slug AS room_slug, r.name AS room_name, m.seq, m.author_id,
+                  {shown_username("u", "am")} AS author_username, {shown_name("u", "am")} AS author_display_name,
+                  m.body, m.created_at
            FROM room_messages m JOIN rooms r ON r.id = m.room_id
-           LEFT JOIN users u ON u.id = m.author_id AND u.deleted_at IS NULL
+           LEFT JOIN users u ON u.id = m.author_id AND u.deleted_at IS NULL {membership_of("am", "r.community_id", "u")}
            WHERE r.community_id = $1 AND m.state = 'held' AND m.state_reason <> $2
            ORDER BY m.id LIMIT $3""",
         community_id,

@@ -7,22 +7,26 @@ from datetime import datetime
 
 import asyncpg
 
+from server.db.queries.names import handle, membership_of, shown_name
+
 
 @dataclass(frozen=True)
 class Sanction:
     id: int
     community_id: int
     user_id: int
-    username: str
+    username: str  # the handle of the member in this community (names.handle): no username under a pseudonym
     kind: str
     reason: str
     created_by: int | None
     created_at: datetime
     ends_at: datetime | None
+    display_name: str = ""  # as this community shows the member
 
 
-_SELECT = """SELECT s.id, s.community_id, s.user_id, u.username, s.kind, s.reason, s.created_by, s.created_at, s.ends_at
-             FROM sanctions s JOIN users u ON u.id = s.user_id"""
+_SELECT = f"""SELECT s.id, s.community_id, s.user_id, {handle("u", "sm")} AS username, s.kind, s.reason,
+                    s.created_by, s.created_at, s.ends_at, {shown_name("u", "sm")} AS display_name
+             FROM sanctions s JOIN users u ON u.id = s.user_id {membership_of("sm", "s.community_id", "u")}"""
 _ACTIVE = "s.lifted_at IS NULL AND (s.ends_at IS NULL OR s.ends_at > now())"
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from server.db.queries.access import audience_of, forum_readable_by
+from server.db.queries.names import membership_of, shown_name
 
 # ts_headline wraps matches in these private-use characters, never in HTML: the caller escapes
 # the whole snippet and only then turns its own markers into <mark> (member text cannot forge
@@ -76,9 +77,10 @@ async def search(
             SELECT r.post_id, r.thread_id, r.thread_kind,
                    ts_headline('english', translate(r.title, $7, ''), query.q, $9) AS title_marked,
                    ts_headline('english', translate(r.body_md, $7, ''), query.q, $8) AS snippet_marked,
-                   r.community_slug, r.community_name, u.display_name AS author_display_name, r.created_at,
+                   r.community_slug, r.community_name, {shown_name("u", "am")} AS author_display_name, r.created_at,
                    r.rank::float8 AS rank
             FROM ranked r CROSS JOIN query LEFT JOIN users u ON u.id = r.author_id AND u.deleted_at IS NULL
+            LEFT JOIN communities rc ON rc.slug = r.community_slug {membership_of("am", "rc.id", "u")}
             ORDER BY r.rank DESC, r.post_id DESC""",
         text,
         viewer_id,

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from server.db.queries.names import membership_of, shown_name, shown_username
+
 
 @dataclass(frozen=True)
 class Section:
@@ -57,8 +59,9 @@ async def save(connection: asyncpg.Connection, community_id: int, section: str, 
     return Section(**dict(row))
 
 
-_REVISION = """r.id, r.section, r.body_md, r.summary, r.created_at,
-               u.username AS author_username, u.display_name AS author_display_name"""
+_REVISION = f"""r.id, r.section, r.body_md, r.summary, r.created_at,
+               {shown_username("u", "am")} AS author_username, {shown_name("u", "am")} AS author_display_name"""
+_AUTHOR = f"LEFT JOIN users u ON u.id = r.author_id {membership_of('am', 'r.community_id', 'u')}"
 
 
 async def add_revision(
@@ -74,7 +77,7 @@ async def add_revision(
         author_id,
     )
     row = await connection.fetchrow(
-        f"SELECT {_REVISION} FROM section_revisions r LEFT JOIN users u ON u.id = r.author_id WHERE r.id = $1",
+        f"SELECT {_REVISION} FROM section_revisions r {_AUTHOR} WHERE r.id = $1",
         revision_id,
     )
     assert row is not None
@@ -86,7 +89,7 @@ async def revisions(
 ) -> list[Revision]:
     """Newest first."""
     rows = await connection.fetch(
-        f"""SELECT {_REVISION} FROM section_revisions r LEFT JOIN users u ON u.id = r.author_id
+        f"""SELECT {_REVISION} FROM section_revisions r {_AUTHOR}
             WHERE r.community_id = $1 AND r.section = $2 ORDER BY r.id DESC LIMIT $3""",
         community_id,
         section,

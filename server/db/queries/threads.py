@@ -10,6 +10,7 @@ import asyncpg
 
 from server.db.queries.communities import Community
 from server.db.queries.memberships import NO_STANDING, Standing, pop_standing, standing_columns, standing_sql
+from server.db.queries.names import membership_of, shown_name, shown_username
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,11 @@ class Cursor:
 _THREAD = """t.id, t.community_id, c.slug AS community_slug, t.kind, t.title, t.author_id, t.state, t.pinned,
     t.locked, t.reply_count, t.accepted_post_id, t.intro, t.created_at, t.last_activity_at, t.audience"""
 
-_ROW = """t.id, t.kind, t.title, t.pinned, t.locked, t.reply_count, t.accepted_post_id, t.created_at,
-    t.last_activity_at, u.username AS author_username, u.display_name AS author_display_name, t.audience"""
+_ROW = f"""t.id, t.kind, t.title, t.pinned, t.locked, t.reply_count, t.accepted_post_id, t.created_at,
+    t.last_activity_at, {shown_username("u", "am")} AS author_username, {shown_name("u", "am")} AS author_display_name,
+    t.audience"""
+# Joined after the thread's author (u) wherever _ROW is selected.
+_AUTHOR = f"LEFT JOIN users u ON u.id = t.author_id {membership_of('am', 't.community_id', 'u')}"
 
 
 def _row(record: asyncpg.Record) -> ThreadRow:
@@ -151,7 +155,7 @@ async def listing(
             args += [after.last_activity_at, after.id]
     args.append(limit)
     records = await connection.fetch(
-        f"""SELECT {_ROW} FROM threads t LEFT JOIN users u ON u.id = t.author_id
+        f"""SELECT {_ROW} FROM threads t {_AUTHOR}
             WHERE {where} ORDER BY {order} LIMIT ${len(args)}""",
         *args,
     )
@@ -172,7 +176,7 @@ async def waiting_for_welcome(
 ) -> list[ThreadRow]:
     """Introductions that nobody but their author has answered after the given time, oldest first."""
     records = await connection.fetch(
-        f"""SELECT {_ROW} FROM threads t LEFT JOIN users u ON u.id = t.author_id
+        f"""SELECT {_ROW} FROM threads t {_AUTHOR}
             WHERE t.community_id = $1 AND t.kind = 'introduction' AND t.state = 'visible'
               AND t.created_at < now() - make_interval(hours => $2)
               AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.thread_id = t.id AND p.state = 'visible'

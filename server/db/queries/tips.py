@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from server.db.queries.names import membership_of, shown_name, shown_username
+
 
 @dataclass(frozen=True)
 class Tip:
@@ -20,8 +22,9 @@ class Tip:
     author_display_name: str | None
 
 
-_COLUMNS = """t.id, t.community_id, t.name, t.description, t.hidden, t.created_at,
-              u.username AS author_username, u.display_name AS author_display_name"""
+_COLUMNS = f"""t.id, t.community_id, t.name, t.description, t.hidden, t.created_at,
+              {shown_username("u", "am")} AS author_username, {shown_name("u", "am")} AS author_display_name"""
+_AUTHOR = f"LEFT JOIN users u ON u.id = t.author_id {membership_of('am', 't.community_id', 'u')}"
 
 
 def _tip(row: asyncpg.Record) -> Tip:
@@ -33,7 +36,7 @@ async def list_for(
 ) -> list[Tip]:
     """Newest first; hidden tips only when asked (for the community's leaders)."""
     rows = await connection.fetch(
-        f"""SELECT {_COLUMNS} FROM tips t LEFT JOIN users u ON u.id = t.author_id
+        f"""SELECT {_COLUMNS} FROM tips t {_AUTHOR}
             WHERE t.community_id = $1 AND ($2 OR NOT t.hidden)
             ORDER BY t.created_at DESC, t.id DESC LIMIT $3""",
         community_id,
@@ -45,7 +48,7 @@ async def list_for(
 
 async def get(connection: asyncpg.Connection, community_id: int, tip_id: int) -> Tip | None:
     row = await connection.fetchrow(
-        f"SELECT {_COLUMNS} FROM tips t LEFT JOIN users u ON u.id = t.author_id WHERE t.id = $1 AND t.community_id = $2",
+        f"SELECT {_COLUMNS} FROM tips t {_AUTHOR} WHERE t.id = $1 AND t.community_id = $2",
         tip_id,
         community_id,
     )

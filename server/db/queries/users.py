@@ -124,7 +124,7 @@ async def joined_communities(
         f"""SELECT c.slug, c.name, m.role, m.joined_at
            FROM memberships m JOIN communities c ON c.id = m.community_id
            WHERE m.user_id = $1 AND c.status = 'active'
-             AND (m.user_id = $2 OR ($3 AND {membership_visible_to("c", "$2::bigint")}))
+             AND (m.user_id = $2 OR ($3 AND m.pseudonym IS NULL AND {membership_visible_to("c", "$2::bigint")}))
            ORDER BY c.name, c.id""",
         user_id,
         viewer_id,
@@ -149,6 +149,9 @@ async def public_posts(
            WHERE p.author_id = $1 AND p.state = 'visible' AND t.state = 'visible' AND c.status = 'active'
              AND {forum_readable_by("c", "$3::bigint", "false", "t.kind", audience_of("t", "p"))}
              AND (p.author_id = $3 OR $4 OR {forum_readable_by("c", "$3::bigint", "false", "t.kind", "'members'")})
+             -- What they wrote under a pseudonym never leads back to the account, except for themselves.
+             AND (p.author_id = $3 OR NOT EXISTS (SELECT 1 FROM memberships pm WHERE pm.community_id = c.id
+                                                  AND pm.user_id = p.author_id AND pm.pseudonym IS NOT NULL))
            ORDER BY p.id DESC
            LIMIT $2""",
         user_id,

@@ -62,7 +62,7 @@ class ConditionSection(msgspec.Struct):
 
 
 class CommunityLeader(msgspec.Struct):
-    username: str
+    username: str | None  # null for a leader who uses a pseudonym in this community
     display_name: str
 
 

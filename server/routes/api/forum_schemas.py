@@ -14,7 +14,7 @@ from server.presentation import markdown
 
 
 class ForumAuthor(msgspec.Struct):
-    username: str
+    username: str | None  # null for an author who uses a pseudonym in this community
     display_name: str
 
 
@@ -146,7 +146,10 @@ class ForumAccepted(msgspec.Struct):
 
 
 def _author(username: str | None, display_name: str | None) -> ForumAuthor | None:
-    return ForumAuthor(username, display_name or username) if username else None
+    """None for a deleted account; a pseudonym comes with no username."""
+    if username:
+        return ForumAuthor(username, display_name or username)
+    return ForumAuthor(None, display_name) if display_name else None
 
 
 def summary(slug: str, row: ThreadRow) -> ForumThreadSummary:

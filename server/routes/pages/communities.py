@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import auth
-from server.actions import communities, resources, sections
+from server.actions import communities, pseudonyms, resources, sections
 from server.actions import proposals as proposal_actions
 from server.actions import rooms as room_actions
 from server.actions.communities import Community
@@ -34,6 +34,7 @@ def notice_text(key: str | None) -> str | None:
         "leader_appointed": _("The new leader was appointed."),
         "leader_removed": _("The leader is now a member."),
         "leadership": _("You are now a leader of this community."),
+        "pseudonym": _("Saved: this is how others in this community see you now."),
     }
     return notices.get(key or "")
 
@@ -111,6 +112,21 @@ async def community_page(request: Request) -> Response:
         community = await communities.load(connection, slug_of(request), auth.current_user(request))
         view = await communities.overview(connection, community, auth.current_user(request))
     return _show(request, view)
+
+
+async def set_pseudonym(request: Request) -> Response:
+    form = await read_form(request)
+    name = text(form, "pseudonym", 200)
+    async with request.app.state.db.acquire() as connection:
+        community = await communities.load(connection, slug_of(request), auth.current_user(request))
+        try:
+            await pseudonyms.set_pseudonym(connection, auth.current_user(request), community, name)
+        except AppError as error:
+            if not returns_to_form(error):
+                raise
+            view = await communities.overview(connection, community, auth.current_user(request))
+            return _show(request, view, errors=errors_for(error), values={"pseudonym": name}, status=error.status)
+    return redirect(f"/c/{community.slug}?notice=pseudonym#your-name")
 
 
 async def join(request: Request) -> Response:
@@ -242,6 +258,7 @@ routes = [
     Route("/faq", faq, methods=["GET"]),
     Route("/c/{slug}", community_page, methods=["GET"]),
     Route("/c/{slug}/join", join, methods=["POST"]),
+    Route("/c/{slug}/pseudonym", set_pseudonym, methods=["POST"]),
     Route("/c/{slug}/leave", leave, methods=["POST"]),
     Route("/c/{slug}/leaders", appoint_leader, methods=["POST"]),
     Route("/c/{slug}/leaders/{username}/remove", remove_leader, methods=["POST"]),

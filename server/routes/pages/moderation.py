@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.actions import communities, moderation
+from server.actions import communities, moderation, pseudonyms
 from server.errors import AppError, returns_to_form
 from server.routes.forms import read_form, redirect, text
 from server.templating import render
@@ -17,7 +17,12 @@ from server.templating import render
 AUDIT_PAGE = 100
 
 
-async def members_page(request: Request, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+async def members_page(
+    request: Request,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    revealed: dict[str, str] | None = None,
+) -> Response:
     async with request.app.state.db.acquire() as connection:
         community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
         view = await moderation.members_view(connection, actor)
@@ -30,9 +35,19 @@ async def members_page(request: Request, errors: dict[str, str] | None = None, s
             "sanctions": view.sanctions,
             "durations": [*moderation.MUTE_CHOICES, "until_lifted"],
             "errors": errors or {},
+            "revealed": revealed or {},
         },
         status=status,
     )
+
+
+async def reveal(request: Request) -> Response:
+    """A leader asks who is behind a pseudonym: shown on this one page, and written to the audit log."""
+    await read_form(request)
+    async with request.app.state.db.acquire() as connection:
+        community, _actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
+        account = await pseudonyms.reveal(connection, request.state.user, community, request.path_params["username"])
+    return await members_page(request, revealed={request.path_params["username"]: account.username})
 
 
 async def _act(request: Request, verb: str) -> Response:
@@ -137,6 +152,7 @@ routes = [
     Route("/c/{slug}/members/{username}/unmute", unmute, methods=["POST"]),
     Route("/c/{slug}/members/{username}/ban", ban, methods=["POST"]),
     Route("/c/{slug}/members/{username}/unban", unban, methods=["POST"]),
+    Route("/c/{slug}/members/{username}/reveal", reveal, methods=["POST"]),
     Route("/c/{slug}/audit", audit_page, methods=["GET"]),
     Route("/c/{slug}/audit.csv", audit_csv, methods=["GET"]),
     Route("/c/{slug}/live/{room}/slow-mode", slow_mode, methods=["POST"]),

@@ -30,6 +30,7 @@ async def room_page(request: Request) -> Response:
             "actor": page.actor,
             "can_send": page.can_send,
             "presence_hidden": page.presence_hidden,
+            "me": page.me,
             "last_seq": page.history[-1].seq if page.history else page.room.last_seq,
         },
     )
