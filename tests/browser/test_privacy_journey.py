@@ -144,3 +144,48 @@ async def test_a_member_marks_a_reply_members_only_and_a_visitor_never_sees_it(
     assert errors.errors == []
     for context in (member, visitor):
         await context.close()
+
+
+async def test_a_member_chooses_a_pseudonym_and_only_a_leader_can_look_behind_it(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str
+) -> None:
+    first, second = site
+    lucia = await _context(browser, first, demo_db, "lucia", PHONE)
+    errors = watch(lucia)
+    page = await lucia.new_page()
+    await page.goto(f"{first.base_url}/c/{CMS_SLUG}")
+    await page.get_by_text("Your name in this community").click()
+    await page.get_by_label("Name others see here").fill("Rose Garden")
+    await page.get_by_role("button", name="Save my name here").click()
+    await expect(page.get_by_role("status")).to_contain_text("how others in this community see you")
+    await expect(page.locator("#your-name summary")).to_have_text("You appear here as Rose Garden")
+    await _check(page, axe_source, "privacy-pseudonym-375")
+    await page.goto(f"{first.base_url}/c/{CMS_SLUG}/forum/new")
+    await page.get_by_label("Title").fill("Nights are hard")
+    await page.get_by_label("Your message").fill("Does anyone else use a cough assist?")
+    await page.get_by_role("button", name="Start the thread").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Nights are hard")
+
+    # A visitor on the other process sees the pseudonym, never Lucía's name or username.
+    visitor = await _context(browser, second, demo_db, None, DESKTOP)
+    outside = await visitor.new_page()
+    await outside.goto(f"{second.base_url}/c/{CMS_SLUG}/forum")
+    await expect(outside.locator("main")).to_contain_text("Started by Rose Garden")
+    await outside.get_by_role("link", name="Nights are hard").click()
+    await expect(outside.locator("article.post").first).to_contain_text("Rose Garden")
+    main = await outside.locator("main").inner_text()
+    assert "Lucía" not in main and "lucia" not in main.lower()
+
+    # The leader sees the pseudonym in the members list and looks behind it, once, on the record.
+    leader = await _context(browser, second, demo_db, "amara", DESKTOP)
+    lead = await leader.new_page()
+    await lead.goto(f"{second.base_url}/c/{CMS_SLUG}/members")
+    row = lead.locator(".member-row", has_text="Rose Garden")
+    await expect(row).not_to_contain_text("lucia")
+    await row.get_by_role("button", name="Show the account behind this name (audited)").click()
+    await expect(lead.get_by_role("status")).to_contain_text("@lucia")
+    await lead.goto(f"{second.base_url}/c/{CMS_SLUG}/audit")
+    await expect(lead.locator("main")).to_contain_text("pseudonym_revealed")
+    assert errors.errors == []
+    for context in (lucia, visitor, leader):
+        await context.close()
