@@ -52,6 +52,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from server import ratelimit
 from server.auth import tokens_match
 from server.errors import AppError, InvalidInput, Refused, SignInRequired, TooLarge, bad_request
 from server.i18n import _
@@ -295,10 +296,15 @@ def openapi_document(routes: Iterable[BaseRoute], *, title: str = "Kindred API",
                 403: unsafe,
                 413: operation.request_body is not None,
                 415: operation.request_body is not None,
+                429: ratelimit.counts_as_read(method, path),
             }
             for status, applies in automatic.items():
                 if applies and str(status) not in responses:
                     responses[str(status)] = {"description": _AUTOMATIC[status], "content": _json_content(error)}
+                    if status == 429:
+                        responses["429"]["headers"] = {
+                            "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+                        }
             item["responses"] = responses
             security: dict[str, list[str]] = {}
             if operation.sign_in:
@@ -337,6 +343,7 @@ _AUTOMATIC = {
     403: "The X-CSRF-Token header is missing or wrong, or you may not do this.",
     413: "The request body is too large.",
     415: "The body is not JSON (Content-Type must be application/json).",
+    429: "Too many reads in a short time (a limit against copying communities wholesale): wait Retry-After seconds.",
 }
 
 

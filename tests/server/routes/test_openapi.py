@@ -168,3 +168,15 @@ async def test_an_id_too_long_for_the_database_is_not_found_on_pages_and_the_api
     huge = "874155623928674648064"
     assert (await client.get(f"/api/v1/threads/{huge}")).status_code == 404
     assert (await client.get(f"/c/test-condition/t/{huge}")).status_code == 404
+
+
+def test_every_read_documents_the_read_limit_with_retry_after() -> None:
+    route = api_route("/api/v1/things", _endpoint, summary="List things", responses={200: ("Things", Thing)})
+    document = openapi_document([route])
+    validate(document)
+    limited = document["paths"]["/api/v1/things"]["get"]["responses"]["429"]
+    assert "Retry-After" in limited["headers"] and "wait" in limited["description"]
+    # And the served document lists it on every GET of the API.
+    served = openapi_document(build_routes())
+    gets = [operation for path in served["paths"].values() for method, operation in path.items() if method == "get"]
+    assert gets and all("429" in operation["responses"] for operation in gets)
