@@ -24,6 +24,7 @@ from server.actions import events
 from server.actions.events import (
     Event,
     MemberRemoved,
+    MemberRenamed,
     Notified,
     PostChanged,
     ReadingRulesChanged,
@@ -266,6 +267,8 @@ class LiveService:
                 counts[event.user_id] = counts.get(event.user_id, 0) + 1
             elif isinstance(event, MemberRemoved):
                 await self.close_user_sockets(event.user_id, community_id=event.community_id)
+            elif isinstance(event, MemberRenamed):
+                await self.close_user_sockets(event.user_id, community_id=event.community_id, resume=True)
             elif isinstance(event, ReadingRulesChanged):
                 await self.publish(COMMUNITIES_TOPIC, b"%d" % event.community_id)
         # Members' open pages count up by how many notifications just arrived for them.
@@ -273,10 +276,21 @@ class LiveService:
             await self.publish_frame(member_topic(user_id), protocol.Notify(count=count))
 
     async def close_user_sockets(
-        self, user_id: int, *, session_hash: bytes | None = None, community_id: int | None = None
+        self,
+        user_id: int,
+        *,
+        session_hash: bytes | None = None,
+        community_id: int | None = None,
+        resume: bool = False,
     ) -> None:
-        """Close a member's sockets on every process: one session (logout), or those in a community (ban)."""
-        control = {"close": True, "session": session_hash.hex() if session_hash else None, "community": community_id}
+        """Close a member's sockets on every process: one session (logout), or those in a community (ban;
+        with `resume`, to join again at once, as after a change of name)."""
+        control = {
+            "close": True,
+            "session": session_hash.hex() if session_hash else None,
+            "community": community_id,
+            "resume": resume,
+        }
         await self.publish(user_topic(user_id), json.dumps(control).encode())
 
     # --- what Redis brings ----------------------------------------------------------------------
@@ -307,6 +321,9 @@ class LiveService:
             if session is not None and (client.session_hash is None or client.session_hash.hex() != session):
                 continue
             if community is not None and community not in client.rooms.values():
+                continue
+            if control.get("resume"):
+                client.connection.abort(protocol.CloseCode.RESUME, "name changed")
                 continue
             client.connection.abort(
                 protocol.CloseCode.LOGGED_OUT, "signed out" if session else "removed from community"

@@ -86,13 +86,24 @@ class MemberRemoved:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberRenamed:
+    """A member's name in a community changed (a pseudonym set or dropped): their sockets in its rooms
+    close to resume on every process, so they join again and presence shows the new name."""
+
+    user_id: int
+    community_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class ReadingRulesChanged:
     """Who may read a community changed: its rooms' open sockets close on every process to join again."""
 
     community_id: int
 
 
-Event = PostChanged | Notified | RoomMessageShown | RoomMessageGone | MemberRemoved | ReadingRulesChanged
+Event = (
+    PostChanged | Notified | RoomMessageShown | RoomMessageGone | MemberRemoved | MemberRenamed | ReadingRulesChanged
+)
 
 
 class Publisher(Protocol):

@@ -56,6 +56,8 @@ async def set_pseudonym(
         alias = actor.standing.alias or 1 + secrets.randbelow(ALIAS_LIMIT - 1)
         if not await memberships.set_pseudonym(connection, community.id, member.id, chosen, alias):
             raise Conflict(_("Another member already uses that name here: please choose another."), field="pseudonym")
+        if chosen != actor.standing.pseudonym:
+            events.emit(events.MemberRenamed(member.id, community.id))
     return chosen
 
 

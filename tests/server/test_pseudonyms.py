@@ -196,3 +196,22 @@ async def test_a_pseudonym_is_checked_and_can_be_dropped(client: httpx.AsyncClie
         )
         is None
     )
+
+
+async def test_choosing_a_name_sends_open_sockets_to_join_again_under_it(
+    client: httpx.AsyncClient, server: LiveServer, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    maria = await create_user(db, ACCOUNT, display_name=REAL_NAME)
+    await add_member(db, cast["community"], maria)
+    socket = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, maria))
+    assert (await socket.join(ROOM))["type"] == "joined"
+    token = await login(client, ACCOUNT)
+    await client.post(f"/c/{SLUG}/pseudonym", data={"pseudonym": PSEUDONYM, "csrf_token": token})
+    # Closed to resume (not as removed), so presence never goes on showing the old name.
+    assert await socket.wait_closed() == 4008
+    again = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, maria))
+    assert (await again.join(ROOM))["type"] == "joined"
+    presence = await again.wait_for(lambda frame: frame.get("type") == "presence")
+    assert [member["display_name"] for member in presence["members"]] == [PSEUDONYM]
+    await again.close()
