@@ -12,7 +12,8 @@ EXPECTED_TABLES = {
     "users", "sessions", "communities", "community_proposals", "condition_sections", "section_revisions",
     "memberships", "threads", "posts", "post_revisions", "rooms", "room_messages", "room_members",
     "resources", "tips", "reactions", "flags", "moderation_actions", "sanctions", "notifications",
-    "notification_preferences",
+    "notification_preferences", "catalogue_conditions", "catalogue_symptoms", "catalogue_condition_symptoms",
+    "catalogue_source", "community_conditions", "search_words", "search_word_trigrams",
 }  # fmt: skip
 
 
