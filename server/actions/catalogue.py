@@ -244,15 +244,39 @@ class Facts:
 
 
 async def facts_for(connection: asyncpg.Connection, community_id: int) -> Facts | None:
+    """The catalogue facts of a community's conditions (three queries however many conditions), or None."""
     conditions = await catalogue.for_community(connection, community_id)
     if not conditions:
         return None
     genes = sorted({gene for condition in conditions for gene in condition.genes})
+    symptoms = await catalogue.symptoms_of_codes(connection, [c.code for c in conditions])
     return Facts(
-        conditions=[ConditionFacts(c, await catalogue.symptoms_of(connection, c.code)) for c in conditions],
+        conditions=[ConditionFacts(c, symptoms.get(c.code, [])) for c in conditions],
         genes=genes,
         source=await catalogue.source(connection),
     )
+
+
+@dataclass(frozen=True)
+class OneCondition:
+    condition: Condition
+    symptoms: list[Symptom]
+    source: Source | None
+
+
+async def condition_facts(connection: asyncpg.Connection, value: str) -> OneCondition:
+    found = await condition(connection, value)
+    symptoms = await catalogue.symptoms_of_codes(connection, [found.code])
+    return OneCondition(found, symptoms.get(found.code, []), await catalogue.source(connection))
+
+
+def acknowledgement(source: Source | None) -> str:
+    """The statement the HPO licence asks every service using it to show, with the version used."""
+    version = source.hpo_version if source else "unknown"
+    return _(
+        "This service is using the Human Phenotype Ontology (version %(version)s). "
+        "Find out more at https://hpo.jax.org. Disease data from Orphanet and OMIM, through the HPO annotations."
+    ) % {"version": version}
 
 
 def source_url(code: str) -> str:

@@ -61,6 +61,8 @@ class Overview:
     room_unread: int = 0
     # False in a members-only community for outsiders: tips are members' words (and name them).
     tips_readable: bool = True
+    # What the rare-disease catalogue says about the conditions it covers (shown as catalogue data).
+    catalogue: catalogue_actions.Facts | None = None
 
 
 def check_page(value: str | int | None) -> int:
@@ -152,6 +154,7 @@ async def overview(connection: asyncpg.Connection, community: Community, user: U
         room_unread=(await rooms.unread_counts(connection, user.id, [community.id])).get(community.id, 0)
         if user
         else 0,
+        catalogue=await catalogue_actions.facts_for(connection, community.id),
     )
 
 

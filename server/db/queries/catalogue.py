@@ -188,17 +188,21 @@ async def search(
     return [Condition(**dict(row)) for row in rows]
 
 
-async def symptoms_of(connection: asyncpg.Connection, code: str) -> list[Symptom]:
-    """A condition's symptoms, those with a known frequency first (most frequent first), then by name."""
+async def symptoms_of_codes(connection: asyncpg.Connection, codes: Sequence[str]) -> dict[str, list[Symptom]]:
+    """Each condition's symptoms: those with a known frequency first (most frequent first), then by name."""
     rows = await connection.fetch(
-        """SELECT s.hpo_id, s.name, cs.frequency FROM catalogue_condition_symptoms cs
-           JOIN catalogue_symptoms s USING (hpo_id) WHERE cs.code = $1
-           ORDER BY CASE cs.frequency WHEN 'obligate' THEN 0 WHEN 'very_frequent' THEN 1 WHEN 'frequent' THEN 2
+        """SELECT cs.code, s.hpo_id, s.name, cs.frequency FROM catalogue_condition_symptoms cs
+           JOIN catalogue_symptoms s USING (hpo_id) WHERE cs.code = ANY($1::text[])
+           ORDER BY cs.code,
+                    CASE cs.frequency WHEN 'obligate' THEN 0 WHEN 'very_frequent' THEN 1 WHEN 'frequent' THEN 2
                     WHEN 'occasional' THEN 3 WHEN 'very_rare' THEN 4 ELSE 5 END,
                     cs.frequency IS NULL, s.name""",
-        code,
+        list(codes),
     )
-    return [Symptom(**dict(row)) for row in rows]
+    result: dict[str, list[Symptom]] = {}
+    for row in rows:
+        result.setdefault(row["code"], []).append(Symptom(row["hpo_id"], row["name"], row["frequency"]))
+    return result
 
 
 async def for_community(connection: asyncpg.Connection, community_id: int) -> list[Condition]:
