@@ -39,7 +39,7 @@ async def test_the_directory_is_searchable_by_synonym_prefix(client: httpx.Async
     assert 'value="sme"' in page.text
     nothing = await client.get("/", params={"q": "zzzz"})
     assert "No community matches your search." in nothing.text
-    assert 'href="/communities/new?name=zzzz"' in nothing.text
+    assert 'href="/communities/new?name=zzzz&amp;find=zzzz"' in nothing.text
 
 
 @pytest.mark.parametrize("query", ["'", "a & | !", "x:*", "(", "\\", "%", "a" * 500, "é" * 3, "1 2 3 4 5 6 7 8 9 10"])

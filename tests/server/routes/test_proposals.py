@@ -216,6 +216,9 @@ async def test_a_chosen_condition_is_proposed_with_its_code_and_shown_as_catalog
     assert 'value="Postsynaptic congenital myasthenic syndromes"' in chosen.text  # the name, ready to edit
     assert "Catalogue data" in chosen.text and "DOK7" in chosen.text
     assert "Human Phenotype Ontology (version 2025-01-16)" in chosen.text
+    # A name typed on the home page comes with its catalogue search already run.
+    carried = await client.get("/communities/new", params={"name": "dok7", "find": "dok7"})
+    assert 'href="/communities/new?code=ORPHA%3A98913"' in carried.text
     token = await csrf_token(client, "/communities/new")
     response = await client.post(
         "/communities/new",
@@ -227,6 +230,11 @@ async def test_a_chosen_condition_is_proposed_with_its_code_and_shown_as_catalog
     assert await db.fetchval("SELECT code FROM community_conditions WHERE community_id = $1", community["id"]) == (
         "ORPHA:98913"
     )
+    await create_user(db, "siteadmin", admin=True)
+    async with httpx.AsyncClient(base_url=str(client.base_url)) as admin:
+        await login(admin, "siteadmin")
+        listed = await admin.get("/admin/proposals")
+        assert "Catalogue conditions: ORPHA:98913" in listed.text and "DOK7" in listed.text
     page = await client.get(f"/c/{community['slug']}")
     assert "From the rare-disease catalogue" in page.text and "Catalogue data" in page.text
     assert 'href="https://www.orpha.net/en/disease/detail/98913"' in page.text
