@@ -12,10 +12,14 @@ import re
 # Latin letters with diacritics (Latin-1, Latin Extended-A and -B) and the plain lower-case letter each folds to.
 ACCENTED = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĲĳĴĵĶķĹĺĻļĽľĿŀŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǇǈǉǊǋǌǍǎǏǐǑǒǓǔǦǧǨǩǪǫǰǱǲǳǴǵǸǹȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȮȯȲȳøØłŁđĐħĦıŧŦðÐþÞ"
 PLAIN = "aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaaccccccccddeeeeeeeeeegggggggghhiiiiiiiiiiijjkkllllllllnnnnnnoooooorrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzzzoouulllnnnaaiioouuggkkoojdddggnnaaaaeeeeiiiioooorrrruuuusstthhaaeeooyyoollddhhittddtt"
+# The same letters without their diacritics, keeping their case: one character for one, so a text and its
+# unaccented copy have the same length (search highlights are placed in the copy and moved to the original).
+UNACCENTED = "AAAAAACEEEEIIIINOOOOOUUUUYaaaaaaceeeeiiiinooooouuuuyyAaAaAaCcCcCcCcDdEeEeEeEeEeGgGgGgGgHhIiIiIiIiIIiJjKkLlLlLlLlNnNnNnOoOoOoRrRrRrSsSsSsSsTtTtUuUuUuUuUuUuWwYyYZzZzZzOoUuLLlNNnAaIiOoUuGgKkOojDDdGgNnAaAaEeEeIiIiOoOoRrRrUuUuSsTtHhAaEeOoYyoOlLdDhHitTdDtT"
 # Letters that fold to two letters (translate() maps one character to one).
 LIGATURES = {"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"}
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_UNACCENT = str.maketrans(ACCENTED, UNACCENTED)
 _TABLE = str.maketrans(ACCENTED + _UPPER, PLAIN + _UPPER.lower())
 
 
@@ -48,3 +52,8 @@ def trigrams(word: str) -> list[str]:
     """The trigrams of one word as pg_trgm and kindred_trigrams() take them: two spaces before, one after."""
     padded = f"  {word} "
     return sorted({padded[i : i + 3] for i in range(len(word) + 1)})
+
+
+def unaccent(value: str) -> str:
+    """The text without diacritics, case and length kept (kindred_unaccent() in SQL)."""
+    return value.translate(_UNACCENT)

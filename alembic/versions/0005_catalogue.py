@@ -1,4 +1,4 @@
-"""The rare-disease catalogue (ORPHA and OMIM conditions, genes, HPO symptoms) and directory search over it.
+"""The rare-disease catalogue (ORPHA and OMIM conditions, genes, HPO symptoms), directory and site-wide search.
 
 Loaded from server/data/catalogue.json.gz by server.catalogue (docs/catalogue.md). Search folds case and
 accents with kindred_fold() (the same table as server/textfold.py) and tolerates small typos with a
@@ -19,6 +19,7 @@ depends_on = None
 
 # Frozen copies of server/textfold.py's ACCENTED and PLAIN (a later change there needs a new migration).
 ACCENTED = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĲĳĴĵĶķĹĺĻļĽľĿŀŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǇǈǉǊǋǌǍǎǏǐǑǒǓǔǦǧǨǩǪǫǰǱǲǳǴǵǸǹȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȮȯȲȳøØłŁđĐħĦıŧŦðÐþÞ"
+UNACCENTED = "AAAAAACEEEEIIIINOOOOOUUUUYaaaaaaceeeeiiiinooooouuuuyyAaAaAaCcCcCcCcDdEeEeEeEeEeGgGgGgGgHhIiIiIiIiIIiJjKkLlLlLlLlNnNnNnOoOoOoRrRrRrSsSsSsSsTtTtUuUuUuUuUuUuWwYyYZzZzZzOoUuLLlNNnAaIiOoUuGgKkOojDDdGgNnAaAaEeEeIiIiOoOoRrRrUuUuSsTtHhAaEeOoYyoOlLdDhHitTdDtT"
 PLAIN = "aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaaccccccccddeeeeeeeeeegggggggghhiiiiiiiiiiijjkkllllllllnnnnnnoooooorrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzzzoouulllnnnaaiioouuggkkoojdddggnnaaaaeeeeiiiioooorrrruuuusstthhaaeeooyyoollddhhittddtt"
 
 FUNCTIONS = r"""
@@ -26,6 +27,12 @@ CREATE FUNCTION kindred_fold(value text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT lower(translate(replace(replace(replace(replace(replace(value,
         'œ', 'oe'), 'Œ', 'oe'), 'æ', 'ae'), 'Æ', 'ae'), 'ß', 'ss'), 'ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĲĳĴĵĶķĹĺĻļĽľĿŀŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǇǈǉǊǋǌǍǎǏǐǑǒǓǔǦǧǨǩǪǫǰǱǲǳǴǵǸǹȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȮȯȲȳøØłŁđĐħĦıŧŦðÐþÞ', 'aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaaccccccccddeeeeeeeeeegggggggghhiiiiiiiiiiijjkkllllllllnnnnnnoooooorrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzzzoouulllnnnaaiioouuggkkoojdddggnnaaaaeeeeiiiioooorrrruuuusstthhaaeeooyyoollddhhittddtt'))
+$$;
+
+-- Diacritics off, case and length kept: search highlights are placed in this copy, then moved to the original.
+CREATE FUNCTION kindred_unaccent(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT translate(value, 'ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĲĳĴĵĶķĹĺĻļĽľĿŀŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǇǈǉǊǋǌǍǎǏǐǑǒǓǔǦǧǨǩǪǫǰǱǲǳǴǵǸǹȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȮȯȲȳøØłŁđĐħĦıŧŦðÐþÞ', 'AAAAAACEEEEIIIINOOOOOUUUUYaaaaaaceeeeiiiinooooouuuuyyAaAaAaCcCcCcCcDdEeEeEeEeEeGgGgGgGgHhIiIiIiIiIIiJjKkLlLlLlLlNnNnNnOoOoOoRrRrRrSsSsSsSsTtTtUuUuUuUuUuUuWwYyYZzZzZzOoUuLLlNNnAaIiOoUuGgKkOojDDdGgNnAaAaEeEeIiIiOoOoRrRrUuUuSsTtHhAaEeOoYyoOlLdDhHitTdDtT')
 $$;
 
 -- The trigrams pg_trgm would take of one word: two spaces before, one after.
@@ -124,12 +131,44 @@ ALTER TABLE communities
     -- The search vectors of the conditions it covers, kept by server/db/queries/catalogue.py.
     ADD COLUMN catalogue_search tsvector NOT NULL DEFAULT '';
 
+-- Site-wide search (issue 14, point 4): every searchable text gets an accent-folded vector.
+ALTER TABLE posts DROP COLUMN search;
+ALTER TABLE posts ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('english', kindred_fold(body_md))) STORED;
+CREATE INDEX posts_search ON posts USING gin (search);
+DROP INDEX threads_title_search;
+CREATE INDEX threads_title_search ON threads USING gin (to_tsvector('english', kindred_fold(title)));
+ALTER TABLE condition_sections ADD COLUMN search tsvector GENERATED ALWAYS AS (
+    to_tsvector('english', kindred_fold(body_md))) STORED;
+CREATE INDEX condition_sections_search ON condition_sections USING gin (search);
+ALTER TABLE tips ADD COLUMN search tsvector GENERATED ALWAYS AS (
+    setweight(to_tsvector('english', kindred_fold(name)), 'A') ||
+    setweight(to_tsvector('english', kindred_fold(description)), 'B')) STORED;
+CREATE INDEX tips_search ON tips USING gin (search);
+ALTER TABLE resources ADD COLUMN search tsvector GENERATED ALWAYS AS (
+    setweight(to_tsvector('english', kindred_fold(title)), 'A') ||
+    setweight(to_tsvector('english', kindred_fold(description)), 'B')) STORED;
+CREATE INDEX resources_search ON resources USING gin (search);
+-- Chat history too (a GIN index's pending list keeps the cost of each message small).
+ALTER TABLE room_messages ADD COLUMN search tsvector GENERATED ALWAYS AS (
+    to_tsvector('english', kindred_fold(body))) STORED;
+CREATE INDEX room_messages_search ON room_messages USING gin (search);
+
 CREATE TRIGGER communities_add_words AFTER INSERT OR UPDATE OF name, synonyms ON communities
     FOR EACH ROW EXECUTE FUNCTION communities_add_words();
 SELECT kindred_add_words(name || ' ' || immutable_array_join(synonyms)) FROM communities;
 """
 
 DOWNGRADE = r"""
+DROP INDEX IF EXISTS room_messages_search, resources_search, tips_search, condition_sections_search;
+ALTER TABLE room_messages DROP COLUMN IF EXISTS search;
+ALTER TABLE resources DROP COLUMN IF EXISTS search;
+ALTER TABLE tips DROP COLUMN IF EXISTS search;
+ALTER TABLE condition_sections DROP COLUMN IF EXISTS search;
+DROP INDEX IF EXISTS threads_title_search;
+CREATE INDEX threads_title_search ON threads USING gin (to_tsvector('english', title));
+ALTER TABLE posts DROP COLUMN search;
+ALTER TABLE posts ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('english', body_md)) STORED;
+CREATE INDEX posts_search ON posts USING gin (search);
 DROP TRIGGER IF EXISTS communities_add_words ON communities;
 ALTER TABLE communities DROP COLUMN IF EXISTS folded_search, DROP COLUMN IF EXISTS catalogue_search;
 DROP TABLE IF EXISTS community_conditions, catalogue_source, catalogue_condition_symptoms, catalogue_symptoms,
@@ -139,6 +178,7 @@ DROP FUNCTION IF EXISTS communities_add_words();
 DROP FUNCTION IF EXISTS kindred_add_words(text);
 DROP FUNCTION IF EXISTS kindred_words(text);
 DROP FUNCTION IF EXISTS kindred_trigrams(text);
+DROP FUNCTION IF EXISTS kindred_unaccent(text);
 DROP FUNCTION IF EXISTS kindred_fold(text);
 """
 

@@ -141,6 +141,7 @@ SQL_TWINS = {
     "read_forum": sql_access.forum_readable_by("c", "$2::bigint", "$3::boolean"),
     "read_introductions": sql_access.forum_readable_by("c", "$2::bigint", "$3::boolean", "'introduction'"),
     "see_membership": sql_access.membership_visible_to("c", "$2::bigint"),
+    "read_room": sql_access.room_readable_by("c", "$2::bigint", "$3::boolean"),
 }
 
 
