@@ -1,37 +1,50 @@
 """Accent- and case-folding for search ("École" → "ecole"), the same in Python and in Postgres.
 
 Postgres's own unaccent extension is not in the embedded Postgres (nor in every hosted one), so the
-migration 0005 defines the SQL function kindred_fold(text) from these very strings; the test
-tests/server/test_textfold.py checks that both give the same answer for every listed letter.
+migration 0005 defines the SQL functions kindred_fold(text) and kindred_unaccent(text) the same way as
+fold() and unaccent() here; tests/server/actions/test_catalogue.py checks that both give the same answers.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
-# Latin letters with diacritics (Latin-1, Latin Extended-A and -B) and the plain lower-case letter each folds to.
-ACCENTED = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĲĳĴĵĶķĹĺĻļĽľĿŀŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǇǈǉǊǋǌǍǎǏǐǑǒǓǔǦǧǨǩǪǫǰǱǲǳǴǵǸǹȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȮȯȲȳøØłŁđĐħĦıŧŦðÐþÞ"
-PLAIN = "aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaaccccccccddeeeeeeeeeegggggggghhiiiiiiiiiiijjkkllllllllnnnnnnoooooorrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzzzoouulllnnnaaiioouuggkkoojdddggnnaaaaeeeeiiiioooorrrruuuusstthhaaeeooyyoollddhhittddtt"
-# The same letters without their diacritics, keeping their case: one character for one, so a text and its
-# unaccented copy have the same length (search highlights are placed in the copy and moved to the original).
-UNACCENTED = "AAAAAACEEEEIIIINOOOOOUUUUYaaaaaaceeeeiiiinooooouuuuyyAaAaAaCcCcCcCcDdEeEeEeEeEeGgGgGgGgHhIiIiIiIiIIiJjKkLlLlLlLlNnNnNnOoOoOoRrRrRrSsSsSsSsTtTtUuUuUuUuUuUuWwYyYZzZzZzOoUuLLlNNnAaIiOoUuGgKkOojDDdGgNnAaAaEeEeIiIiOoOoRrRrUuUuSsTtHhAaEeOoYyoOlLdDhHitTdDtT"
-# Letters that fold to two letters (translate() maps one character to one).
+# Letters that fold to two letters (done first, as in SQL).
 LIGATURES = {"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"}
+# Letters with no decomposition into a base letter and marks, and the letter each folds to.
+UNDECOMPOSED = "øØłŁđĐħĦıŧŦðÐþÞ"
+UNDECOMPOSED_PLAIN = "oollddhhittddtt"
+# Latin letters with diacritics (Latin-1, Latin Extended-A and -B) and the same letters without them, keeping
+# their case: one character for one, so a text and its unaccented copy have the same length (search
+# highlights are placed in the copy and moved to the original).
+ACCENTED = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĲĳĴĵĶķĹĺĻļĽľĿŀŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǇǈǉǊǋǌǍǎǏǐǑǒǓǔǦǧǨǩǪǫǰǱǲǳǴǵǸǹȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȮȯȲȳøØłŁđĐħĦıŧŦðÐþÞ"
+UNACCENTED = "AAAAAACEEEEIIIINOOOOOUUUUYaaaaaaceeeeiiiinooooouuuuyyAaAaAaCcCcCcCcDdEeEeEeEeEeGgGgGgGgHhIiIiIiIiIIiJjKkLlLlLlLlNnNnNnOoOoOoRrRrRrSsSsSsSsTtTtUuUuUuUuUuUuWwYyYZzZzZzOoUuLLlNNnAaIiOoUuGgKkOojDDdGgNnAaAaEeEeIiIiOoOoRrRrUuUuSsTtHhAaEeOoYyoOlLdDhHitTdDtT"
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_LOWER = str.maketrans(_UPPER, _UPPER.lower())
+_LETTERS = str.maketrans(UNDECOMPOSED + _UPPER, UNDECOMPOSED_PLAIN + _UPPER.lower())
 _UNACCENT = str.maketrans(ACCENTED, UNACCENTED)
-_TABLE = str.maketrans(ACCENTED + _UPPER, PLAIN + _UPPER.lower())
+_COMBINING = re.compile("[\u0300-\u036f]")
 
 
 def fold(value: str) -> str:
-    """Lower case without diacritics, for matching only (names are always shown as written).
+    """Lower case without diacritics, for matching only (names are always shown as written): ligatures
+    spelt out, the text decomposed (NFD), combining marks dropped, the undecomposable letters mapped.
 
-    Other scripts are left as they are, as Postgres's lower() does under the embedded server's C locale;
-    full-text search lower-cases them itself on both sides, by the server's own rules.
+    Only ASCII letters are lower-cased, as Postgres's lower() does under the embedded server's C locale;
+    full-text search lower-cases other scripts itself on both sides, by the server's own rules.
     """
     for ligature, letters in LIGATURES.items():
         value = value.replace(ligature, letters)
-    return value.translate(_TABLE)
+    if value.isascii():
+        return value.translate(_ASCII_LOWER)
+    return _COMBINING.sub("", unicodedata.normalize("NFD", value)).translate(_LETTERS)
+
+
+def unaccent(value: str) -> str:
+    """The text without diacritics, case and length kept (kindred_unaccent() in SQL)."""
+    return value.translate(_UNACCENT)
 
 
 # kindred_words() splits on white space and ASCII punctuation ([[:space:][:punct:]] in the C locale).
@@ -52,8 +65,3 @@ def trigrams(word: str) -> list[str]:
     """The trigrams of one word as pg_trgm and kindred_trigrams() take them: two spaces before, one after."""
     padded = f"  {word} "
     return sorted({padded[i : i + 3] for i in range(len(word) + 1)})
-
-
-def unaccent(value: str) -> str:
-    """The text without diacritics, case and length kept (kindred_unaccent() in SQL)."""
-    return value.translate(_UNACCENT)

@@ -13,7 +13,7 @@ import pytest
 
 from server.actions import catalogue
 from server.demo import CMS_CODES, OTHER_CODES
-from server.textfold import fold, trigrams, words
+from server.textfold import fold, trigrams, unaccent, words
 from tests.factories import create_community, load_catalogue
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -136,9 +136,11 @@ def test_the_refresh_command_loads_the_file_and_reports_its_version(database_url
 async def test_folding_in_python_and_in_postgres_agree_on_every_letter(db: asyncpg.Connection) -> None:
     from server.textfold import ACCENTED, LIGATURES
 
-    sample = ACCENTED + "".join(LIGATURES) + "ABCXYZ abc 123 Жук"
+    sample = ACCENTED + "".join(LIGATURES) + "ABCXYZ abc 123 Жук Tiếng Việt ά e\u0301cole 重症肌无力"
     assert await db.fetchval("SELECT kindred_fold($1)", sample) == fold(sample)
     assert fold("École") == "ecole" and fold("Sjögren") == "sjogren" and fold("Straße") == "strasse"
+    assert fold("Łódź") == "lodz" and fold("e\u0301cole") == "ecole"
+    assert await db.fetchval("SELECT kindred_unaccent($1)", sample) == unaccent(sample)
     text = "Syndromes myasthéniques congénitaux, l'école; DOK7 a-b"
     assert set(await db.fetchval("SELECT array_agg(w) FROM kindred_words($1) w", text)) == words(text)
     assert await db.fetchval("SELECT kindred_trigrams('myastenic')") == trigrams("myastenic")
