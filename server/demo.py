@@ -170,6 +170,11 @@ async def load_demo_data(connection: asyncpg.Connection) -> bool:
     async with events.unit_of_work(connection):
         await demo.lock(connection, DEMO_LOCK_KEY)
         if await demo.community_exists(connection, CMS_SLUG):
+            # Loaded before the catalogue existed: the demo communities cover their conditions all the same.
+            for slug, codes in [(CMS_SLUG, CMS_CODES), *OTHER_CODES.items()]:
+                community_id = await demo.community_id(connection, slug)
+                if community_id is not None:
+                    await catalogue.link(connection, community_id, codes)
             return False
         users = {
             username: await demo.add_user(connection, username, display, bio, hash_password(password), admin)

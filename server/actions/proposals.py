@@ -168,8 +168,16 @@ async def do_propose(connection: asyncpg.Connection, user: User | None, data: Pr
                 _("You already have %(count)d proposals waiting for a decision. Please wait for them first.")
                 % {"count": MAX_PENDING_PER_MEMBER}
             )
-        # The catalogue's names for the chosen conditions are other names of the community.
-        synonyms = check_synonyms(data.synonyms + [c.name for c in chosen if c.name.lower() != data.name.lower()])
+        # The catalogue's names for the chosen conditions are other names of the community (as many as fit).
+        synonyms = list(data.synonyms)
+        for condition in chosen:
+            known = {name.lower() for name in [data.name, *synonyms]}
+            if (
+                condition.name.lower() not in known
+                and len(condition.name) <= MAX_SYNONYM
+                and len(synonyms) < MAX_SYNONYMS
+            ):
+                synonyms.append(condition.name)
         base = slugify(data.name)
         community: Community | None = None
         # Two proposals with the same name at once: the loser of the race simply takes the next number.

@@ -283,3 +283,18 @@ async def test_an_approved_community_from_the_catalogue_starts_with_its_facts(db
     assert facts.condition.code == "ORPHA:98913"
     assert "Ptosis" in [symptom.name for symptom in facts.symptoms]
     assert (await community_actions.directory(db, "DOK7", 1)).communities[0].id == community.id
+
+
+async def test_a_catalogue_name_too_long_for_another_name_is_left_out_rather_than_refused(
+    db: asyncpg.Connection,
+) -> None:
+    from server.actions import catalogue
+    from tests.factories import load_catalogue
+
+    whole = catalogue.read_file()
+    longest = max(whole.conditions, key=lambda condition: len(condition[1]))
+    assert len(longest[1]) > proposals.MAX_SYNONYM
+    await load_catalogue(db, {longest[0]})
+    proposer, _admin, _other = await _people(db)
+    proposal = await proposals.do_propose(db, proposer, _input("A shorter name", synonyms="", codes=longest[0]))
+    assert proposal.synonyms == [] and proposal.codes == [longest[0]]
