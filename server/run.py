@@ -8,6 +8,7 @@ import logging
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 import redis
@@ -91,8 +92,9 @@ def prepare(settings: Settings) -> None:
 
     assert settings.database_url
     migrate.upgrade(settings.database_url)
+    started = time.perf_counter()
     if asyncio.run(_load_catalogue(settings.database_url)):
-        log.info("Loaded the rare-disease catalogue (docs/catalogue.md).")
+        log.info("Loaded the rare-disease catalogue in %.1f s (docs/catalogue.md).", time.perf_counter() - started)
     if settings.load_demo_data and asyncio.run(_load_demo(settings.database_url)):
         log.info("Loaded the demo communities and accounts (see README for the demo logins).")
 
