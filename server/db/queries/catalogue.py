@@ -151,10 +151,6 @@ async def link(connection: asyncpg.Connection, community_id: int, codes: Sequenc
     await refresh_community_search(connection, community_id)
 
 
-async def count_conditions(connection: asyncpg.Connection) -> int:
-    return int(await connection.fetchval("SELECT count(*) FROM catalogue_conditions"))
-
-
 # The open community covering a condition: active before proposed, the oldest first.
 _COVERING = """LEFT JOIN LATERAL (
         SELECT cm.slug, cm.name, cm.status FROM community_conditions l JOIN communities cm ON cm.id = l.community_id
@@ -213,13 +209,6 @@ async def for_community(connection: asyncpg.Connection, community_id: int) -> li
         community_id,
     )
     return [Condition(**dict(row)) for row in rows]
-
-
-async def codes_of(connection: asyncpg.Connection, community_id: int) -> list[str]:
-    rows = await connection.fetch(
-        "SELECT code FROM community_conditions WHERE community_id = $1 ORDER BY code", community_id
-    )
-    return [row["code"] for row in rows]
 
 
 async def known_prefixes(connection: asyncpg.Connection, words: Sequence[str]) -> set[str]:
