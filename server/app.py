@@ -25,6 +25,7 @@ from server.live import HeadReader, LiveService
 from server.ratelimit import RateLimiter, ReadLimits
 from server.routes import error_pages, health, live
 from server.routes.api import accounts as api_accounts
+from server.routes.api import catalogue as api_catalogue
 from server.routes.api import communities as api_communities
 from server.routes.api import community_content as api_community_content
 from server.routes.api import forum as api_forum
@@ -120,6 +121,7 @@ def build_routes() -> list[BaseRoute]:
         *api_communities.routes,
         *api_community_content.routes,
         *api_proposals.routes,
+        *api_catalogue.routes,
         *forum.routes,
         *threads.routes,
         *search.routes,

@@ -7,7 +7,7 @@ from datetime import date
 import asyncpg
 
 from server.actions import events
-from server.db.queries import demo
+from server.db.queries import catalogue, demo
 from server.passwords import hash_password
 
 DEMO_LOCK_KEY = 7_301_001  # pg advisory lock id: two processes starting at once load it once
@@ -97,6 +97,52 @@ CMS_INTRO_BODY = (
     "Is there anyone else here who lives with this? I would love to hear how you manage school and tiredness."
 )
 
+# The catalogue conditions (server/data/catalogue.json.gz) each demo community covers.
+CMS_CODES = [
+    "ORPHA:590",  # Congenital myasthenic syndrome
+    "ORPHA:98913",  # Postsynaptic congenital myasthenic syndromes (DOK7, CHRNE, RAPSN...)
+    "ORPHA:98914",  # Presynaptic
+    "ORPHA:98915",  # Synaptic (COLQ)
+    "ORPHA:353327",  # with glycosylation defect
+    "OMIM:254300",  # Myasthenia, limb-girdle, familial: CMS 10, DOK7
+    "OMIM:254210",
+    "OMIM:601462",
+    "OMIM:603034",
+    "OMIM:605809",
+    "OMIM:608930",
+    "OMIM:608931",
+    "OMIM:610542",
+    "OMIM:614198",
+    "OMIM:614750",
+    "OMIM:615120",
+    "OMIM:616040",
+    "OMIM:616224",
+    "OMIM:616227",
+    "OMIM:616228",
+    "OMIM:616304",
+    "OMIM:616313",
+    "OMIM:616314",
+    "OMIM:616321",
+    "OMIM:616322",
+    "OMIM:616323",
+    "OMIM:616324",
+    "OMIM:616325",
+    "OMIM:616326",
+    "OMIM:616330",
+    "OMIM:616720",
+    "OMIM:617143",
+    "OMIM:617239",
+    "OMIM:618197",
+    "OMIM:618198",
+    "OMIM:618323",
+    "OMIM:619461",
+]
+OTHER_CODES = {
+    "dravet-syndrome": ["ORPHA:33069", "OMIM:607208"],
+    "fibrodysplasia-ossificans-progressiva": ["ORPHA:337", "OMIM:135100"],
+    "alternating-hemiplegia-of-childhood": ["ORPHA:2131", "OMIM:104290", "OMIM:614820"],
+}
+
 OTHER_COMMUNITIES = [
     (
         "dravet-syndrome",
@@ -124,6 +170,11 @@ async def load_demo_data(connection: asyncpg.Connection) -> bool:
     async with events.unit_of_work(connection):
         await demo.lock(connection, DEMO_LOCK_KEY)
         if await demo.community_exists(connection, CMS_SLUG):
+            # Loaded before the catalogue existed: the demo communities cover their conditions all the same.
+            for slug, codes in [(CMS_SLUG, CMS_CODES), *OTHER_CODES.items()]:
+                community_id = await demo.community_id(connection, slug)
+                if community_id is not None:
+                    await catalogue.link(connection, community_id, codes)
             return False
         users = {
             username: await demo.add_user(connection, username, display, bio, hash_password(password), admin)
@@ -134,9 +185,10 @@ async def load_demo_data(connection: asyncpg.Connection) -> bool:
             connection,
             CMS_SLUG,
             "Congenital Myasthenic Syndromes",
-            ["CMS", "Congenital myasthenia"],
+            ["CMS", "Congenital myasthenia", "Syndromes myasthéniques congénitaux"],
             "Inherited conditions of the neuromuscular junction that cause fatigable muscle weakness from birth or childhood.",
         )
+        await catalogue.link(connection, cms, CMS_CODES)
         for section, body in CMS_SECTIONS.items():
             await demo.add_section(connection, cms, section, body, users["amara"])
         await demo.add_member(connection, cms, users["amara"], "leader")
@@ -163,5 +215,6 @@ async def load_demo_data(connection: asyncpg.Connection) -> bool:
         )
 
         for slug, name, synonyms, description in OTHER_COMMUNITIES:
-            await demo.add_community(connection, slug, name, synonyms, description)
+            community = await demo.add_community(connection, slug, name, synonyms, description)
+            await catalogue.link(connection, community, OTHER_CODES[slug])
         return True

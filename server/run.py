@@ -1,4 +1,4 @@
-"""`make run`: start private Postgres and Redis when no URLs are given, migrate, load demo data, serve."""
+"""`make run`: start private Postgres and Redis when no URLs are given, migrate, load the catalogue and demo data, serve."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 import redis
@@ -63,6 +64,17 @@ def check_redis(url: str) -> None:
         ) from exc
 
 
+async def _load_catalogue(database_url: str) -> bool:
+    from server.actions.catalogue import load_if_empty
+    from server.db.pool import connect
+
+    connection = await connect(database_url)
+    try:
+        return await load_if_empty(connection)
+    finally:
+        await connection.close()
+
+
 async def _load_demo(database_url: str) -> bool:
     from server.db.pool import connect
     from server.demo import load_demo_data
@@ -75,11 +87,14 @@ async def _load_demo(database_url: str) -> bool:
 
 
 def prepare(settings: Settings) -> None:
-    """Migrate and load the demo data; shared by `make run` and the test bootstrap."""
+    """Migrate, load the catalogue once (about 5 s, the first time only) and the demo data."""
     from server.db import migrate
 
     assert settings.database_url
     migrate.upgrade(settings.database_url)
+    started = time.perf_counter()
+    if asyncio.run(_load_catalogue(settings.database_url)):
+        log.info("Loaded the rare-disease catalogue in %.1f s (docs/catalogue.md).", time.perf_counter() - started)
     if settings.load_demo_data and asyncio.run(_load_demo(settings.database_url)):
         log.info("Loaded the demo communities and accounts (see README for the demo logins).")
 

@@ -184,3 +184,11 @@ async def create_session(db: asyncpg.Connection, user_id: int) -> str:
         timedelta(days=1),
     )
     return token
+
+
+async def load_catalogue(db: asyncpg.Connection, codes: set[str] | None = None) -> None:
+    """The real catalogue file, whole (about 5 s) or only these conditions (a fraction of a second)."""
+    from server.actions import catalogue
+
+    whole = catalogue.read_file()
+    await catalogue.replace(db, whole if codes is None else catalogue.subset(whole, codes))

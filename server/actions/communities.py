@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
 from server.actions import access, events
+from server.actions import catalogue as catalogue_actions
 from server.actions import proposals as proposal_actions
 from server.actions.access import (
     Actor,
@@ -28,11 +28,8 @@ from server.i18n import _
 
 PAGE_SIZE = 20
 MAX_PAGE = 10_000
-MAX_QUERY_WORDS = 8
 NEWEST_RESOURCES = 3
 NEWEST_TIPS = 5
-# Letters and digits in any script; everything else (tsquery operators included) separates words.
-_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -42,6 +39,10 @@ class Directory:
     page: int
     pages: int
     query: str
+    # Typos the search corrected ('myastenic' → 'myasthenic'), to say so.
+    corrections: dict[str, str] = field(default_factory=dict)
+    # Catalogue conditions matching the search that no community covers yet (first page only).
+    uncovered: list[catalogue_actions.Condition] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,8 @@ class Overview:
     room_unread: int = 0
     # False in a members-only community for outsiders: tips are members' words (and name them).
     tips_readable: bool = True
-
-
-def prefix_tsquery(query: str) -> str | None:
-    """'myasth cong' → 'myasth:* & cong:*' for to_tsquery('simple', ...): every word, as a prefix."""
-    words = [word.lower() for word in _WORD.findall(query)][:MAX_QUERY_WORDS]
-    if not words:
-        return None
-    return " & ".join(f"{word}:*" for word in words)
+    # What the rare-disease catalogue says about the conditions it covers (shown as catalogue data).
+    catalogue: catalogue_actions.Facts | None = None
 
 
 def check_page(value: str | int | None) -> int:
@@ -79,9 +74,15 @@ def check_page(value: str | int | None) -> int:
     return min(max(page, 1), MAX_PAGE)
 
 
+UNCOVERED_SHOWN = 5
+
+
 async def directory(connection: asyncpg.Connection, query: str, page: int) -> Directory:
+    """Active communities by name, other name, gene, ORPHA/OMIM code or symptom of the conditions they cover;
+    accents and case aside, small typos forgiven (server.actions.catalogue.search_query)."""
     query = " ".join(query.split())[:200]
-    tsquery = prefix_tsquery(query)
+    parsed = await catalogue_actions.search_query(connection, query) if query else catalogue_actions.SearchQuery(None)
+    tsquery = parsed.tsquery
     if query and tsquery is None:
         # Only punctuation: nothing can match, and listing everything would pretend it did.
         return Directory([], 0, 1, 1, query)
@@ -93,7 +94,10 @@ async def directory(connection: asyncpg.Connection, query: str, page: int) -> Di
         rows, total = await communities.search_active(
             connection, tsquery, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
-    return Directory(rows, total, page, pages, query)
+    uncovered = (
+        await catalogue_actions.uncovered(connection, tsquery, limit=UNCOVERED_SHOWN) if tsquery and page == 1 else []
+    )
+    return Directory(rows, total, page, pages, query, parsed.corrections, uncovered)
 
 
 async def can_see(connection: asyncpg.Connection, user: User | None, community: Community) -> bool:
@@ -158,6 +162,7 @@ async def overview(connection: asyncpg.Connection, community: Community, user: U
         room_unread=(await rooms.unread_counts(connection, user.id, [community.id])).get(community.id, 0)
         if user
         else 0,
+        catalogue=await catalogue_actions.facts_for(connection, community.id),
     )
 
 

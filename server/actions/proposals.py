@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
-from server.actions import events
+from server.actions import catalogue, events
 from server.actions import notifications as notify
 from server.actions.access import actor_for, require_admin
+from server.db.queries import catalogue as catalogue_queries
 from server.db.queries import communities, memberships, proposals, rooms
 from server.db.queries.communities import Community
 from server.db.queries.proposals import Proposal as Proposal
@@ -29,12 +30,17 @@ MAX_PENDING_PER_MEMBER = 5
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 
+MAX_CODES = 20
+
+
 @dataclass(frozen=True)
 class ProposalInput:
     name: str
     synonyms: list[str]
     description: str
     reason: str
+    # Catalogue conditions (ORPHA:… / OMIM:…) the community would cover; empty for one not in the catalogue.
+    codes: list[str] = field(default_factory=list)
 
 
 def slugify(name: str) -> str:
@@ -101,10 +107,42 @@ def check_reason(reason: str) -> str:
     return reason
 
 
-def check_proposal(*, name: str, synonyms: str | list[str], description: str, reason: str) -> ProposalInput:
+def check_codes(value: str | list[str]) -> list[str]:
+    """Catalogue codes, comma- or space-separated (from a form) or a list (from the API); repeats dropped."""
+    parts = value.replace(",", " ").split() if isinstance(value, str) else value
+    codes: list[str] = []
+    for part in parts:
+        code = catalogue.check_code(part)
+        if code not in codes:
+            codes.append(code)
+    if len(codes) > MAX_CODES:
+        raise bad_request(_("Please choose at most %(max)d catalogue conditions.") % {"max": MAX_CODES}, "code")
+    return codes
+
+
+def check_proposal(
+    *, name: str, synonyms: str | list[str], description: str, reason: str, codes: str | list[str] = ""
+) -> ProposalInput:
     return ProposalInput(
-        check_name(name), check_synonyms(synonyms), check_description(description), check_reason(reason)
+        check_name(name),
+        check_synonyms(synonyms),
+        check_description(description),
+        check_reason(reason),
+        check_codes(codes),
     )
+
+
+async def _catalogue_conditions(connection: asyncpg.Connection, codes: list[str]) -> list[catalogue.Condition]:
+    """The chosen catalogue conditions; a condition an open community covers already is refused, naming it."""
+    found = [await catalogue.condition(connection, code) for code in codes]
+    for condition in found:
+        if condition.community_slug is not None:
+            if condition.community_status == "active":
+                message = _("%(condition)s already has a community: %(community)s.")
+            else:
+                message = _("A community covering %(condition)s has already been proposed: %(community)s.")
+            raise Conflict(message % {"condition": condition.name, "community": condition.community_name}, field="code")
+    return found
 
 
 def require_proposer(user: User | None) -> User:
@@ -117,6 +155,7 @@ async def do_propose(connection: asyncpg.Connection, user: User | None, data: Pr
     """A 'proposed' community with a unique slug, plus its proposal, in one transaction."""
     proposer = require_proposer(user)
     async with events.unit_of_work(connection):
+        chosen = await _catalogue_conditions(connection, data.codes)
         existing = await communities.open_by_name(connection, data.name)
         if existing is not None:
             if existing.status == "active":
@@ -129,18 +168,30 @@ async def do_propose(connection: asyncpg.Connection, user: User | None, data: Pr
                 _("You already have %(count)d proposals waiting for a decision. Please wait for them first.")
                 % {"count": MAX_PENDING_PER_MEMBER}
             )
+        # The catalogue's names for the chosen conditions are other names of the community (as many as fit).
+        synonyms = list(data.synonyms)
+        for condition in chosen:
+            known = {name.lower() for name in [data.name, *synonyms]}
+            if (
+                condition.name.lower() not in known
+                and len(condition.name) <= MAX_SYNONYM
+                and len(synonyms) < MAX_SYNONYMS
+            ):
+                synonyms.append(condition.name)
         base = slugify(data.name)
         community: Community | None = None
         # Two proposals with the same name at once: the loser of the race simply takes the next number.
         for _attempt in range(5):
             slug = next_free_slug(base, await communities.slugs_like(connection, base))
             community = await communities.create_proposed(
-                connection, slug=slug, name=data.name, synonyms=data.synonyms, description=data.description
+                connection, slug=slug, name=data.name, synonyms=synonyms, description=data.description
             )
             if community is not None:
                 break
         if community is None:
             raise conflict(_("Please try again in a moment."))
+        if data.codes:
+            await catalogue_queries.link(connection, community.id, data.codes)
         return await proposals.create(connection, community.id, proposer.id, data.reason)
 
 

@@ -11,10 +11,10 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from server import auth
-from server.demo import CMS_SLUG
+from server.demo import CMS_CODES, CMS_SLUG
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import Watched, horizontal_overflow, screenshot_path, signed_in_context, watch
-from tests.factories import add_member, create_session, create_thread, create_user, csrf_from
+from tests.factories import add_member, create_session, create_thread, create_user, csrf_from, load_catalogue
 from tests.harness import ROOT, WebProcess
 from tests.live_client import LiveClient
 
@@ -135,6 +135,7 @@ async def test_member_and_leader_pages_and_every_main_form_pass_axe_fit_a_phone_
 ) -> None:
     web = site[1]
     await _seed_conversation(demo_db, web)
+    await load_catalogue(demo_db, set(CMS_CODES) | {"ORPHA:79414"})
     intro = await demo_db.fetchval("SELECT id FROM threads WHERE kind = 'introduction'")
     # A new member's reply waits in the review queue, so the queue is read with something in it.
     community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
@@ -173,6 +174,8 @@ async def test_member_and_leader_pages_and_every_main_form_pass_axe_fit_a_phone_
         ("audit-log", f"/c/{CMS_SLUG}/audit", None),
         ("settings", "/settings", None),
         ("propose-community", "/communities/new", None),
+        ("propose-find-in-catalogue", "/communities/new?find=DOK7", None),
+        ("propose-from-catalogue", "/communities/new?code=ORPHA:79414", None),
         ("notifications", "/notifications", None),
         ("search", "/search?q=daughter", None),
         ("profile", "/u/lucia", None),

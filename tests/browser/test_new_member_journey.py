@@ -48,7 +48,9 @@ async def test_a_new_member_registers_finds_cms_joins_introduces_herself_and_see
 
     # She searches the directory from the home page and finds the community by part of its name.
     await page.goto(first.base_url + "/")
-    await page.get_by_label("Search by condition name or another name for it").fill("myasthenic")
+    await page.get_by_label("Search by condition name, another name, gene, symptom or ORPHA/OMIM code").fill(
+        "myasthenic"
+    )
     await page.get_by_role("button", name="Search", exact=True).click()
     await expect(page).to_have_url(re.compile(r"[?&]q=myasthenic"))
     results = page.locator(".directory")

@@ -55,3 +55,18 @@ async def test_demo_has_a_leader_a_registry_and_a_first_connection_introduction(
     assert await db.fetchval("SELECT count(*) FROM rooms WHERE is_main") == await db.fetchval(
         "SELECT count(*) FROM communities"
     )
+
+
+async def test_demo_data_loaded_before_the_catalogue_gets_its_conditions_on_the_next_start(
+    db: asyncpg.Connection,
+) -> None:
+    from server.demo import CMS_CODES
+    from tests.factories import load_catalogue
+
+    assert await load_demo_data(db)
+    await db.execute("DELETE FROM community_conditions")  # as in a data folder from before migration 0005's catalogue
+    await load_catalogue(db, {"ORPHA:98913"})
+    assert await load_demo_data(db) is False
+    cms = await db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    assert await db.fetchval("SELECT count(*) FROM community_conditions WHERE community_id = $1", cms) == len(CMS_CODES)
+    assert await db.fetchval("SELECT catalogue_search @@ 'dok7' FROM communities WHERE id = $1", cms)

@@ -15,7 +15,7 @@ def test_procfile_declares_web_and_release_processes() -> None:
     assert web.startswith("uvicorn server.asgi:app")
     assert "--loop uvloop" in web and "--http httptools" in web and "$PORT" in web.replace("${PORT:-8000}", "$PORT")
     assert "--workers" not in web, "uvicorn reads WEB_CONCURRENCY itself; a fixed --workers would override it"
-    assert procfile_command("release") == "alembic upgrade head"
+    assert procfile_command("release") == "alembic upgrade head && python -m server.catalogue load"
 
 
 def test_two_web_processes_serve_healthz_on_the_same_database_and_redis(settings: Settings, tmp_path: Path) -> None:

@@ -69,3 +69,13 @@ def membership_visible_to(community: str, viewer: str) -> str:
     NULL for anonymous) when the community is public, or when the viewer is a member there who is not banned."""
     return f"""({community}.visibility = 'public'
         OR ({viewer} IS NOT NULL AND {_member(community, viewer)} AND {_not_banned(community, viewer)}))"""
+
+
+def room_readable_by(community: str, viewer: str, viewer_is_admin: str) -> str:
+    """can_read_room: live rooms (and their history) of active communities to members who are not banned,
+    to everyone but the banned where a public community's leaders opened its rooms; site admins also
+    in archived communities."""
+    return f"""({community}.status IN ('active', 'archived') AND ({viewer_is_admin}
+        OR ({community}.status = 'active' AND ({viewer} IS NULL OR {_not_banned(community, viewer)})
+            AND (({viewer} IS NOT NULL AND {_member(community, viewer)})
+                 OR ({community}.visibility = 'public' AND {community}.rooms_open)))))"""

@@ -72,23 +72,28 @@ async def by_id(connection: asyncpg.Connection, community_id: int) -> Community 
     return _community(row) if row else None
 
 
+_DIRECTORY_VECTOR = "(folded_search || catalogue_search)"
+
+
 async def search_active(
     connection: asyncpg.Connection, tsquery: str | None, *, limit: int, offset: int
 ) -> tuple[list[Community], int]:
-    """One page of active communities and the total: matching a 'simple' tsquery (best first), or all by activity."""
+    """One page of active communities and the total: matching a 'simple' tsquery of folded words (best first)
+    in their names, other names, descriptions or catalogue conditions (names, codes, genes, symptoms),
+    or all by activity."""
     if tsquery:
         rows = await connection.fetch(
             f"""SELECT {_COLUMNS} FROM communities
-                WHERE status = 'active' AND visibility <> 'hidden' AND search @@ to_tsquery('simple', $1)
-                ORDER BY ts_rank(search, to_tsquery('simple', $1)) DESC, last_activity_at DESC, id DESC
+                WHERE status = 'active' AND visibility <> 'hidden' AND {_DIRECTORY_VECTOR} @@ to_tsquery('simple', $1)
+                ORDER BY ts_rank({_DIRECTORY_VECTOR}, to_tsquery('simple', $1)) DESC, last_activity_at DESC, id DESC
                 LIMIT $2 OFFSET $3""",
             tsquery,
             limit,
             offset,
         )
         total = await connection.fetchval(
-            """SELECT count(*) FROM communities
-               WHERE status = 'active' AND visibility <> 'hidden' AND search @@ to_tsquery('simple', $1)""",
+            f"""SELECT count(*) FROM communities
+               WHERE status = 'active' AND visibility <> 'hidden' AND {_DIRECTORY_VECTOR} @@ to_tsquery('simple', $1)""",
             tsquery,
         )
     else:

@@ -17,6 +17,11 @@ async def community_exists(connection: asyncpg.Connection, slug: str) -> bool:
     return bool(await connection.fetchval("SELECT 1 FROM communities WHERE slug = $1", slug))
 
 
+async def community_id(connection: asyncpg.Connection, slug: str) -> int | None:
+    found = await connection.fetchval("SELECT id FROM communities WHERE slug = $1", slug)
+    return int(found) if found is not None else None
+
+
 async def add_user(
     connection: asyncpg.Connection, username: str, display_name: str, bio: str, password_hash: str, is_admin: bool
 ) -> int:

@@ -24,11 +24,17 @@ class Proposal:
     decided_at: datetime | None
     decision_reason: str
     created_at: datetime
+    # The catalogue conditions the community covers, and their genes.
+    codes: list[str]
+    genes: list[str]
 
 
 _COLUMNS = """p.id, p.community_id, c.slug, c.name, c.synonyms, c.description, c.status AS community_status,
               p.proposer_id, u.username AS proposer_username, p.reason, p.status, p.decided_at,
-              p.decision_reason, p.created_at"""
+              p.decision_reason, p.created_at,
+              ARRAY(SELECT code FROM community_conditions WHERE community_id = p.community_id ORDER BY code) AS codes,
+              ARRAY(SELECT DISTINCT gene FROM community_conditions l JOIN catalogue_conditions cc USING (code),
+                    unnest(cc.genes) AS gene WHERE l.community_id = p.community_id ORDER BY gene) AS genes"""
 _FROM = """community_proposals p JOIN communities c ON c.id = p.community_id
            LEFT JOIN users u ON u.id = p.proposer_id"""
 

@@ -20,6 +20,7 @@ from server.routes.api.community_schemas import (
     MyMembership,
     ReadingRulesIn,
     ReadingRulesOut,
+    catalogue_condition_out,
     community_out,
     leader_out,
     resource_out,
@@ -43,6 +44,8 @@ async def list_communities(request: Request) -> Response:
             page=found.page,
             pages=found.pages,
             total=found.total,
+            corrections=found.corrections,
+            uncovered=[catalogue_condition_out(condition) for condition in found.uncovered],
         )
     )
 
@@ -141,8 +144,12 @@ routes = [
     api_route(
         "/api/v1/communities",
         list_communities,
-        summary="Active communities, searchable by name and other names (prefix match), 20 per page",
-        description="Query parameters: q (words, each matched as a prefix), page (from 1).",
+        summary="Active communities, searchable by name, other names, gene, ORPHA/OMIM code or symptom, 20 per page",
+        description=(
+            "Query parameters: q (words, each matched as a prefix, accents and case aside; small typos are "
+            "corrected and listed in corrections), page (from 1). Genes, codes and symptoms are those of the "
+            "catalogue conditions a community covers."
+        ),
         responses={200: ("One page of the directory", CommunityDirectory)},
         tags=["communities"],
     ),

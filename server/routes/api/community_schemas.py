@@ -7,7 +7,8 @@ from datetime import date, datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from server.actions import resources, sections
+from server.actions import catalogue, resources, sections
+from server.actions.catalogue import Condition
 from server.actions.communities import Community, Leader
 from server.actions.proposals import Proposal
 from server.actions.resources import Resource
@@ -45,12 +46,56 @@ class ReadingRulesIn(msgspec.Struct, forbid_unknown_fields=True):
     rooms_open: bool = False
 
 
+class CoveringCommunity(msgspec.Struct):
+    """The open community for a catalogue condition: status "active", or "proposed" (waiting for a site admin)."""
+
+    slug: str
+    name: str
+    status: str
+    url: str
+
+
+class CatalogueCondition(msgspec.Struct):
+    """A rare condition from the catalogue (HPO annotations of Orphanet and OMIM; docs/catalogue.md)."""
+
+    code: str
+    name: str
+    genes: list[str]
+    source_url: str
+    community: CoveringCommunity | None
+
+
+class CatalogueSymptom(msgspec.Struct):
+    """An HPO symptom; frequency: obligate, very_frequent, frequent, occasional, very_rare, a fraction such
+    as "13/19" or a percentage, or null when the source gives none; frequency_label says it in words."""
+
+    hpo_id: str
+    name: str
+    frequency: str | None
+    frequency_label: str
+
+
+class CatalogueConditionDetail(msgspec.Struct):
+    condition: CatalogueCondition
+    symptoms: list[CatalogueSymptom]
+    source: str
+
+
+class CatalogueMatches(msgspec.Struct):
+    conditions: list[CatalogueCondition]
+    query: str
+
+
 class CommunityDirectory(msgspec.Struct):
     communities: list[CommunitySummary]
     query: str
     page: int
     pages: int
     total: int
+    # Typos the search corrected, each typed word with the known word it was read as.
+    corrections: dict[str, str] = msgspec.field(default_factory=dict)
+    # On the first page: catalogue conditions matching the search that no community covers yet.
+    uncovered: list[CatalogueCondition] = msgspec.field(default_factory=list)
 
 
 class ConditionSection(msgspec.Struct):
@@ -171,10 +216,14 @@ class MembershipState(msgspec.Struct):
 
 
 class NewProposal(msgspec.Struct, forbid_unknown_fields=True):
+    """codes: the catalogue conditions (ORPHA:… or OMIM:…) the community would cover; empty for a condition
+    not in the catalogue. A condition an open community already covers is refused with 409."""
+
     name: str
     description: str
     reason: str
     synonyms: list[str] = msgspec.field(default_factory=list)
+    codes: list[str] = msgspec.field(default_factory=list)
 
 
 class CommunityProposal(msgspec.Struct):
@@ -189,6 +238,9 @@ class CommunityProposal(msgspec.Struct):
     proposer_username: str | None
     created_at: datetime
     decided_at: datetime | None
+    # The catalogue conditions it covers and their genes (from the catalogue).
+    codes: list[str] = msgspec.field(default_factory=list)
+    genes: list[str] = msgspec.field(default_factory=list)
 
 
 class ProposalList(msgspec.Struct):
@@ -283,4 +335,26 @@ def proposal_out(proposal: Proposal) -> CommunityProposal:
         proposer_username=proposal.proposer_username,
         created_at=proposal.created_at,
         decided_at=proposal.decided_at,
+        codes=proposal.codes,
+        genes=proposal.genes,
+    )
+
+
+def catalogue_condition_out(condition: Condition) -> CatalogueCondition:
+    community = (
+        CoveringCommunity(
+            condition.community_slug,
+            condition.community_name or "",
+            condition.community_status or "",
+            f"/c/{condition.community_slug}",
+        )
+        if condition.community_slug
+        else None
+    )
+    return CatalogueCondition(
+        code=condition.code,
+        name=condition.name,
+        genes=condition.genes,
+        source_url=catalogue.source_url(condition.code),
+        community=community,
     )

@@ -23,7 +23,7 @@ from server.routes.api.support import api_route, json_response, read_json
 async def propose(request: Request) -> Response:
     body = await read_json(request, NewProposal)
     data = proposals.check_proposal(
-        name=body.name, synonyms=body.synonyms, description=body.description, reason=body.reason
+        name=body.name, synonyms=body.synonyms, description=body.description, reason=body.reason, codes=body.codes
     )
     async with request.app.state.db.acquire() as connection:
         proposal = await proposals.do_propose(connection, auth.current_user(request), data)
@@ -55,7 +55,9 @@ routes = [
         request_body=NewProposal,
         responses={
             201: ("The proposal", CommunityProposal),
-            409: "A community with that name exists or is already proposed.",
+            400: "A field is missing or too long, or a code is not one of the catalogue's.",
+            404: "A code is not in the catalogue.",
+            409: "A community with that name, or covering one of the codes, exists or is already proposed.",
             429: "Too many proposals waiting for a decision.",
         },
         sign_in=True,

@@ -1,4 +1,4 @@
-"""JSON API for ranked full-text search of the forums the reader may read (under /api/v1)."""
+"""JSON API for ranked site-wide search of what the reader may read, grouped by kind (under /api/v1)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,13 @@ from server.routes.api.support import api_route, int_query, json_response
 
 
 class SearchResult(msgspec.Struct):
-    post_id: int
-    thread_id: int
-    thread_kind: str
+    """kind: section (a condition page), thread (one per thread: its best matching post), tip, resource or
+    message (live-room chat); post_id, thread_id and thread_kind are given for threads only."""
+
+    kind: str
+    post_id: int | None
+    thread_id: int | None
+    thread_kind: str | None
     title_html: str
     snippet_html: str
     community: str
@@ -26,11 +30,23 @@ class SearchResult(msgspec.Struct):
     url: str
 
 
+class SearchGroup(msgspec.Struct):
+    kind: str
+    label: str
+    count: int
+    has_more: bool
+
+
 class SearchResults(msgspec.Struct):
+    """results: grouped by kind (in the order of groups), best first within each; without `kind`, the first
+    few of every kind that has any; with `kind`, that kind only, 20 per page."""
+
     query: str
     community: str | None
+    kind: str | None
     page: int
     has_more: bool
+    groups: list[SearchGroup]
     results: list[SearchResult]
 
 
@@ -43,19 +59,23 @@ async def search_posts(request: Request) -> Response:
             request.query_params.get("q", "")[:1000],
             community=request.query_params.get("community", "")[:100],
             page=page,
+            kind=request.query_params.get("kind", "")[:20],
         )
     return json_response(
         SearchResults(
             query=found.query,
             community=found.community_slug,
+            kind=found.kind,
             page=found.page,
             has_more=found.has_more,
+            groups=[SearchGroup(g.kind, g.label, len(g.results), g.has_more) for g in found.groups],
             results=[
                 SearchResult(
+                    kind=result.hit.kind,
                     post_id=result.hit.post_id,
                     thread_id=result.hit.thread_id,
                     thread_kind=result.hit.thread_kind,
-                    title_html=str(result.title),
+                    title_html=str(result.heading),
                     snippet_html=str(result.snippet),
                     community=result.hit.community_slug,
                     community_name=result.hit.community_name,
@@ -73,9 +93,14 @@ routes = [
     api_route(
         "/api/v1/search",
         search_posts,
-        summary="Ranked full-text search of the forums you may read (query: q, community, page)",
+        summary="Ranked search of condition pages, threads, tips, resources and live rooms you may read",
+        description=(
+            "Query parameters: q (web-search syntax: quotes, a minus sign; accents and case aside), community "
+            "(a slug), kind (section, thread, tip, resource or message: that kind only, with pages), page."
+        ),
         responses={
             200: ("Results with highlighted snippets (safe HTML: only <mark>)", SearchResults),
+            400: "The query is too long, or an unknown kind or page.",
             404: "No such community.",
         },
         tags=["search"],

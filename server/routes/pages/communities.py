@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import auth
-from server.actions import communities, pseudonyms, resources, sections
+from server.actions import catalogue, communities, pseudonyms, resources, sections
 from server.actions import proposals as proposal_actions
 from server.actions import rooms as room_actions
 from server.actions.communities import Community
@@ -56,6 +56,9 @@ def template_helpers() -> dict[str, Any]:
         "empty_text": sections.empty_text,
         "kind_label": resources.kind_label,
         "resource_kinds": resources.KINDS,
+        "catalogue_url": catalogue.source_url,
+        "frequency_label": catalogue.frequency_label,
+        "catalogue_acknowledgement": catalogue.acknowledgement,
     }
 
 

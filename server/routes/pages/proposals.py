@@ -7,14 +7,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import auth
-from server.actions import proposals
+from server.actions import catalogue, proposals
 from server.errors import AppError, returns_to_form
 from server.i18n import _
 from server.routes.forms import errors_for, read_form, redirect, text
 from server.routes.pages.communities import login_redirect, path_id
 from server.templating import render
 
-_FIELDS = ("name", "synonyms", "description", "reason")
+_FIELDS = ("name", "synonyms", "description", "reason", "codes")
 
 
 def _notice(key: str | None) -> str | None:
@@ -27,14 +27,36 @@ def _notice(key: str | None) -> str | None:
 
 
 async def _new_page(
-    request: Request, values: dict[str, str], errors: dict[str, str] | None = None, status: int = 200
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    find: str = "",
 ) -> Response:
+    errors = dict(errors or {})
     async with request.app.state.db.acquire() as connection:
         own = await proposals.list_own_with_offers(connection, auth.current_user(request))
+        # The plain search (without JavaScript) and the type-ahead's answer for it.
+        matches = await catalogue.suggest(connection, find) if find else []
+        chosen = None
+        if values.get("codes"):
+            try:
+                chosen = await catalogue.condition_facts(connection, values["codes"].split()[0])
+            except AppError as error:
+                errors.setdefault("code", error.message)
+                values = {**values, "codes": ""}
+                status = max(status, error.status)
+        source = await catalogue.source(connection)
     context = {
         "values": values,
-        "errors": errors or {},
+        "errors": errors,
         "own": own,
+        "find": find,
+        "matches": matches,
+        "chosen": chosen,
+        "catalogue_source": catalogue.acknowledgement(source) if source else None,
+        "source_url": catalogue.source_url,
+        "frequency_label": catalogue.frequency_label,
         "notice": _notice(request.query_params.get("notice")),
         "limits": {
             "name": proposals.MAX_NAME,
@@ -46,9 +68,12 @@ async def _new_page(
 
 
 async def new_page(request: Request) -> Response:
+    """?find=… searches the catalogue; ?code=ORPHA:… picks a condition; ?name=… starts a free-text proposal."""
     if auth.current_user(request) is None:
         return login_redirect(request)
-    return await _new_page(request, {"name": request.query_params.get("name", "")[:120]})
+    params = request.query_params
+    values = {"name": params.get("name", "")[:120], "codes": params.get("code", "")[:40].strip()}
+    return await _new_page(request, values, find=params.get("find", "")[:200])
 
 
 async def propose(request: Request) -> Response:

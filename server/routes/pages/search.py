@@ -1,4 +1,4 @@
-"""The search page: /search?q=&community= across the forums the reader may see."""
+"""The search page: /search?q=&community=&kind= across everything the reader may see, grouped by kind."""
 
 from __future__ import annotations
 
@@ -20,18 +20,26 @@ async def search_page(request: Request) -> Response:
     query = request.query_params.get("q", "")[:1000]
     community = request.query_params.get("community", "")[:100]
     page = page_number(request.query_params.get("page", "1") or "1")
+    kind = request.query_params.get("kind", "")[:20]
     try:
         async with request.app.state.db.acquire() as connection:
             results = await search.do_search(
-                connection, auth.current_user(request), query, community=community, page=page
+                connection, auth.current_user(request), query, community=community, page=page, kind=kind
             )
     except AppError as error:
         if not returns_to_form(error):
             raise
         # A bad query keeps what was typed in the box, with the reason next to it.
-        context = {"query": query, "community": community, "results": None, "error": error.message}
-        return render(request, "search.html", context, status=error.status)
-    return render(request, "search.html", {"query": query, "community": community, "results": results, "error": None})
+        failed = {"query": query, "community": community, "kind": "", "results": None, "error": error.message}
+        return render(request, "search.html", failed, status=error.status)
+    context: dict[str, object] = {
+        "query": query,
+        "community": community,
+        "kind": results.kind or "",
+        "results": results,
+        "error": None,
+    }
+    return render(request, "search.html", context)
 
 
 routes = [Route("/search", search_page, methods=["GET"])]

@@ -172,6 +172,7 @@ SQL_TWINS = {
     "see_membership": sql_access.membership_visible_to("c", "$2::bigint"),
     # Listings only show open communities: the twin is checked where the status is active or archived.
     "see_community": sql_access.community_visible_to("c", "$2::bigint", "$3::boolean"),
+    "read_room": sql_access.room_readable_by("c", "$2::bigint", "$3::boolean"),
 }
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from server.actions import communities
+from server.actions import catalogue, communities
 from server.db.queries import communities as community_queries
 from server.db.queries import users
 from server.errors import AppError
@@ -26,15 +26,16 @@ async def _community(db: asyncpg.Connection, community_id: int) -> community_que
     return community
 
 
-def test_a_search_becomes_a_prefix_match_on_every_word() -> None:
-    assert communities.prefix_tsquery("Myasth  cong") == "myasth:* & cong:*"
-    assert communities.prefix_tsquery("Sjögren") == "sjögren:*"
+async def test_a_search_becomes_a_prefix_match_on_every_folded_word(db: asyncpg.Connection) -> None:
+    await create_community(db, "sjogren", "Sjögren syndrome")  # its words make the vocabulary: no typo here
+    assert (await catalogue.search_query(db, "Myasth  cong")).tsquery == "myasth:* & cong:*"
+    assert (await catalogue.search_query(db, "SJÖGREN")).tsquery == "sjogren:*"
 
 
-def test_tsquery_operators_typed_by_a_visitor_are_only_separators() -> None:
-    assert communities.prefix_tsquery("a & b | !c:* (d)") == "a:* & b:* & c:* & d:*"
-    assert communities.prefix_tsquery("'&|!:*") is None
-    assert communities.prefix_tsquery("snake_case") == "snake:* & case:*"
+async def test_tsquery_operators_typed_by_a_visitor_are_only_separators(db: asyncpg.Connection) -> None:
+    assert (await catalogue.search_query(db, "a & b | !c:* (d)")).tsquery == "a:* & b:* & c:* & d:*"
+    assert (await catalogue.search_query(db, "'&|!:*")).tsquery is None
+    assert (await catalogue.search_query(db, "ab_cd")).tsquery == "ab:* & cd:*"
 
 
 @pytest.mark.parametrize(("value", "page"), [(None, 1), ("3", 3), ("0", 1), ("-2", 1), ("x", 1), ("99999999", 10_000)])
@@ -194,3 +195,70 @@ async def test_the_overview_lists_leaders_and_hides_hidden_tips_from_members(db:
     assert [leader.username for leader in as_member.leaders] == ["leader"]
     assert [tip.name for tip in as_member.tips] == ["Shown"]
     assert sorted(tip.name for tip in as_leader.tips) == ["Hidden", "Shown"]
+
+
+# --- Directory search over the catalogue (issue 14) ----------------------------------------------
+
+
+async def _demo_with_catalogue(db: asyncpg.Connection) -> None:
+    from server.demo import CMS_CODES, OTHER_CODES, load_demo_data
+    from tests.factories import load_catalogue
+
+    await load_catalogue(
+        db, set(CMS_CODES) | {code for codes in OTHER_CODES.values() for code in codes} | {"ORPHA:79414"}
+    )
+    await load_demo_data(db)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DOK7",  # the gene on a child's report
+        "dok7",
+        "Syndromes myasthéniques congénitaux",  # the French name
+        "syndromes myastheniques congenitaux",
+        "myastenic",  # a small typo
+        "congenital myastenic syndrome",
+        "ORPHA:98913",  # Postsynaptic CMS, one of the conditions the community covers
+        "orpha 590",
+        "OMIM:254300",
+        "CHRNE",
+        "drooping eyelid",  # a symptom, in lay words
+    ],
+)
+async def test_the_directory_finds_cms_by_gene_french_name_typo_code_and_symptom(
+    db: asyncpg.Connection, query: str
+) -> None:
+    await _demo_with_catalogue(db)
+    found = await communities.directory(db, query, 1)
+    assert found.communities and found.communities[0].slug == "congenital-myasthenic-syndromes", query
+
+
+async def test_the_directory_says_which_typo_it_corrected(db: asyncpg.Connection) -> None:
+    await _demo_with_catalogue(db)
+    found = await communities.directory(db, "myastenic", 1)
+    assert found.corrections == {"myastenic": "myasthenic"}
+    assert (await communities.directory(db, "DOK7", 1)).corrections == {}
+
+
+async def test_the_directory_search_ignores_accents_and_case_both_ways(db: asyncpg.Connection) -> None:
+    await create_community(db, "ecole", "Troubles d'apprentissage à l'école", synonyms=["Dyspraxie"])
+    await create_community(db, "sjogren", "Sjogren syndrome")
+    for query in ("ecole", "ÉCOLE", "école", "Ecole"):
+        assert [c.slug for c in (await communities.directory(db, query, 1)).communities] == ["ecole"], query
+    assert [c.slug for c in (await communities.directory(db, "Sjögren", 1)).communities] == ["sjogren"]
+
+
+async def test_a_gene_finds_only_the_communities_covering_it(db: asyncpg.Connection) -> None:
+    await _demo_with_catalogue(db)
+    found = await communities.directory(db, "SCN1A", 1)  # Dravet's gene, not CMS's
+    assert [c.slug for c in found.communities] == ["dravet-syndrome"]
+
+
+async def test_catalogue_conditions_with_no_community_are_offered_for_a_new_one(db: asyncpg.Connection) -> None:
+    await _demo_with_catalogue(db)
+    found = await communities.directory(db, "woolly hair", 1)
+    assert found.communities == []
+    assert [condition.code for condition in found.uncovered] == ["ORPHA:79414"]
+    covered = await communities.directory(db, "DOK7", 1)
+    assert covered.uncovered == []  # the DOK7 conditions in this catalogue are all covered by CMS

@@ -205,3 +205,96 @@ async def test_a_proposer_removed_as_leader_cannot_take_the_offer_again(db: asyn
         await proposals.do_accept_leadership(db, proposer, community)
     assert refused.value.status == 403
     assert await db.fetchval("SELECT role FROM memberships WHERE user_id = $1", proposer.id) == "member"
+
+
+# --- Proposals from the catalogue (issue 14, point 3) ---------------------------------------------
+
+
+async def test_a_proposal_picked_from_the_catalogue_carries_its_codes_names_and_genes(db: asyncpg.Connection) -> None:
+    from tests.factories import load_catalogue
+
+    await load_catalogue(db, {"ORPHA:98913", "ORPHA:33069"})
+    proposer, _admin, _other = await _people(db)
+    data = _input("Postsynaptic CMS", synonyms="PCMS", codes="orpha:98913")
+    assert data.codes == ["ORPHA:98913"]
+    proposal = await proposals.do_propose(db, proposer, data)
+    assert proposal.codes == ["ORPHA:98913"]
+    assert {"DOK7", "CHRNE", "RAPSN"} <= set(proposal.genes)
+    # The catalogue's own name is kept as another name, so the directory finds it by either.
+    assert proposal.synonyms == ["PCMS", "Postsynaptic congenital myasthenic syndromes"]
+
+
+async def test_proposing_a_condition_a_community_covers_points_to_that_community(db: asyncpg.Connection) -> None:
+    from server.actions import catalogue
+    from server.errors import Conflict
+    from tests.factories import load_catalogue
+
+    await load_catalogue(db, {"ORPHA:98913"})
+    cms = await create_community(db, "cms", "Congenital Myasthenic Syndromes")
+    await catalogue.link_conditions(db, cms, ["ORPHA:98913"])
+    proposer, _admin, _other = await _people(db)
+    with pytest.raises(Conflict, match="already has a community: Congenital Myasthenic Syndromes") as refused:
+        await proposals.do_propose(db, proposer, _input("Another CMS", codes="ORPHA:98913"))
+    assert refused.value.field == "code"
+    assert await db.fetchval("SELECT count(*) FROM community_proposals") == 0
+
+
+async def test_a_proposed_community_covering_a_condition_also_blocks_a_second_one(db: asyncpg.Connection) -> None:
+    from server.errors import Conflict
+    from tests.factories import load_catalogue
+
+    await load_catalogue(db, {"ORPHA:33069"})
+    proposer, _admin, other = await _people(db)
+    await proposals.do_propose(db, proposer, _input("Dravet", codes="ORPHA:33069"))
+    with pytest.raises(Conflict, match="already been proposed: Dravet"):
+        await proposals.do_propose(db, other, _input("Dravet syndrome (SMEI)", codes="ORPHA:33069"))
+
+
+@pytest.mark.parametrize(("codes", "error"), [("DOK7", "ORPHA:590 or OMIM:254300"), ("ORPHA:1", "ORPHA:1")])
+async def test_a_code_that_is_malformed_or_not_in_the_catalogue_is_refused(
+    db: asyncpg.Connection, codes: str, error: str
+) -> None:
+    from tests.factories import load_catalogue
+
+    await load_catalogue(db, {"ORPHA:590"})
+    proposer, _admin, _other = await _people(db)
+    with pytest.raises(AppError, match=error):
+        await proposals.do_propose(db, proposer, _input(codes=codes))
+
+
+async def test_a_condition_not_in_the_catalogue_is_still_proposed_in_free_text(db: asyncpg.Connection) -> None:
+    proposer, _admin, _other = await _people(db)
+    proposal = await proposals.do_propose(db, proposer, _input("A condition with no code yet"))
+    assert proposal.codes == [] and proposal.genes == []
+
+
+async def test_an_approved_community_from_the_catalogue_starts_with_its_facts(db: asyncpg.Connection) -> None:
+    from tests.factories import load_catalogue
+
+    await load_catalogue(db, {"ORPHA:98913"})
+    proposer, admin, _other = await _people(db)
+    proposal = await proposals.do_propose(db, proposer, _input("Postsynaptic CMS", codes="ORPHA:98913"))
+    await proposals.do_decide(db, admin, proposal.id, "approve", "")
+    community = await communities.by_id(db, proposal.community_id)
+    assert community is not None
+    view = await community_actions.overview(db, community, None)
+    assert view.catalogue is not None and "DOK7" in view.catalogue.genes
+    [facts] = view.catalogue.conditions
+    assert facts.condition.code == "ORPHA:98913"
+    assert "Ptosis" in [symptom.name for symptom in facts.symptoms]
+    assert (await community_actions.directory(db, "DOK7", 1)).communities[0].id == community.id
+
+
+async def test_a_catalogue_name_too_long_for_another_name_is_left_out_rather_than_refused(
+    db: asyncpg.Connection,
+) -> None:
+    from server.actions import catalogue
+    from tests.factories import load_catalogue
+
+    whole = catalogue.read_file()
+    longest = max(whole.conditions, key=lambda condition: len(condition[1]))
+    assert len(longest[1]) > proposals.MAX_SYNONYM
+    await load_catalogue(db, {longest[0]})
+    proposer, _admin, _other = await _people(db)
+    proposal = await proposals.do_propose(db, proposer, _input("A shorter name", synonyms="", codes=longest[0]))
+    assert proposal.synonyms == [] and proposal.codes == [longest[0]]

@@ -186,6 +186,8 @@ async def test_a_public_profile_over_the_api_never_includes_an_email(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     maria = await create_user(db, "maria", display_name="María", email="maria@example.org")
+    # She chose to show her communities and posts (both off by default).
+    await db.execute("UPDATE users SET show_communities = true, show_posts = true WHERE id = $1", maria)
     community = await create_community(db, "cms", "CMS")
     await add_member(db, community, maria, role="leader")
     thread_id, post_id = await create_post(db, community, maria, "Hello **all**", title="Hi")

@@ -39,7 +39,7 @@ async def test_the_directory_is_searchable_by_synonym_prefix(client: httpx.Async
     assert 'value="sme"' in page.text
     nothing = await client.get("/", params={"q": "zzzz"})
     assert "No community matches your search." in nothing.text
-    assert 'href="/communities/new?name=zzzz"' in nothing.text
+    assert 'href="/communities/new?name=zzzz&amp;find=zzzz"' in nothing.text
 
 
 @pytest.mark.parametrize("query", ["'", "a & | !", "x:*", "(", "\\", "%", "a" * 500, "é" * 3, "1 2 3 4 5 6 7 8 9 10"])
@@ -233,3 +233,48 @@ async def test_every_form_is_refused_without_its_csrf_token(
     response = await client.post(path, data={**data, "description": "D", "reason": "R"})
     assert response.status_code == 403
     assert await table_rows(db, *tables) == before
+
+
+# --- The directory searches the catalogue (issue 14, point 2) -------------------------------------
+
+
+async def _demo(db: asyncpg.Connection) -> None:
+    from server.demo import CMS_CODES, OTHER_CODES, load_demo_data
+    from tests.factories import load_catalogue
+
+    await load_catalogue(db, set(CMS_CODES) | {c for codes in OTHER_CODES.values() for c in codes} | {"ORPHA:79414"})
+    await load_demo_data(db)
+
+
+async def test_the_directory_page_finds_cms_by_gene_and_says_which_typo_it_read(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    await _demo(db)
+    by_gene = await client.get("/", params={"q": "DOK7"})
+    assert 'href="/c/congenital-myasthenic-syndromes"' in by_gene.text and "1 community" in by_gene.text
+    typo = await client.get("/", params={"q": "myastenic"})
+    assert 'href="/c/congenital-myasthenic-syndromes"' in typo.text
+    assert "Also searched for: myasthenic" in typo.text
+    assert page_problems(typo.text) == []
+
+
+async def test_a_catalogue_condition_with_no_community_is_offered_to_start_one(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    await _demo(db)
+    page = await client.get("/", params={"q": "woolly hair"})
+    assert "In the catalogue, with no community yet" in page.text and "Woolly hair nevus" in page.text
+    assert 'href="/communities/new?code=ORPHA%3A79414"' in page.text
+    assert page_problems(page.text) == []
+
+
+async def test_the_community_page_starts_with_catalogue_facts_marked_as_such(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    await _demo(db)
+    page = await client.get("/c/congenital-myasthenic-syndromes")
+    assert "From the rare-disease catalogue" in page.text and "Catalogue data" in page.text
+    assert "not written by members of this community" in page.text
+    assert "DOK7" in page.text and 'href="https://omim.org/entry/254300"' in page.text
+    assert page.text.index('id="catalogue"') < page.text.index('id="section-what_is_it"')
+    assert "This service is using the Human Phenotype Ontology (version 2025-01-16)" in page.text

@@ -181,3 +181,96 @@ async def test_only_site_admins_see_and_decide_proposals(
     leadership = await client.post("/c/proposed/leadership", data={"csrf_token": token})
     assert leadership.status_code in {401, 403, 404}
     assert await table_rows(db, "communities", "community_proposals", "rooms", "notifications", "memberships") == before
+
+
+# --- Starting a community from the catalogue (issue 14, point 3) ----------------------------------
+
+
+async def test_without_javascript_the_catalogue_search_lists_conditions_to_choose(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    from tests.factories import load_catalogue
+
+    await load_catalogue(db, {"ORPHA:98913", "OMIM:254300", "ORPHA:33069"})
+    await create_user(db, "proposer")
+    await login(client, "proposer")
+    page = await client.get("/communities/new", params={"find": "DOK7"})
+    assert page.status_code == 200 and page_problems(page.text) == []
+    assert "Postsynaptic congenital myasthenic syndromes" in page.text
+    assert 'href="/communities/new?code=ORPHA%3A98913"' in page.text
+    assert "2 conditions found" in page.text
+    assert 'data-typeahead="/api/v1/catalogue"' in page.text and "/static/js/typeahead.js" in page.text
+
+
+async def test_a_chosen_condition_is_proposed_with_its_code_and_shown_as_catalogue_data(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    from tests.factories import load_catalogue
+
+    await load_catalogue(db, {"ORPHA:98913"})
+    await create_user(db, "proposer")
+    await login(client, "proposer")
+    chosen = await client.get("/communities/new", params={"code": "ORPHA:98913"})
+    assert chosen.status_code == 200 and page_problems(chosen.text) == []
+    assert 'name="codes" value="ORPHA:98913"' in chosen.text
+    assert 'value="Postsynaptic congenital myasthenic syndromes"' in chosen.text  # the name, ready to edit
+    assert "Catalogue data" in chosen.text and "DOK7" in chosen.text
+    assert "Human Phenotype Ontology (version 2025-01-16)" in chosen.text
+    # A name typed on the home page comes with its catalogue search already run.
+    carried = await client.get("/communities/new", params={"name": "dok7", "find": "dok7"})
+    assert 'href="/communities/new?code=ORPHA%3A98913"' in carried.text
+    token = await csrf_token(client, "/communities/new")
+    response = await client.post(
+        "/communities/new",
+        data={**_fields(name="Postsynaptic CMS", synonyms=""), "codes": "ORPHA:98913", "csrf_token": token},
+    )
+    assert response.status_code == 303
+    community = await db.fetchrow("SELECT id, slug, synonyms FROM communities")
+    assert community is not None and community["synonyms"] == ["Postsynaptic congenital myasthenic syndromes"]
+    assert await db.fetchval("SELECT code FROM community_conditions WHERE community_id = $1", community["id"]) == (
+        "ORPHA:98913"
+    )
+    await create_user(db, "siteadmin", admin=True)
+    async with httpx.AsyncClient(base_url=str(client.base_url)) as admin:
+        await login(admin, "siteadmin")
+        listed = await admin.get("/admin/proposals")
+        assert "Catalogue conditions: ORPHA:98913" in listed.text and "DOK7" in listed.text
+    page = await client.get(f"/c/{community['slug']}")
+    assert "From the rare-disease catalogue" in page.text and "Catalogue data" in page.text
+    assert 'href="https://www.orpha.net/en/disease/detail/98913"' in page.text
+    assert "Ptosis" in page.text and "frequent (30–79%)" in page.text
+    assert page_problems(page.text) == []
+
+
+async def test_choosing_a_covered_condition_points_to_its_community(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    from server.actions import catalogue
+    from tests.factories import load_catalogue
+
+    await load_catalogue(db, {"ORPHA:98913"})
+    cms = await create_community(db, "cms", "Congenital Myasthenic Syndromes")
+    await catalogue.link_conditions(db, cms, ["ORPHA:98913"])
+    await create_user(db, "proposer")
+    await login(client, "proposer")
+    chosen = await client.get("/communities/new", params={"code": "ORPHA:98913"})
+    assert "This condition already has a community:" in chosen.text and 'href="/c/cms"' in chosen.text
+    assert 'action="/communities/new" novalidate' not in chosen.text  # no form to propose it again
+    found = await client.get("/communities/new", params={"find": "ORPHA:98913"})
+    assert 'href="/c/cms"' in found.text and "Already has a community: Congenital Myasthenic Syndromes" in found.text
+    # Sent anyway (an old page): refused, with the community named, and nothing created.
+    response = await _propose(client, codes="ORPHA:98913", name="CMS again")
+    assert response.status_code == 409
+    assert "already has a community: Congenital Myasthenic Syndromes" in response.text
+    assert 'href="/c/cms"' in response.text
+    assert await db.fetchval("SELECT count(*) FROM community_proposals") == 0
+
+
+async def test_an_unknown_code_in_the_address_is_a_clear_message(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    await create_user(db, "proposer")
+    await login(client, "proposer")
+    page = await client.get("/communities/new", params={"code": "ORPHA:1"})
+    assert page.status_code == 404 and "no condition with the code ORPHA:1" in page.text
+    assert 'action="/communities/new" novalidate' in page.text  # the free-text form is still there

@@ -121,3 +121,44 @@ async def test_an_overlong_query_comes_back_with_the_reason_and_the_words(
     assert query.strip() in page.text
     empty = await client.get("/search")
     assert empty.status_code == 200 and "Results" not in empty.text and page_problems(empty.text) == []
+
+
+async def test_the_search_page_groups_kinds_and_pages_through_one(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    await db.execute(
+        "INSERT INTO condition_sections (community_id, section, body_md) VALUES ($1, 'treatments', 'Ephedrine helps some.')",
+        cast["community"],
+    )
+    for number in range(6):
+        await create_thread(db, cast["community"], cast["member"], f"Ephedrine {number}", "Ephedrine doses.")
+    page = await client.get("/search", params={"q": "éphédrine"})
+    assert page.status_code == 200 and page_problems(page.text) == []
+    assert page.text.index(">Condition pages</h3>") < page.text.index(">Forum threads</h3>")
+    assert 'href="/c/test-condition#section-treatments"' in page.text and "Treatments · Test Condition" in page.text
+    assert "More results in Forum threads" in page.text and "&amp;kind=thread" in page.text
+    threads = await client.get("/search", params={"q": "ephedrine", "kind": "thread"})
+    assert len(_result_titles(threads.text)) == 6 and ">Condition pages</h3>" not in threads.text
+    assert "Show every kind of result" in threads.text
+    bad = await client.get("/search", params={"q": "ephedrine", "kind": "nope"})
+    assert bad.status_code == 400 and "condition pages, threads" in bad.text
+
+
+async def test_the_search_api_answers_kinds_groups_and_a_clear_error(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    await db.execute(
+        "INSERT INTO tips (community_id, author_id, name, description) VALUES ($1, $2, 'Straws', 'Thick straws for école lunches.')",
+        cast["community"],
+        cast["member"],
+    )
+    await create_thread(db, cast["community"], cast["member"], "Lunch at school", "The école canteen.")
+    body = (await client.get("/api/v1/search", params={"q": "ecole"})).json()
+    assert [group["kind"] for group in body["groups"]] == ["thread", "tip"]
+    assert [result["kind"] for result in body["results"]] == ["thread", "tip"]
+    tip = body["results"][1]
+    assert tip["post_id"] is None and "<mark>école</mark>" in tip["snippet_html"]
+    bad = await client.get("/api/v1/search", params={"q": "ecole", "kind": "nope"})
+    assert bad.status_code == 400 and "condition pages, threads" in bad.json()["message"]
