@@ -89,3 +89,13 @@ async def test_a_proposal_through_the_api_carries_codes_and_genes_and_a_covered_
     assert covered.status_code == 409 and "Congenital Myasthenic Syndromes" in covered.json()["message"]
     bad = await client.post("/api/v1/proposals", json={**proposal, "name": "X y", "codes": ["nope"]}, headers=headers)
     assert bad.status_code == 400
+
+
+async def test_a_hidden_community_is_never_named_as_covering_a_condition(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    await _catalogue_with_cms(db)
+    await db.execute("UPDATE communities SET visibility = 'hidden' WHERE slug = 'cms'")
+    for url, params in (("/api/v1/catalogue", {"q": "dok7"}), ("/api/v1/catalogue/OMIM:254300", {})):
+        answer = await client.get(url, params=params)
+        assert answer.status_code == 200 and "Congenital Myasthenic" not in answer.text and '"/c/cms"' not in answer.text
