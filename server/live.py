@@ -53,8 +53,10 @@ def room_topic(community_slug: str, room_slug: str) -> str:
     return f"{community_slug}/{room_slug}"
 
 
-def thread_topic(thread_id: int) -> str:
-    return f"thread:{thread_id}"
+def thread_topic(thread_id: int, audience: str = "everyone") -> str:
+    """A thread's watchers; changes to posts meant for members only go to a topic of their own, which
+    only watchers who may read such posts follow (so others never learn that one was written)."""
+    return f"thread:{thread_id}" if audience == "everyone" else f"thread:{thread_id}:members"
 
 
 def member_topic(user_id: int) -> str:
@@ -262,7 +264,7 @@ class LiveService:
                 await self.publish_frame(topic, gone, new_seq=event.seq if event.new else None)
             elif isinstance(event, PostChanged):
                 changed = protocol.ThreadChanged(thread=event.thread_id, post=event.post_id, change=event.change)
-                await self.publish_frame(thread_topic(event.thread_id), changed)
+                await self.publish_frame(thread_topic(event.thread_id, event.audience), changed)
             elif isinstance(event, Notified):
                 counts[event.user_id] = counts.get(event.user_id, 0) + 1
             elif isinstance(event, MemberRemoved):

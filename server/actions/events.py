@@ -38,6 +38,8 @@ class PostChanged:
     thread_id: int
     post_id: int
     change: Literal["new", "edit", "remove"]
+    # "members": a post meant for members only; only watchers who may read it are told (server.live).
+    audience: str = "everyone"
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,7 +90,7 @@ async def do_reply(
             state="held" if held else "visible",
             audience=audience,
         )
-        events.emit(events.PostChanged(thread.id, post.id, "new"))
+        events.emit(events.PostChanged(thread.id, post.id, "new", _audience(thread, post)))
         if held:
             return Replied(post, thread, [])
         await threads.note_reply(connection, thread.id)
@@ -106,6 +106,11 @@ async def do_reply(
             post_id=post.id,
         )
     return Replied(post, thread, created)
+
+
+def _audience(thread: Thread, post: Post) -> str:
+    """Who may hear that a post changed: members only when the post or its thread is meant for them."""
+    return "members" if "members" in (thread.audience, post.audience) else "everyone"
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,7 @@ async def do_edit(
     assert editor is not None
     async with events.unit_of_work(connection):
         await posts.edit(connection, post_id, body_md=body, editor_id=editor.id)
-        events.emit(events.PostChanged(own.thread.id, post_id, "edit"))
+        events.emit(events.PostChanged(own.thread.id, post_id, "edit", _audience(own.thread, own.post)))
         if own.post.state != "visible":
             return own  # a held post's mentions are sent when it is approved
         recipients = notify.Recipients()
@@ -193,7 +198,7 @@ async def do_delete(
     async with events.unit_of_work(connection):
         # A held post remembers it was held, so restoring it does not skip the review.
         await posts.set_state(connection, post_id, "deleted", "held" if own.post.state == "held" else "")
-        events.emit(events.PostChanged(own.thread.id, post_id, "remove"))
+        events.emit(events.PostChanged(own.thread.id, post_id, "remove", _audience(own.thread, own.post)))
         if own.post.state == "visible" and not own.is_first:
             await threads.change_reply_count(connection, own.thread.id, -1)
         if own.thread.accepted_post_id == post_id:
@@ -211,7 +216,7 @@ async def do_restore(
     new_state = "held" if own.post.state_reason == "held" else "visible"
     async with events.unit_of_work(connection):
         await posts.set_state(connection, post_id, new_state)
-        events.emit(events.PostChanged(own.thread.id, post_id, "edit"))
+        events.emit(events.PostChanged(own.thread.id, post_id, "edit", _audience(own.thread, own.post)))
         if new_state == "visible" and not own.is_first:
             await threads.change_reply_count(connection, own.thread.id, 1)
     return own

@@ -42,7 +42,7 @@ async def do_toggle(
     kind = check_kind(kind)
     member, post = await _check(connection, user, post_id, slug)
     async with events.unit_of_work(connection):
-        events.emit(events.PostChanged(post.thread_id, post_id, "edit"))
+        events.emit(events.PostChanged(post.thread_id, post_id, "edit", post.audience))
         current = await reactions.current(connection, post_id, member.id, lock=True)
         if current == kind:
             await reactions.remove(connection, post_id, member.id)
@@ -58,7 +58,7 @@ async def do_set(
     kind = check_kind(kind)
     member, post = await _check(connection, user, post_id, slug)
     async with events.unit_of_work(connection):
-        events.emit(events.PostChanged(post.thread_id, post_id, "edit"))
+        events.emit(events.PostChanged(post.thread_id, post_id, "edit", post.audience))
         await reactions.put(connection, post_id, member.id, kind)
     return await reactions.counts(connection, post_id, member.id)
 
@@ -68,6 +68,6 @@ async def do_remove(
 ) -> Counts:
     member, post = await _check(connection, user, post_id, slug)
     async with events.unit_of_work(connection):
-        events.emit(events.PostChanged(post.thread_id, post_id, "edit"))
+        events.emit(events.PostChanged(post.thread_id, post_id, "edit", post.audience))
         await reactions.remove(connection, post_id, member.id)
     return await reactions.counts(connection, post_id, member.id)

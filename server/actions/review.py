@@ -69,7 +69,7 @@ async def do_approve_post(connection: asyncpg.Connection, actor: Actor, post_id:
     place = await _held_post(connection, actor, post_id)
     async with events.unit_of_work(connection):
         await posts.set_state(connection, place.id, "visible", "")
-        events.emit(events.PostChanged(place.thread_id, place.id, "new"))
+        events.emit(events.PostChanged(place.thread_id, place.id, "new", place.audience))
         thread = await threads.by_id(connection, place.thread_id)
         assert thread is not None
         if place.is_first:
@@ -128,7 +128,7 @@ async def do_reject_post(connection: asyncpg.Connection, actor: Actor, post_id: 
     clean = check_reason(reason)
     async with events.unit_of_work(connection):
         await hide_post_state(connection, place, "hidden", clean)
-        events.emit(events.PostChanged(place.thread_id, place.id, "remove"))
+        events.emit(events.PostChanged(place.thread_id, place.id, "remove", place.audience))
         if place.is_first:
             await review.set_thread_state(connection, place.thread_id, "hidden")
         await audit.record(

@@ -105,7 +105,7 @@ async def do_hide_post(connection: asyncpg.Connection, actor: Actor, post_id: in
         raise conflict(_("Only a visible post can be hidden."))
     async with events.unit_of_work(connection):
         await hide_post_state(connection, place, "hidden", clean)
-        events.emit(events.PostChanged(place.thread_id, place.id, "remove"))
+        events.emit(events.PostChanged(place.thread_id, place.id, "remove", place.audience))
         # Hiding a flagged post answers its flags.
         await flags.resolve(connection, post_id=place.id, message_id=None, status="upheld", handled_by=leader.id)
         await audit.record(
@@ -155,7 +155,7 @@ async def do_restore_post(connection: asyncpg.Connection, actor: Actor, post_id:
         raise conflict(_("Only a post hidden by a leader can be restored."))
     async with events.unit_of_work(connection):
         await show_post_state(connection, place)
-        events.emit(events.PostChanged(place.thread_id, place.id, "edit"))
+        events.emit(events.PostChanged(place.thread_id, place.id, "edit", place.audience))
         await audit.record(
             connection,
             community_id=place.community_id,

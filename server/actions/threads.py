@@ -302,7 +302,7 @@ async def do_create_thread(
         post = await posts.create(
             connection, thread_id=thread_id, author_id=user.id, body_md=body, state=state, audience=audience
         )
-        events.emit(events.PostChanged(thread_id, post.id, "new"))
+        events.emit(events.PostChanged(thread_id, post.id, "new", audience))
         if held:
             return Started(thread_id, post.id, [], held=True)
         await threads.note_community_activity(connection, community_id)

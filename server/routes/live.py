@@ -174,30 +174,35 @@ class LiveSession:
 
     async def watch(self, name: str) -> None:
         """Follow a forum thread or one's own notifications (never a room: rooms use join)."""
-        topic = await self._watch_topic(name)
-        await self.live.hub.join(topic, self.connection)
-        self.client.watching.add(topic)
+        for topic in await self._watch_topics(name):
+            await self.live.hub.join(topic, self.connection)
+            self.client.watching.add(topic)
         self.send(protocol.encode_text(protocol.Watching(topic=name)))
 
     async def unwatch(self, name: str) -> None:
-        topic = await self._watch_topic(name, check=False)
-        if topic in self.client.watching:
-            self.client.watching.discard(topic)
-            await self.live.hub.leave(topic, self.connection)
+        for topic in await self._watch_topics(name, check=False):
+            if topic in self.client.watching:
+                self.client.watching.discard(topic)
+                await self.live.hub.leave(topic, self.connection)
 
-    async def _watch_topic(self, name: str, *, check: bool = True) -> str:
+    async def _watch_topics(self, name: str, *, check: bool = True) -> list[str]:
         kind, _sep, value = name.partition(":")
         user = self.client.user
         if kind == "member" and value == "me":
             if user is None:
                 raise Refused(_("Log in to get your notifications."))
-            return member_topic(user.id)
+            return [member_topic(user.id)]
         # ASCII digits only: str.isdigit() is also true of "²", which int() refuses.
         if kind == "thread" and value.isascii() and value.isdigit() and len(value) < 19:
-            if check:
-                # The same rule as the thread page: a thread this reader may not see does not exist.
-                await self._db(lambda connection: threads.open_thread(connection, user, int(value)))
-            return thread_topic(int(value))
+            thread_id = int(value)
+            if not check:
+                return [thread_topic(thread_id), thread_topic(thread_id, "members")]
+            # The same rule as the thread page: a thread this reader may not see does not exist.
+            place, thread = await self._db(lambda connection: threads.open_thread(connection, user, thread_id))
+            topics = [thread_topic(thread_id)]
+            if place.can_read_kind(thread.kind, "members"):
+                topics.append(thread_topic(thread_id, "members"))
+            return topics
         raise NotFound(_("There is nothing to follow by that name."))
 
     async def leave(self, topic: str) -> None:

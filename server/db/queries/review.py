@@ -66,6 +66,7 @@ class PostPlace:
     thread_state: str
     thread_author_id: int | None
     is_first: bool
+    audience: str = "everyone"  # members when the post or its thread was meant for members only
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,9 @@ async def post_place(connection: asyncpg.Connection, post_id: int) -> PostPlace 
         """SELECT p.id, p.thread_id, p.author_id, p.body_md, p.state, p.state_reason, p.reply_to_post_id,
                   t.community_id, c.slug AS community_slug, t.title AS thread_title, t.kind AS thread_kind,
                   t.state AS thread_state, t.author_id AS thread_author_id,
-                  p.id = (SELECT min(id) FROM posts fp WHERE fp.thread_id = t.id) AS is_first
+                  p.id = (SELECT min(id) FROM posts fp WHERE fp.thread_id = t.id) AS is_first,
+                  CASE WHEN t.audience = 'members' OR p.audience = 'members' THEN 'members' ELSE 'everyone' END
+                      AS audience
            FROM posts p JOIN threads t ON t.id = p.thread_id JOIN communities c ON c.id = t.community_id
            WHERE p.id = $1""",
         post_id,

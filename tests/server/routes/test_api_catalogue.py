@@ -98,4 +98,6 @@ async def test_a_hidden_community_is_never_named_as_covering_a_condition(
     await db.execute("UPDATE communities SET visibility = 'hidden' WHERE slug = 'cms'")
     for url, params in (("/api/v1/catalogue", {"q": "dok7"}), ("/api/v1/catalogue/OMIM:254300", {})):
         answer = await client.get(url, params=params)
-        assert answer.status_code == 200 and "Congenital Myasthenic" not in answer.text and '"/c/cms"' not in answer.text
+        assert (
+            answer.status_code == 200 and "Congenital Myasthenic" not in answer.text and '"/c/cms"' not in answer.text
+        )

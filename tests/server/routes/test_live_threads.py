@@ -90,3 +90,39 @@ async def test_notifications_can_only_be_watched_by_a_signed_in_member_for_thems
         start = len(visitor.frames)
         await visitor.send({"type": "watch", "topic": name})
         assert (await visitor.wait_for(lambda f: f["type"] == "error", start=start))["code"] == "not_found"
+
+
+async def test_only_those_who_may_read_it_hear_of_a_members_only_reply(
+    server: LiveServer, db: asyncpg.Connection
+) -> None:
+    community = await create_community(db)
+    lucia, amara = await create_user(db, "lucia"), await create_user(db, "amara")
+    for user_id in (lucia, amara):
+        await add_member(db, community, user_id)
+    thread_id = await create_thread(db, community, lucia, "Schools")
+    visitor = await LiveClient.connect(server.ws_url, server.base_url)
+    member = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, lucia))
+    for socket in (visitor, member):
+        await socket.send({"type": "watch", "topic": f"thread:{thread_id}"})
+        await socket.wait_for(lambda f: f["type"] == "watching")
+    async with httpx.AsyncClient(
+        base_url=server.base_url, cookies={auth.SESSION_COOKIE: await create_session(db, amara)}
+    ) as http:
+        page = await http.get(f"/c/test-condition/t/{thread_id}")
+        token = csrf_from(page.text)
+        private = await http.post(
+            f"/c/test-condition/t/{thread_id}/reply",
+            data={"body": "Her school in Lyon", "audience": "members", "csrf_token": token},
+        )
+        assert private.status_code == 303
+        private_id = await db.fetchval("SELECT max(id) FROM posts")
+        await http.post(f"/c/test-condition/t/{thread_id}/reply", data={"body": "Ask the teacher", "csrf_token": token})
+        public_id = await db.fetchval("SELECT max(id) FROM posts")
+    # The member hears of both; the visitor, on a socket whose frames come in order, only of the public one.
+    # (two topics: the two frames may come in either order)
+    for post_id in (private_id, public_id):
+        await member.wait_for(lambda f, post_id=post_id: f["type"] == "thread" and f["post"] == post_id)
+    await visitor.wait_for(lambda f: f["type"] == "thread" and f["post"] == public_id)
+    assert [f["post"] for f in visitor.frames if f["type"] == "thread"] == [public_id]
+    for socket in (visitor, member):
+        await socket.close()
