@@ -157,3 +157,22 @@ def test_smtp_urls_are_read_with_their_options() -> None:
     assert parse_smtp_url("smtp://h:587?starttls=1").starttls is True
     with pytest.raises(ValueError, match="smtp://"):
         parse_smtp_url("http://example.org")
+
+
+async def test_a_digest_names_an_actor_by_their_pseudonym_in_that_community(
+    db: asyncpg.Connection, settings: Settings, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    cast = await create_cast(db)
+    await db.execute("UPDATE users SET email = username || '@example.org'")
+    await db.execute(
+        "UPDATE memberships SET pseudonym = 'Rose Garden', alias = 4242 WHERE user_id = $1 AND community_id = $2",
+        cast["leader"],
+        cast["community"],
+    )
+    thread = await create_thread(db, cast["community"], cast["member"], "Sleep tips")
+    await _notify(db, cast["member"], cast["leader"], thread, cast["community"])
+    await _want_email(db, cast["member"], "reply")
+    assert await send_digests(db, settings.with_overrides(smtp_url=f"smtp://127.0.0.1:{port}")) == 1
+    text = inbox.messages[0][1].get_payload(decode=True).decode()
+    assert "Rose Garden replied to “Sleep tips”" in text and "Leader" not in text.replace("leader", "")
