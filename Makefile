@@ -20,7 +20,7 @@ test: $(STAMP)
 
 # The fuzz tests (tests/fuzz) with many more examples than `make test` gives them (docs/protocol.md, Fuzzing).
 fuzz: $(STAMP)
-	FUZZ_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
+	FUZZ_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -rP $(PYTEST_ARGS)
 
 # The layering contracts of pyproject.toml, less the known broken ones (ids starting with "pending-").
 IMPORT_CONTRACTS = $(shell $(BIN)/python -c 'import tomllib; print(*("--contract " + c["id"] for c in tomllib.load(open("pyproject.toml", "rb"))["tool"]["importlinter"]["contracts"] if not c["id"].startswith("pending-")))')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -96,8 +97,10 @@ def _label(operation: Any) -> str:
     return re.sub(r"\W+", "_", f"{operation.method}_{operation.path}").strip("_")
 
 
-def _fuzz_operation(site: Site, operation: Any, visitor: Visitor) -> None:
-    """Run one operation's property as one visitor; raises the first failing case's report."""
+def _fuzz_operation(site: Site, operation: Any, visitor: Visitor, calls: Counter[str]) -> None:
+    """Run one operation's property as one visitor; raises the first failing case's report.
+
+    calls: counts the cases sent, by status class ("2xx", "4xx"...), for the run's figures."""
     session = requests.Session()
     session.cookies.update(visitor.cookies)
 
@@ -105,6 +108,7 @@ def _fuzz_operation(site: Site, operation: Any, visitor: Visitor) -> None:
     @given(case=_strategy(operation, site.known))
     def conforms(case: Any) -> None:
         response = case.call(base_url=site.server.base_url, session=session, headers=visitor.headers)
+        calls[f"{response.status_code // 100}xx"] += 1
         case.validate_response(response, checks=CHECKS, headers=visitor.headers)
 
     conforms.__name__ = f"{_label(operation)}_as_{visitor.name}"
@@ -123,9 +127,23 @@ async def test_no_api_operation_answers_with_a_server_error_or_outside_its_schem
         for operation in operations:
             for visitor in site.visitors:
                 try:
-                    _fuzz_operation(site, operation, visitor)
+                    _fuzz_operation(site, operation, visitor, calls[(operation.method, operation.path, visitor.name)])
                 except Exception as failure:  # collect them all: one report lists every broken operation
                     failures.append(f"{operation.method.upper()} {operation.path} as {visitor.name}:\n{failure}")
         assert not failures, "\n\n".join(failures)
 
+    calls: dict[tuple[str, str, str], Counter[str]] = {
+        (operation.method, operation.path, visitor.name): Counter()
+        for operation in operations
+        for visitor in site.visitors
+    }
     await LoopBridge.drive(fuzz)
+    # The run's figures, shown by `pytest -rP` (as `make fuzz` runs it).
+    per_pair = [sum(counter.values()) for counter in calls.values()]
+    statuses = sum(calls.values(), Counter())
+    print(
+        f"API: {len(operations)} operations x {len(site.visitors)} visitors, {sum(per_pair)} requests "
+        f"({min(per_pair)}-{max(per_pair)} per operation and visitor; "
+        + ", ".join(f"{status} {count}" for status, count in sorted(statuses.items()))
+        + ")"
+    )
