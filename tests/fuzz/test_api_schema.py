@@ -24,10 +24,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from server import auth
+from server.settings import Settings
 from tests.factories import create_cast, create_post, create_session, create_thread
 from tests.fuzz.bridge import LoopBridge
 from tests.fuzz.profiles import examples
-from tests.harness import LiveServer
+from tests.harness import LiveServer, live_server
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -59,6 +60,14 @@ async def _visitor(server: LiveServer, name: str, session: str | None) -> Visito
     # A visitor's CSRF token is bound to its CSRF cookie; a member's to the session.
     cookies.update({key: value for key, value in response.cookies.items() if key == auth.CSRF_COOKIE})
     return Visitor(name, cookies, {"X-CSRF-Token": info["csrf_token"], "Origin": server.base_url})
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """The suite's server with the read limits out of reach: past 300 reads a session gets only 429s (documented
+    on every read, tests/server/routes/test_read_limits.py), and the cases would stop reaching the routes."""
+    async with live_server(settings.with_overrides(read_limit_session=10**9, read_limit_ip=10**9)) as running:
+        yield running
 
 
 @pytest.fixture

@@ -32,7 +32,8 @@ What api_route does for you:
 - unsafe methods (POST, PUT, PATCH, DELETE) need the X-CSRF-Token header equal to the session's token
   (GET /api/v1/session gives it), else 403 JSON; sign_in=True answers 401 JSON to anonymous callers;
 - the operation (summary, path parameters from {name} / {name:int}, request body, responses, the
-  automatic 400/401/403/413/415 errors, security) appears in GET /api/v1/openapi.json.
+  automatic 400/401/403/413/415 errors, the read limit's 429 on reads, security) appears in
+  GET /api/v1/openapi.json.
 Schemas are msgspec.Struct types (turned into JSON Schema; their class names name the schemas, so keep
 them unique across the API) or plain JSON Schema dicts. Raise AppError
 (server.errors) for refusals: under /api/ it becomes {"error": code, "message": ...} with its status.
@@ -55,6 +56,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from server.auth import tokens_match
 from server.errors import AppError, InvalidInput, Refused, SignInRequired, TooLarge, bad_request
 from server.i18n import _
+from server.ratelimit import counts_as_read
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 # A msgspec.Struct type (or any type msgspec can describe), or a ready JSON Schema dict.
@@ -299,6 +301,13 @@ def openapi_document(routes: Iterable[BaseRoute], *, title: str = "Kindred API",
             for status, applies in automatic.items():
                 if applies and str(status) not in responses:
                     responses[str(status)] = {"description": _AUTOMATIC[status], "content": _json_content(error)}
+            # Every read spends the reader's read allowance (server/routes/read_limits.py) before the route runs.
+            if counts_as_read(method, path) and "429" not in responses:
+                responses["429"] = {
+                    "description": _READ_LIMITED,
+                    "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+                    "content": _json_content(error),
+                }
             item["responses"] = responses
             security: dict[str, list[str]] = {}
             if operation.sign_in:
@@ -338,6 +347,12 @@ _AUTOMATIC = {
     413: "The request body is too large.",
     415: "The body is not JSON (Content-Type must be application/json).",
 }
+
+
+_READ_LIMITED = (
+    "Too many reads lately from this session or address (the read limit against scraping); "
+    "wait the Retry-After seconds and try again."
+)
 
 
 def _operation_id(route: ApiRoute, method: str, several: bool) -> str:
