@@ -159,6 +159,13 @@ class LiveService:
         self.clients: set[Client] = set()
         self._by_user: dict[int, set[Client]] = {}
         self._started = False
+        metrics.live_clients.set_function(lambda: len(self.clients))
+        metrics.live_users.set_function(lambda: len(self._by_user))
+        metrics.hub_topics.set_function(lambda: len(self.hub.topics))
+        metrics.hub_memberships.set_function(self.hub.membership_count)
+        metrics.broker_channels.set_function(lambda: len(self.broker.topics))
+        metrics.presence_rooms.set_function(lambda: self.presence.local_counts()[0])
+        metrics.presence_members.set_function(lambda: self.presence.local_counts()[1])
 
     async def start(self) -> None:
         await self.broker.start()
