@@ -45,7 +45,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from starlette.convertors import FloatConvertor, IntegerConvertor, UUIDConvertor
@@ -65,6 +65,10 @@ ResponseSpec = str | tuple[str, Schema | None]
 T = TypeVar("T")
 # \u0000 in a JSON string (NUL, which Postgres text cannot hold), not an escaped backslash before "u0000".
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+# An id in a request body: a row's id is a positive Postgres bigint, so anything else is a 400 here
+# rather than a database error (a 500) further in.
+RowId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
