@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz lint typecheck format check messages bench-live bench-pages clean
+.PHONY: run test fuzz lint typecheck format check messages bench-live bench-pages soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) scripts/check_python.py
@@ -54,6 +54,10 @@ bench-live: $(STAMP)
 
 bench-pages: $(STAMP)
 	$(BIN)/python -m bench.pages $(BENCH_ARGS)
+
+# Ten minutes of members joining, leaving, sending, dropping and resuming on two processes (docs/benchmarks.md, Soak).
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
