@@ -149,10 +149,13 @@ class LiveService:
         head_reader: HeadReader,
         *,
         presence_ttl: float = 30.0,
+        publish_connections: int = 20,
     ) -> None:
         self.metrics = metrics
         self.head_reader = head_reader
-        self.broker = Broker(redis_url, prefix + "live:", on_reconnect=self._on_reconnect)
+        self.broker = Broker(
+            redis_url, prefix + "live:", on_reconnect=self._on_reconnect, publish_connections=publish_connections
+        )
         # Our envelope comes off, and control topics are handled, before the hub delivers.
         self.hub = Hub(self.broker, receive=self._on_message)
         self.presence = Presence(redis, prefix + "presence:", self.publish, ttl=presence_ttl)
