@@ -79,6 +79,7 @@ LIVE_STATE = (
 )
 TASKS = "kindred_asyncio_tasks"
 GAP_WAIT = 3.0  # docs/protocol.md, Resuming rule 4
+RETRY_JOIN = {"unavailable", "rate_limited"}  # join refusals a client asks again after a pause
 
 
 @dataclass
@@ -170,6 +171,7 @@ class Tally:
     duplicates: int = 0  # the same seq twice on one connection between two joined
     below_since: int = 0  # a seq at or below since after the joined that answered it
     resyncs: int = 0
+    join_retries: int = 0  # joins answered unavailable or rate_limited, sent again a second later
     ack_mismatches: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     close_codes: Counter[str] = field(default_factory=Counter)
@@ -210,6 +212,7 @@ class Member:
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self.changed = asyncio.Event()
+        self.catching_up = False  # the end: every room it ever joined is to be resumed, not only those shown
 
     # --- frames ---------------------------------------------------------------------------
 
@@ -296,6 +299,14 @@ class Member:
         if view is not None and view.joining and ref not in self.pending:
             view.joining.pop(0)  # a refused join leaves the room (docs/protocol.md, join)
             view.joined = False
+            if frame.get("code") in RETRY_JOIN and isinstance(ref, str):
+                # "Yes, after a pause" (docs/protocol.md, error codes): a busy server is asked again.
+                asyncio.get_running_loop().call_later(1.0, self._retry_join, ref, self.websocket)
+
+    def _retry_join(self, room: str, websocket: ClientConnection | None) -> None:
+        if websocket is not None and websocket is self.websocket and (room in self.current or self.catching_up):
+            self.tally.join_retries += 1
+            self._send_join(room)
 
     # --- actions --------------------------------------------------------------------------
 
@@ -490,6 +501,7 @@ class Member:
 
     async def catch_up(self, heads: dict[str, int], seconds: float = 60.0) -> bool:
         """Resume every room it ever joined and wait until each view reaches the room's final head; then leave."""
+        self.catching_up = True
         for room in self.views:
             self._send_join(room)
 
@@ -903,7 +915,7 @@ def render(results: dict[str, Any]) -> str:
         f"{tally['aborts']:,} dropped), {tally['joins']:,} joins ({tally['rejoins']:,} re-joins of a room already "
         f"joined, {tally['gap_repairs']} gap repairs), {tally['leaves']:,} leaves, {tally['typing']:,} typing, "
         f"{tally['messages_received']:,} message frames received, {tally['redelivered']:,} seqs received again "
-        f"after a resume (dropped as the protocol says), {tally['resyncs']} resyncs; errors: "
+        f"after a resume (dropped as the protocol says), {tally['resyncs']} resyncs, {tally.get('join_retries', 0)} joins asked again after `unavailable` or `rate_limited`; errors: "
         + (", ".join(f"{code} {count}" for code, count in sorted(tally["errors"].items())) or "none")
         + f"; connection failures: {tally['connect_errors']}.",
         "",

@@ -6,9 +6,10 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from websockets.asyncio.client import ClientConnection
 
 from bench import soak
 from tests.harness import ROOT, Services
@@ -126,3 +127,22 @@ def test_memory_is_judged_flat_within_five_per_cent_and_growing_past_it() -> Non
     assert growing["judged"] and growing["flat"] is False and growing["slope_mib_per_min"] > 0
     short = soak.judge_memory(_samples([60, 61, 62]), config, 1)[0]
     assert short["judged"] is False and short["flat"] is None
+
+
+async def test_a_join_refused_as_unavailable_is_asked_again_after_a_pause() -> None:
+    # The 10-minute run's final burst of joins (every member resuming every room at once) met a full
+    # database pool: 10 joins answered `unavailable`, which a client retries; the soak's did not.
+    member = _member()
+    member.current = ["a/main"]
+    member.websocket = cast(ClientConnection, object())  # only compared: the frames stay in the outbox
+    member._send_join("a/main")
+    member.on_frame({"type": "error", "code": "unavailable", "ref": "a/main", "message": "busy"})
+    assert not member.views["a/main"].joining
+    await asyncio.sleep(1.2)
+    assert member.tally.join_retries == 1
+    sent = [json.loads(member.outbox.get_nowait()) for _ in range(member.outbox.qsize())]
+    assert [frame["type"] for frame in sent] == ["join", "join"] and sent[1]["room"] == "a/main"
+    member._send_join("a/main")
+    member.on_frame({"type": "error", "code": "not_found", "ref": "a/main", "message": "no"})
+    await asyncio.sleep(1.2)
+    assert member.tally.join_retries == 1  # not_found is not asked again
