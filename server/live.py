@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 USER_TOPIC = "user:"
 # Every process listens here for a community whose reading rules changed.
 COMMUNITIES_TOPIC = "communities"
+# New messages remembered per process so one is never handed to its sockets twice; a late copy from Redis
+# comes within a second or two of the local delivery, a few thousand messages' worth even when busy.
+NEW_DELIVERED_KEPT = 4096
 
 
 def user_topic(user_id: int) -> str:
@@ -161,6 +165,8 @@ class LiveService:
         self.presence = Presence(redis, prefix + "presence:", self.publish, ttl=presence_ttl)
         self.clients: set[Client] = set()
         self._by_user: dict[int, set[Client]] = {}
+        # The latest new messages handed to local sockets, by topic and envelope header (see _on_message).
+        self._new_delivered: collections.OrderedDict[tuple[str, bytes], None] = collections.OrderedDict()
         self._started = False
         metrics.live_clients.set_function(lambda: len(self.clients))
         metrics.live_users.set_function(lambda: len(self._by_user))
@@ -277,8 +283,20 @@ class LiveService:
         if topic == COMMUNITIES_TOPIC:
             self._on_reading_rules_changed(payload)
             return
+        header = stamp
         stamp, _, seq = stamp.partition(b" ")
-        delivered = self.hub.deliver(topic, payload, int(seq) if seq.isdigit() else None)
+        new_seq = int(seq) if seq.isdigit() else None
+        if new_seq is not None:
+            # A new message reaches this process's sockets once: a publish that timed out after Redis took it
+            # was already delivered here by the local fallback (Hub.publish), and Redis brings it back.
+            # The envelope's publishing time and seq name one publication (an epoch reset reuses seqs, not times).
+            key = (topic, header)
+            if key in self._new_delivered:
+                return
+            self._new_delivered[key] = None
+            if len(self._new_delivered) > NEW_DELIVERED_KEPT:
+                self._new_delivered.popitem(last=False)
+        delivered = self.hub.deliver(topic, payload, new_seq)
         if delivered and payload.startswith(b'{"type":"message"'):
             self.metrics.messages_delivered.inc(delivered)
             with contextlib.suppress(ValueError):
