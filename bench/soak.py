@@ -34,13 +34,14 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import statistics
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -652,12 +653,42 @@ class Servers:
         }
 
     def errors_in_logs(self) -> list[str]:
-        return [
-            line
-            for process in self.processes
-            for line in process.log_tail(2_000_000).splitlines()
-            if "Traceback" in line or "ERROR" in line or "Exception" in line
-        ][:20]
+        return summarize_errors(process.log_tail(2_000_000) for process in self.processes)
+
+
+_CHAINED = ("The above exception", "During handling of the above exception")
+
+
+def _last_exception(lines: list[str], start: int) -> str:
+    """The exception line that ends the (possibly chained) traceback starting at lines[start]."""
+    index = start + 1
+    while index < len(lines):
+        line = lines[index]
+        if not line.strip() or line.startswith((" ", "Traceback", *_CHAINED)):
+            index += 1
+            continue
+        following = next((later for later in lines[index + 1 :] if later.strip()), "")
+        if not following.startswith(_CHAINED):
+            return line.strip()
+        index += 1
+    return ""
+
+
+def summarize_errors(logs: Iterable[str]) -> list[str]:
+    """Each distinct logged failure once, with its count: the line logged before a traceback and the
+    exception it ended with ("database unavailable while handling a Join frame: TimeoutError × 10")."""
+    found: Counter[str] = Counter()
+    for log in logs:
+        lines = log.splitlines()
+        for index, line in enumerate(lines):
+            if line.startswith("Traceback"):
+                before = lines[index - 1] if index else ""
+                if before.startswith((" ", "The above exception")) or not before.strip():
+                    continue  # the second traceback of a chained exception: counted with its first
+                found[f"{before.strip()}: {_last_exception(lines, index)}"] += 1
+            elif " ERROR " in f" {line} " or line.startswith("ERROR"):
+                found[line.strip()] += 1
+    return [f"{text} × {count}" for text, count in found.most_common(20)]
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -826,13 +857,25 @@ async def run(config: Config) -> dict[str, Any]:
     print(render(results))
     print(f"\nResults: {out}")
     if config.write_docs:
-        document = DOC.read_text() if DOC.exists() else HEADER
-        DOC.write_text(replace_section(document, render(results), HEADING))
+        write_docs(results)
         print(f"Wrote the Soak section of {DOC}")
     return results
 
 
 # --- the report ------------------------------------------------------------------------------
+
+
+ANALYSIS = re.compile(r"<!-- soak-analysis -->.*?<!-- /soak-analysis -->", flags=re.DOTALL)
+
+
+def write_docs(results: dict[str, Any], path: Path = DOC) -> None:
+    """Replace (or add) the "## Soak" section; a hand-written block between soak-analysis markers is kept."""
+    document = path.read_text() if path.exists() else HEADER
+    section = render(results)
+    kept = ANALYSIS.search(document)
+    if kept is not None:
+        section = section.rstrip("\n") + "\n\n" + kept.group(0) + "\n"
+    path.write_text(replace_section(document, section, HEADING))
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
@@ -915,14 +958,23 @@ def render(results: dict[str, Any]) -> str:
         f"{tally['aborts']:,} dropped), {tally['joins']:,} joins ({tally['rejoins']:,} re-joins of a room already "
         f"joined, {tally['gap_repairs']} gap repairs), {tally['leaves']:,} leaves, {tally['typing']:,} typing, "
         f"{tally['messages_received']:,} message frames received, {tally['redelivered']:,} seqs received again "
-        f"after a resume (dropped as the protocol says), {tally['resyncs']} resyncs, {tally.get('join_retries', 0)} joins asked again after `unavailable` or `rate_limited`; errors: "
+        f"after a resume (dropped as the protocol says), {tally['resyncs']} resyncs"
+        + (
+            f", {tally['join_retries']} joins asked again after `unavailable` or `rate_limited`"
+            if "join_retries" in tally
+            else ""
+        )
+        + "; errors: "
         + (", ".join(f"{code} {count}" for code, count in sorted(tally["errors"].items())) or "none")
         + f"; connection failures: {tally['connect_errors']}.",
         "",
         "Checks: " + ", ".join(f"{name} {'✓' if ok else '✗'}" for name, ok in results["checks"].items()) + ".",
     ]
     if results.get("server_errors"):
-        lines += ["", "Errors in the server logs: " + "; ".join(f"`{line}`" for line in results["server_errors"][:5])]
+        lines += [
+            "",
+            "Errors in the server logs: " + "; ".join(f"`{line}`" for line in results["server_errors"][:5]) + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 
