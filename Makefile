@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz lint typecheck format check messages catalogue catalogue-refresh bench-live bench-pages clean
+.PHONY: run test fuzz lint typecheck format check messages catalogue catalogue-refresh bench-live bench-pages soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) scripts/check_python.py
@@ -20,7 +20,7 @@ test: $(STAMP)
 
 # The fuzz tests (tests/fuzz) with many more examples than `make test` gives them (docs/protocol.md, Fuzzing).
 fuzz: $(STAMP)
-	FUZZ_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
+	FUZZ_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -rP $(PYTEST_ARGS)
 
 # The layering contracts of pyproject.toml, less the known broken ones (ids starting with "pending-").
 IMPORT_CONTRACTS = $(shell $(BIN)/python -c 'import tomllib; print(*("--contract " + c["id"] for c in tomllib.load(open("pyproject.toml", "rb"))["tool"]["importlinter"]["contracts"] if not c["id"].startswith("pending-")))')
@@ -62,6 +62,10 @@ bench-live: $(STAMP)
 
 bench-pages: $(STAMP)
 	$(BIN)/python -m bench.pages $(BENCH_ARGS)
+
+# Ten minutes of members joining, leaving, sending, dropping and resuming on two processes (docs/benchmarks.md, Soak).
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -225,9 +225,9 @@ def _frames(frames: dict[str, int]) -> str:
     return ", ".join(f"{count:,} {name} frames" for name, count in sorted(frames.items(), key=lambda item: -item[1]))
 
 
-def replace_section(document: str, section: str) -> str:
-    """document with its "## Live rooms" section (up to the next "## " heading) replaced by section."""
-    match = re.search(rf"^{re.escape(HEADING)}\s*$", document, flags=re.MULTILINE)
+def replace_section(document: str, section: str, heading: str = HEADING) -> str:
+    """document with its `heading` section (up to the next "## " heading) replaced by section, or section added."""
+    match = re.search(rf"^{re.escape(heading)}\s*$", document, flags=re.MULTILINE)
     if match is None:
         return document.rstrip("\n") + "\n\n" + section
     following = re.search(r"^## ", document[match.end() :], flags=re.MULTILINE)

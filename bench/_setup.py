@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import os
 import platform
@@ -12,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -285,6 +288,33 @@ def start_ceiling(redis_url: str, prefix: str, log_dir: Path) -> ServerProcess:
     return _start("ceiling", command, env, port, log_dir)
 
 
+# --- Postgres and Redis ----------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def services(database_url: str | None, redis_url: str | None, data_dir: Path) -> AsyncIterator[dict[str, str]]:
+    """The given Postgres/Redis, or private ones in data_dir (migrated)."""
+    if database_url and redis_url:
+        yield {"database": database_url, "redis": redis_url, "redis_pid": "", "pgdata": ""}
+        return
+    from server.db import migrate
+    from server.embedded import EmbeddedServices
+
+    embedded = EmbeddedServices(data_dir)
+    await asyncio.to_thread(embedded.start)
+    try:
+        assert embedded.postgres is not None and embedded.redis is not None
+        await asyncio.to_thread(migrate.upgrade, embedded.postgres.url)
+        yield {
+            "database": embedded.postgres.url,
+            "redis": embedded.redis.url,
+            "redis_pid": str(embedded.redis.process.pid if embedded.redis.process else ""),
+            "pgdata": str(embedded.postgres.pgdata),
+        }
+    finally:
+        await asyncio.to_thread(embedded.stop)
+
+
 # --- the machine -----------------------------------------------------------------------------
 
 
@@ -312,5 +342,5 @@ def machine() -> dict[str, object]:
     }
 
 
-def command_line() -> str:
-    return "python -m bench.live " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+def command_line(module: str = "bench.live") -> str:
+    return f"python -m {module} " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])

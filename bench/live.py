@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -792,28 +791,9 @@ def print_summary(results: dict[str, Any]) -> None:
 # --- the run ---------------------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def services(config: Config, data_dir: Path) -> AsyncIterator[dict[str, str]]:
-    """The given Postgres/Redis, or private ones in data_dir (migrated)."""
-    if config.database_url and config.redis_url:
-        yield {"database": config.database_url, "redis": config.redis_url, "redis_pid": "", "pgdata": ""}
-        return
-    from server.db import migrate
-    from server.embedded import EmbeddedServices
-
-    embedded = EmbeddedServices(data_dir)
-    await asyncio.to_thread(embedded.start)
-    try:
-        assert embedded.postgres is not None and embedded.redis is not None
-        await asyncio.to_thread(migrate.upgrade, embedded.postgres.url)
-        yield {
-            "database": embedded.postgres.url,
-            "redis": embedded.redis.url,
-            "redis_pid": str(embedded.redis.process.pid if embedded.redis.process else ""),
-            "pgdata": str(embedded.postgres.pgdata),
-        }
-    finally:
-        await asyncio.to_thread(embedded.stop)
+def services(config: Config, data_dir: Path) -> contextlib.AbstractAsyncContextManager[dict[str, str]]:
+    """The given Postgres/Redis, or private ones in data_dir (migrated): bench._setup.services."""
+    return _setup.services(config.database_url, config.redis_url, data_dir)
 
 
 async def run(config: Config) -> dict[str, Any]:

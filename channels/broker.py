@@ -45,6 +45,7 @@ class Broker:
         ping_interval: float = 5.0,
         min_backoff: float = 0.05,
         max_backoff: float = 5.0,
+        publish_connections: int = 20,
     ) -> None:
         self.prefix = prefix
         # Names the subscriber in CLIENT LIST, to tell it apart from command connections.
@@ -61,8 +62,17 @@ class Broker:
         self._max_backoff = max_backoff
         # No retries inside redis-py: a publish during an outage fails at once and says so.
         no_retry = Retry(NoBackoff(), 0)
-        self.redis: aioredis.Redis = aioredis.Redis.from_url(
-            redis_url, socket_connect_timeout=connect_timeout, socket_timeout=publish_timeout, retry=no_retry
+        # At most publish_connections at once: a burst of publications waits (within publish_timeout) for a
+        # connection rather than opening one each and keeping them all.
+        self.redis: aioredis.Redis = aioredis.Redis.from_pool(
+            aioredis.BlockingConnectionPool.from_url(
+                redis_url,
+                max_connections=publish_connections,
+                timeout=publish_timeout,
+                socket_connect_timeout=connect_timeout,
+                socket_timeout=publish_timeout,
+                retry=no_retry,
+            )
         )
         # RESP2 so that pub/sub messages arrive as plain replies on the subscriber connection.
         self._subscriber_pool = aioredis.ConnectionPool.from_url(

@@ -41,6 +41,10 @@ class Hub:
     def topics(self) -> frozenset[str]:
         return frozenset(self._rooms)
 
+    def membership_count(self) -> int:
+        """Connection-topic pairs, over every topic (what the hub holds per socket)."""
+        return sum(len(members) for members in self._rooms.values())
+
     def connections(self, topic: str) -> frozenset[Connection]:
         return frozenset(self._rooms.get(topic, ()))
 

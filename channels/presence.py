@@ -231,6 +231,10 @@ class Presence:
             self._local.pop(topic, None)
         await self._sync(topic, user_id, snapshot=False)
 
+    def local_counts(self) -> tuple[int, int]:
+        """Rooms this process has members in, and its member entries over those rooms."""
+        return len(self._local), sum(len(members) for members in self._local.values())
+
     async def snapshot(self, topic: str) -> PresenceFrame | None:
         """The presence frame of topic: everyone visibly in it on any process; None if Redis cannot say."""
         return await self._run(topic, self._read, [0, 0, 1])

@@ -149,8 +149,17 @@ def create_app(settings: Settings) -> Starlette:
             raise RuntimeError(f"Cannot reach the database at DATABASE_URL: {exc}") from exc
         # Redis may be down at start-up: the app still serves and commits (the live layer
         # catches up from Postgres when Redis returns), so the client connects lazily.
-        app.state.redis = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10
+        # A bounded pool: a burst (many members leaving at once, a page storm) waits for a connection
+        # instead of opening one more per concurrent command and keeping it for the process's life.
+        app.state.redis = redis.Redis.from_pool(
+            redis.BlockingConnectionPool.from_url(
+                settings.redis_url,
+                max_connections=settings.redis_pool_max,
+                timeout=5,
+                socket_timeout=5,
+                socket_connect_timeout=2,
+                health_check_interval=10,
+            )
         )
         app.state.limiter = RateLimiter(app.state.redis, settings.redis_prefix)
         live_service = LiveService(
@@ -160,6 +169,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.metrics,
             HeadReader(app.state.db),
             presence_ttl=settings.presence_ttl,
+            publish_connections=settings.redis_pool_max,
         )
         await live_service.start()
         app.state.live = live_service

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 USER_TOPIC = "user:"
 # Every process listens here for a community whose reading rules changed.
 COMMUNITIES_TOPIC = "communities"
+# New messages remembered per process so one is never handed to its sockets twice; a late copy from Redis
+# comes within a second or two of the local delivery, a few thousand messages' worth even when busy.
+NEW_DELIVERED_KEPT = 4096
 
 
 def user_topic(user_id: int) -> str:
@@ -173,16 +177,28 @@ class LiveService:
         head_reader: HeadReader,
         *,
         presence_ttl: float = 30.0,
+        publish_connections: int = 20,
     ) -> None:
         self.metrics = metrics
         self.head_reader = head_reader
-        self.broker = Broker(redis_url, prefix + "live:", on_reconnect=self._on_reconnect)
+        self.broker = Broker(
+            redis_url, prefix + "live:", on_reconnect=self._on_reconnect, publish_connections=publish_connections
+        )
         # Our envelope comes off, and control topics are handled, before the hub delivers.
         self.hub = Hub(self.broker, receive=self._on_message)
         self.presence = Presence(redis, prefix + "presence:", self.publish, ttl=presence_ttl)
         self.clients: set[Client] = set()
         self._by_user: dict[int, set[Client]] = {}
+        # The latest new messages handed to local sockets, by topic and envelope header (see _on_message).
+        self._new_delivered: collections.OrderedDict[tuple[str, bytes], None] = collections.OrderedDict()
         self._started = False
+        metrics.live_clients.set_function(lambda: len(self.clients))
+        metrics.live_users.set_function(lambda: len(self._by_user))
+        metrics.hub_topics.set_function(lambda: len(self.hub.topics))
+        metrics.hub_memberships.set_function(self.hub.membership_count)
+        metrics.broker_channels.set_function(lambda: len(self.broker.topics))
+        metrics.presence_rooms.set_function(lambda: self.presence.local_counts()[0])
+        metrics.presence_members.set_function(lambda: self.presence.local_counts()[1])
 
     async def start(self) -> None:
         await self.broker.start()
@@ -305,8 +321,20 @@ class LiveService:
         if topic == COMMUNITIES_TOPIC:
             self._on_reading_rules_changed(payload)
             return
+        header = stamp
         stamp, _, seq = stamp.partition(b" ")
-        delivered = self.hub.deliver(topic, payload, int(seq) if seq.isdigit() else None)
+        new_seq = int(seq) if seq.isdigit() else None
+        if new_seq is not None:
+            # A new message reaches this process's sockets once: a publish that timed out after Redis took it
+            # was already delivered here by the local fallback (Hub.publish), and Redis brings it back.
+            # The envelope's publishing time and seq name one publication (an epoch reset reuses seqs, not times).
+            key = (topic, header)
+            if key in self._new_delivered:
+                return
+            self._new_delivered[key] = None
+            if len(self._new_delivered) > NEW_DELIVERED_KEPT:
+                self._new_delivered.popitem(last=False)
+        delivered = self.hub.deliver(topic, payload, new_seq)
         if delivered and payload.startswith(b'{"type":"message"'):
             self.metrics.messages_delivered.inc(delivered)
             with contextlib.suppress(ValueError):

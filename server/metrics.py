@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import ipaddress
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -12,8 +16,39 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 
+def _coroutine_name(task: asyncio.Task[object]) -> str:
+    coroutine = task.get_coro()
+    return str(getattr(coroutine, "__qualname__", type(coroutine).__name__))
+
+
+class TaskCollector:
+    """kindred_asyncio_tasks{coroutine}: this process's asyncio tasks when scraped, by their coroutine's name
+    (a leak shows as one name that keeps growing)."""
+
+    NAME = "kindred_asyncio_tasks"
+    HELP = "asyncio tasks alive in this process when scraped, by coroutine"
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(self.NAME, self.HELP, labels=["coroutine"])
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(self.NAME, self.HELP, labels=["coroutine"])
+        try:
+            tasks = asyncio.all_tasks()
+        except RuntimeError:  # scraped outside the event loop (no tasks to speak of)
+            tasks = set()
+        for name, count in sorted(collections.Counter(map(_coroutine_name, tasks)).items()):
+            family.add_metric([name], count)
+        yield family
+
+
 class Metrics:
-    """The live layer's vital signs; each server process exposes its own (scrape every process)."""
+    """The live layer's vital signs; each server process exposes its own (scrape every process).
+
+    The gauges of the live service's own state (hub topics and memberships, broker channels, presence
+    entries, clients) read it when scraped: the live service sets their functions (server/live.py).
+    With kindred_open_sockets and kindred_asyncio_tasks they show a leak (bench/soak.py watches them).
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -40,6 +75,17 @@ class Metrics:
         self.redis_reconnects = Counter(
             "kindred_redis_reconnects", "Times the Redis subscription was re-established", registry=self.registry
         )
+        self.registry.register(TaskCollector())
+        self.live_clients = self._state("kindred_live_clients", "Websocket clients the live service holds")
+        self.live_users = self._state("kindred_live_users", "Members with at least one client on this process")
+        self.hub_topics = self._state("kindred_hub_topics", "Topics (rooms, threads, members) with local sockets")
+        self.hub_memberships = self._state("kindred_hub_memberships", "Socket-topic pairs in this process's hub")
+        self.broker_channels = self._state("kindred_broker_channels", "Redis channels this process subscribes to")
+        self.presence_rooms = self._state("kindred_presence_rooms", "Rooms this process keeps presence entries for")
+        self.presence_members = self._state("kindred_presence_members", "Presence entries this process keeps")
+
+    def _state(self, name: str, documentation: str) -> Gauge:
+        return Gauge(name, documentation, registry=self.registry)
 
 
 def _from_private_network(request: Request) -> bool:

@@ -35,6 +35,8 @@ class Settings:
     load_demo_data: bool = True
     db_pool_min: int = 2
     db_pool_max: int = 10
+    # Redis connections per process, for commands (rate limits, presence) and, as many again, for publishing.
+    redis_pool_max: int = 20
     smtp_url: str | None = None
     # How long a member stays "here" after their process stops refreshing them (a crashed process).
     presence_ttl: float = 30.0
@@ -85,6 +87,7 @@ class Settings:
             load_demo_data=_bool(env.get("KINDRED_DEMO_DATA"), True),
             db_pool_min=int(env.get("KINDRED_DB_POOL_MIN", "2")),
             db_pool_max=int(env.get("KINDRED_DB_POOL_MAX", "10")),
+            redis_pool_max=int(env.get("KINDRED_REDIS_POOL_MAX", "20")),
             smtp_url=env.get("KINDRED_SMTP_URL") or None,
             presence_ttl=float(env.get("KINDRED_PRESENCE_TTL", "30")),
             ws_max_queue=int(env.get("KINDRED_WS_MAX_QUEUE", "1000")),

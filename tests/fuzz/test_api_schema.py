@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +24,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from server import auth
+from server.settings import Settings
 from tests.factories import create_cast, create_post, create_session, create_thread
 from tests.fuzz.bridge import LoopBridge
 from tests.fuzz.profiles import examples
-from tests.harness import LiveServer
+from tests.harness import LiveServer, live_server
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -58,6 +60,14 @@ async def _visitor(server: LiveServer, name: str, session: str | None) -> Visito
     # A visitor's CSRF token is bound to its CSRF cookie; a member's to the session.
     cookies.update({key: value for key, value in response.cookies.items() if key == auth.CSRF_COOKIE})
     return Visitor(name, cookies, {"X-CSRF-Token": info["csrf_token"], "Origin": server.base_url})
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """The suite's server with the read limits out of reach: past 300 reads a session gets only 429s (documented
+    on every read, tests/server/routes/test_read_limits.py), and the cases would stop reaching the routes."""
+    async with live_server(settings.with_overrides(read_limit_session=10**9, read_limit_ip=10**9)) as running:
+        yield running
 
 
 @pytest.fixture
@@ -96,8 +106,10 @@ def _label(operation: Any) -> str:
     return re.sub(r"\W+", "_", f"{operation.method}_{operation.path}").strip("_")
 
 
-def _fuzz_operation(site: Site, operation: Any, visitor: Visitor) -> None:
-    """Run one operation's property as one visitor; raises the first failing case's report."""
+def _fuzz_operation(site: Site, operation: Any, visitor: Visitor, calls: Counter[str]) -> None:
+    """Run one operation's property as one visitor; raises the first failing case's report.
+
+    calls: counts the cases sent, by status class ("2xx", "4xx"...), for the run's figures."""
     session = requests.Session()
     session.cookies.update(visitor.cookies)
 
@@ -105,6 +117,7 @@ def _fuzz_operation(site: Site, operation: Any, visitor: Visitor) -> None:
     @given(case=_strategy(operation, site.known))
     def conforms(case: Any) -> None:
         response = case.call(base_url=site.server.base_url, session=session, headers=visitor.headers)
+        calls[f"{response.status_code // 100}xx"] += 1
         case.validate_response(response, checks=CHECKS, headers=visitor.headers)
 
     conforms.__name__ = f"{_label(operation)}_as_{visitor.name}"
@@ -123,9 +136,23 @@ async def test_no_api_operation_answers_with_a_server_error_or_outside_its_schem
         for operation in operations:
             for visitor in site.visitors:
                 try:
-                    _fuzz_operation(site, operation, visitor)
+                    _fuzz_operation(site, operation, visitor, calls[(operation.method, operation.path, visitor.name)])
                 except Exception as failure:  # collect them all: one report lists every broken operation
                     failures.append(f"{operation.method.upper()} {operation.path} as {visitor.name}:\n{failure}")
         assert not failures, "\n\n".join(failures)
 
+    calls: dict[tuple[str, str, str], Counter[str]] = {
+        (operation.method, operation.path, visitor.name): Counter()
+        for operation in operations
+        for visitor in site.visitors
+    }
     await LoopBridge.drive(fuzz)
+    # The run's figures, shown by `pytest -rP` (as `make fuzz` runs it).
+    per_pair = [sum(counter.values()) for counter in calls.values()]
+    statuses = sum(calls.values(), Counter())
+    print(
+        f"API: {len(operations)} operations x {len(site.visitors)} visitors, {sum(per_pair)} requests "
+        f"({min(per_pair)}-{max(per_pair)} per operation and visitor; "
+        + ", ".join(f"{status} {count}" for status, count in sorted(statuses.items()))
+        + ")"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -105,8 +106,7 @@ def _frame_of(kind: str, thread_id: int) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _frames(thread_id: int) -> st.SearchStrategy[dict[str, Any]]:
-    kinds = ["join", "leave", "send", "typing", "read", "remove", "ping", "watch", "unwatch"]
-    typed = st.sampled_from(kinds).flatmap(lambda kind: _frame_of(kind, thread_id))
+    typed = st.sampled_from(KINDS).flatmap(lambda kind: _frame_of(kind, thread_id))
     # Whole frames with a wrong or unknown type, or none at all.
     odd_type = st.builds(
         lambda frame, kind: (
@@ -118,14 +118,26 @@ def _frames(thread_id: int) -> st.SearchStrategy[dict[str, Any]]:
     return typed | odd_type
 
 
-def _encoded(frames: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[str | bytes]:
-    """A frame as a text message (ASCII-escaped or not) or a binary one; now and then nested far too deep."""
+KINDS = ("join", "leave", "send", "typing", "read", "remove", "ping", "watch", "unwatch")
 
-    def encode(frame: dict[str, Any], ascii_only: bool, as_bytes: bool, depth: int | None) -> str | bytes:
+
+def frame_kind(frame: dict[str, Any]) -> str:
+    """What a generated frame is, for the run's figures: its type, or "other type" / "no type"."""
+    if "type" not in frame:
+        return "no type"
+    kind = frame["type"]
+    return kind if isinstance(kind, str) and kind in KINDS else "other type"
+
+
+def _encoded(frames: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[tuple[str, str | bytes]]:
+    """A frame's kind and the frame as a text message (ASCII-escaped or not) or a binary one;
+    now and then nested far too deep."""
+
+    def encode(frame: dict[str, Any], ascii_only: bool, as_bytes: bool, depth: int | None) -> tuple[str, str | bytes]:
         text = json.dumps(frame, ensure_ascii=ascii_only)
         if depth is not None:
             text = text[:-1] + (", " if len(frame) else "") + '"deep": ' + "[" * depth + "]" * depth + "}"
-        return text.encode() if as_bytes else text
+        return frame_kind(frame), text.encode() if as_bytes else text
 
     depths = st.none() | st.none() | st.none() | st.integers(min_value=500, max_value=3000)
     return st.builds(encode, frames, st.booleans(), st.booleans(), depths)
@@ -152,6 +164,9 @@ class Sockets:
     def __init__(self, clients: dict[str, LiveClient]) -> None:
         self.clients = clients
         self.error_codes = documented_error_codes()
+        # Examples run, by frame kind and by the error codes they were answered with (the run's figures).
+        self.kinds: Counter[str] = Counter()
+        self.answers: Counter[str] = Counter()
 
     async def exchange(self, who: str, raw: str | bytes) -> list[Frame]:
         """Send raw, then a ping; the frames that came back up to the pong (the pong included)."""
@@ -166,6 +181,7 @@ class Sockets:
     def check(self, who: str, raw: str | bytes, answers: list[Frame]) -> None:
         assert self.clients[who].close_code is None, f"the socket was closed with {self.clients[who].close_code}"
         errors = [frame for frame in answers if frame["type"] == "error"]
+        self.answers.update(str(error["code"]) for error in errors)
         for error in errors:
             assert error["code"] in protocol.ERROR_CODES and error["code"] in self.error_codes, error
             # The database and Redis are up: "unavailable" here means handling the frame broke.
@@ -180,6 +196,12 @@ class Sockets:
                 # stack depth of the thread decoding it (this one is not the server's): no ref is fine.
                 got = [{**answer, "ref": refused.ref} if answer["ref"] is None else answer for answer in got]
             assert expected in got, f"{raw!r} should be answered with {expected}, got {answers}"
+
+    def report(self, name: str) -> None:
+        """Print the examples run (shown by `pytest -rP`, as `make fuzz` runs it)."""
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.kinds.items()))
+        codes = ", ".join(f"{code} {count}" for code, count in sorted(self.answers.items()))
+        print(f"{name}: {sum(self.kinds.values())} examples ({kinds}); error answers: {codes or 'none'}")
 
 
 @pytest.fixture
@@ -208,13 +230,16 @@ async def test_every_mutated_client_frame_gets_a_documented_answer_and_the_socke
 
     def fuzz(bridge: LoopBridge) -> None:
         @examples(ci=150)
-        @given(who=st.sampled_from(sorted(live.clients)), raw=_encoded(_frames(thread_id)))
-        def every_frame(who: str, raw: str | bytes) -> None:
+        @given(who=st.sampled_from(sorted(live.clients)), sample=_encoded(_frames(thread_id)))
+        def every_frame(who: str, sample: tuple[str, str | bytes]) -> None:
+            kind, raw = sample
+            live.kinds[kind] += 1
             live.check(who, raw, bridge.run(live.exchange(who, raw)))
 
         every_frame()
 
     await LoopBridge.drive(fuzz)
+    live.report("mutated frames")
 
 
 async def test_raw_bytes_and_text_get_a_bad_request_and_the_socket_answers_the_next_ping(
@@ -226,8 +251,10 @@ async def test_raw_bytes_and_text_get_a_bad_request_and_the_socket_answers_the_n
         @examples(ci=50)
         @given(who=st.sampled_from(sorted(live.clients)), raw=raw_messages)
         def every_message(who: str, raw: str | bytes) -> None:
+            live.kinds["bytes" if isinstance(raw, bytes) else "text"] += 1
             live.check(who, raw, bridge.run(live.exchange(who, raw)))
 
         every_message()
 
     await LoopBridge.drive(fuzz)
+    live.report("raw messages")

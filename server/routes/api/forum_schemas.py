@@ -9,6 +9,7 @@ import msgspec
 from server.actions.reactions import Counts
 from server.actions.threads import PostView, Thread, ThreadRow
 from server.presentation import markdown
+from server.routes.api.support import RowId
 
 # --- Schemas ------------------------------------------------------------------------------
 
@@ -110,7 +111,7 @@ class ForumThreadPage(msgspec.Struct):
 
 class ForumReply(msgspec.Struct, forbid_unknown_fields=True):
     body: str
-    reply_to_post_id: int | None = None
+    reply_to_post_id: RowId | None = None
     audience: str = "everyone"
 
 
@@ -134,7 +135,7 @@ class ForumReactionChoice(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ForumAccept(msgspec.Struct, forbid_unknown_fields=True):
-    post_id: int | None
+    post_id: RowId | None
 
 
 class ForumAccepted(msgspec.Struct):

@@ -12,7 +12,7 @@ from server import auth
 from server.actions import notifications
 from server.errors import bad_request
 from server.i18n import _
-from server.routes.api.support import api_route, json_response, read_json
+from server.routes.api.support import RowId, api_route, json_response, read_json
 
 
 class NotificationItem(msgspec.Struct):
@@ -34,7 +34,7 @@ class NotificationList(msgspec.Struct):
 
 
 class NotificationsRead(msgspec.Struct, forbid_unknown_fields=True):
-    ids: list[int] | None = None
+    ids: list[RowId] | None = None
     all: bool = False
 
 

@@ -32,7 +32,8 @@ What api_route does for you:
 - unsafe methods (POST, PUT, PATCH, DELETE) need the X-CSRF-Token header equal to the session's token
   (GET /api/v1/session gives it), else 403 JSON; sign_in=True answers 401 JSON to anonymous callers;
 - the operation (summary, path parameters from {name} / {name:int}, request body, responses, the
-  automatic 400/401/403/413/415 errors, security) appears in GET /api/v1/openapi.json.
+  automatic 400/401/403/413/415 errors, the read limit's 429 on reads, security) appears in
+  GET /api/v1/openapi.json.
 Schemas are msgspec.Struct types (turned into JSON Schema; their class names name the schemas, so keep
 them unique across the API) or plain JSON Schema dicts. Raise AppError
 (server.errors) for refusals: under /api/ it becomes {"error": code, "message": ...} with its status.
@@ -44,7 +45,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from starlette.convertors import FloatConvertor, IntegerConvertor, UUIDConvertor
@@ -64,6 +65,10 @@ ResponseSpec = str | tuple[str, Schema | None]
 T = TypeVar("T")
 # \u0000 in a JSON string (NUL, which Postgres text cannot hold), not an escaped backslash before "u0000".
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+# An id in a request body: a row's id is a positive Postgres bigint, so anything else is a 400 here
+# rather than a database error (a 500) further in.
+RowId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

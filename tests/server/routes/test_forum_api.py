@@ -283,6 +283,26 @@ async def test_notifications_through_the_api(client: httpx.AsyncClient, db: asyn
         assert (await client.post("/api/v1/notifications/read", json=bad, headers=headers)).status_code == 400
 
 
+async def test_ids_in_a_body_beyond_a_database_id_are_refused_as_bad_requests_not_server_errors(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    # make fuzz found these (Schemathesis): ids past Postgres's bigint answered 500 from the database.
+    cast = await create_cast(db)
+    thread = await create_thread(db, cast["community"], cast["member"], "Mine")
+    question = await create_thread(db, cast["community"], cast["member"], "Q", kind="question")
+    headers = await _api_login(client, "member")
+    for too_big in (2**63, 2**64, 10**30):
+        for url, body in (
+            ("/api/v1/notifications/read", {"ids": [1, too_big]}),
+            (f"/api/v1/threads/{thread}/posts", {"body": "hi", "reply_to_post_id": too_big}),
+            (f"/api/v1/threads/{question}/accept", {"post_id": too_big}),
+        ):
+            response = await client.post(url, json=body, headers=headers)
+            assert response.status_code == 400, (url, body, response.text)
+            assert response.json()["error"] == "bad_request"
+    assert await db.fetchval("SELECT count(*) FROM posts WHERE thread_id = $1", thread) == 1
+
+
 async def test_the_forum_operations_are_in_the_openapi_document(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/api/v1/openapi.json")).json()["paths"]
     expected = {

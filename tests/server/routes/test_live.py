@@ -360,6 +360,63 @@ async def test_metrics_count_sockets_messages_and_latency(
     assert "kindred_dropped_slow_clients_total 0.0" in text and "kindred_redis_reconnects_total 0.0" in text
 
 
+async def _scrape(server: LiveServer) -> dict[str, float]:
+    """/metrics, each metric's samples summed (kindred_asyncio_tasks over its coroutine labels)."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        text = (await http.get("/metrics")).text
+    return {
+        family.name: sum(sample.value for sample in family.samples) for family in text_string_to_metric_families(text)
+    }
+
+
+LIVE_STATE = [
+    "kindred_open_sockets",
+    "kindred_live_clients",
+    "kindred_live_users",
+    "kindred_hub_topics",
+    "kindred_hub_memberships",
+    "kindred_broker_channels",
+    "kindred_presence_rooms",
+    "kindred_presence_members",
+]
+
+
+async def test_metrics_show_the_live_state_and_it_returns_to_its_baseline_when_the_sockets_close(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    before = await _scrape(server)
+    assert before["kindred_asyncio_tasks"] >= 1
+    clients = [await _client(server, await _member(db, name)) for name in ("lucia", "amara")]
+    for client in clients:
+        assert (await client.join(ROOM))["type"] == "joined"
+    during = await _scrape(server)
+    # Two sockets of two members in one room: the room's topic and each member's own control topic.
+    grown = {name: during[name] - before[name] for name in LIVE_STATE}
+    assert grown == {
+        "kindred_open_sockets": 2,
+        "kindred_live_clients": 2,
+        "kindred_live_users": 2,
+        "kindred_hub_topics": 3,
+        "kindred_hub_memberships": 4,
+        "kindred_broker_channels": 3,
+        "kindred_presence_rooms": 1,
+        "kindred_presence_members": 2,
+    }
+    for client in clients:
+        await client.close()
+    after = await _scrape(server)
+    for _ in range(100):
+        if all(after[name] == before[name] for name in [*LIVE_STATE, "kindred_asyncio_tasks"]):
+            break
+        await asyncio.sleep(0.1)
+        after = await _scrape(server)
+    assert {name: after[name] for name in LIVE_STATE} == {name: before[name] for name in LIVE_STATE}
+    assert after["kindred_asyncio_tasks"] == before["kindred_asyncio_tasks"]
+
+
 async def test_a_stalled_client_is_closed_with_resume_and_active_clients_get_everything(
     settings, db: asyncpg.Connection, community: int
 ) -> None:

@@ -120,8 +120,8 @@ async def test_only_those_who_may_read_it_hear_of_a_members_only_reply(
         public_id = await db.fetchval("SELECT max(id) FROM posts")
     # The member hears of both; the visitor, on a socket whose frames come in order, only of the public one.
     # (two topics: the two frames may come in either order)
-    for post_id in (private_id, public_id):
-        await member.wait_for(lambda f, post_id=post_id: f["type"] == "thread" and f["post"] == post_id)
+    await member.wait_for(lambda f: f["type"] == "thread" and f["post"] == private_id)
+    await member.wait_for(lambda f: f["type"] == "thread" and f["post"] == public_id)
     await visitor.wait_for(lambda f: f["type"] == "thread" and f["post"] == public_id)
     assert [f["post"] for f in visitor.frames if f["type"] == "thread"] == [public_id]
     for socket in (visitor, member):

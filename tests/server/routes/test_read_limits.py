@@ -100,6 +100,27 @@ async def test_the_api_past_the_address_limit_answers_rate_limited_json(address_
         _assert_retry_after(await anonymous.get("/"))
 
 
+async def test_every_api_read_documents_the_read_limits_429_and_a_refused_read_matches_it(
+    address_limited: LiveServer,
+) -> None:
+    async with _http(address_limited.base_url) as anonymous:
+        document = (await anonymous.get("/api/v1/openapi.json")).json()
+        for _ in range(3):
+            assert (await anonymous.get("/api/v1/communities")).status_code == 200
+        refused = await anonymous.get("/api/v1/communities")
+    _assert_retry_after(refused)
+    reads = [(path, item["get"]) for path, item in document["paths"].items() if "get" in item]
+    assert len(reads) > 10
+    # A client generated from the document (or Schemathesis) must expect the 429 on every read.
+    undocumented = [path for path, operation in reads if "429" not in operation["responses"]]
+    assert not undocumented, f"reads without the read limit's 429: {undocumented}"
+    documented = document["paths"]["/api/v1/communities"]["get"]["responses"]["429"]
+    assert documented["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ApiError"}
+    assert "Retry-After" in documented["headers"]
+    assert refused.headers["content-type"].startswith("application/json")
+    assert set(refused.json()) == set(document["components"]["schemas"]["ApiError"]["required"])
+
+
 async def test_the_address_limit_bounds_every_session_on_it(
     address_limited: LiveServer, db: asyncpg.Connection, community: int
 ) -> None:
