@@ -152,7 +152,16 @@ class LiveSession:
         if found.resync is not None:
             self.send(protocol.encode_text(protocol.Resync(room=frame.room, reason=found.resync)))
             return None
-        self.send(protocol.encode_text(protocol.Joined(room=frame.room, epoch=found.epoch, head_seq=found.head_seq)))
+        self.send(
+            protocol.encode_text(
+                protocol.Joined(
+                    room=frame.room,
+                    epoch=found.epoch,
+                    head_seq=found.head_seq,
+                    user_id=user.id if user is not None else None,
+                )
+            )
+        )
         for seq, message in found.history:
             if message is not None:
                 self.send(protocol.encode_text(message_frame(frame.room, found.epoch, message)))

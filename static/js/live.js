@@ -41,8 +41,10 @@
   var typingTimer = null;
   var readTimer = null;
   var lastReadSent = 0;
-  var outboxKey = "kindred-outbox:" + room;
-  var outbox = loadOutbox(); // client id -> {body, createdAt}
+  // Per account and per room: on a shared tablet one member's unsent words are never sent (or
+  // shown) under the next account. site.js clears other accounts' outboxes and this one on logout.
+  var outboxKey = "kindred-outbox:" + me + ":" + room;
+  var outbox = me ? loadOutbox() : {}; // client id -> {body, createdAt}
 
   // --- small helpers ------------------------------------------------------------------------
 
@@ -58,6 +60,7 @@
   }
 
   function saveOutbox() {
+    if (!me) return;
     try { window.localStorage.setItem(outboxKey, JSON.stringify(outbox)); } catch (e) { /* private mode: memory only */ }
   }
 
@@ -376,7 +379,23 @@
     send({ type: "join", room: room });
   }
 
+  // The socket signed in as someone else (another tab logged out and in): this page's unsent
+  // messages are the previous member's, so they are dropped, never sent under the new name.
+  function signedInElsewhere() {
+    stopped = true;
+    outbox = {};
+    try { window.localStorage.removeItem(outboxKey); } catch (e) { /* private mode */ }
+    var pending = list.querySelectorAll("li.pending");
+    for (var i = 0; i < pending.length; i++) pending[i].parentNode.removeChild(pending[i]);
+    if (composer) composer.hidden = true;
+    setStatus(label("other-account"), true);
+    var closing = socket;
+    socket = null; // so its close does not say "offline" over the explanation
+    if (closing) closing.close();
+  }
+
   function onJoined(frame) {
+    if ("user_id" in frame && String(frame.user_id || "") !== me) { signedInElsewhere(); return; }
     if (epoch && frame.epoch !== epoch) { resync(); return; }
     var again = joinedOnThisSocket;
     epoch = frame.epoch;

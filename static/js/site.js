@@ -29,6 +29,30 @@
     }
   }
 
+  // The live rooms' offline outboxes (live.js) hold unsent words under "kindred-outbox:<account>:<room>".
+  // A shared tablet must never keep one member's words for the next: they are cleared on logout,
+  // and on any page that shows someone else signed in (or nobody), all but that account's are.
+  function clearOutboxes(keep) {
+    try {
+      var storage = window.localStorage;
+      for (var i = storage.length - 1; i >= 0; i--) {
+        var key = storage.key(i);
+        if (key && key.indexOf("kindred-outbox:") === 0 && (!keep || key.indexOf(keep) !== 0)) storage.removeItem(key);
+      }
+    } catch (e) { /* private mode: nothing was stored */ }
+  }
+
+  function guardOutboxes() {
+    var member = document.body.getAttribute("data-member-id") || "";
+    clearOutboxes(member ? "kindred-outbox:" + member + ":" : "");
+    var forms = document.querySelectorAll("form[action='/logout']");
+    for (var i = 0; i < forms.length; i++) {
+      forms[i].addEventListener("submit", function () { clearOutboxes(""); });
+    }
+  }
+
+  guardOutboxes(); // before live.js reads its outbox (scripts run in order, both deferred)
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpCookieNotice();
     localizeTimes();

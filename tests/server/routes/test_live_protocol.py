@@ -36,6 +36,20 @@ async def _answer(client: LiveClient, frame: Frame | str) -> Frame:
     return next(frame for frame in client.frames[start:] if frame["type"] not in live)
 
 
+async def test_the_answer_to_a_join_says_whose_socket_it_is_and_nobody_for_a_visitor(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    member = await _member(server, db, community, "nadia")
+    visitor = await LiveClient.connect(server.ws_url, server.base_url, None)
+    try:
+        joined = await member.join(ROOM)
+        assert joined["user_id"] == await db.fetchval("SELECT id FROM users WHERE username = 'nadia'")
+        assert "user_id" not in await visitor.join(ROOM)
+    finally:
+        await member.close()
+        await visitor.close()
+
+
 async def test_an_upgrade_without_a_session_or_with_a_stale_one_is_an_anonymous_socket(
     server: LiveServer, db: asyncpg.Connection, community: int
 ) -> None:
