@@ -51,6 +51,28 @@
     }
   }
 
+  // The phone header: one line with a Menu button that opens the links below it (a disclosure
+  // button, so Enter and Space work; Escape closes it and gives focus back to the button).
+  function setUpMenu() {
+    var header = document.querySelector(".site-header");
+    var button = document.getElementById("menu-toggle");
+    if (!header || !button) return;
+    function setOpen(open) {
+      header.classList.toggle("menu-open", open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    button.hidden = false;
+    header.classList.add("has-menu");
+    button.addEventListener("click", function () { setOpen(button.getAttribute("aria-expanded") !== "true"); });
+    header.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+        setOpen(false);
+        button.focus();
+      }
+    });
+  }
+
+  setUpMenu();
   guardOutboxes(); // before live.js reads its outbox (scripts run in order, both deferred)
 
   document.addEventListener("DOMContentLoaded", function () {
