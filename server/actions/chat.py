@@ -121,6 +121,8 @@ def _as_sent(stored: Stored, room: Room, user: User, actor: Actor, client_msg_id
         author_username=user.username,
         author_display_name=user.display_name,
         author_is_leader=actor.is_leader,
+        author_is_expert=user.is_expert,
+        author_is_admin=user.is_admin,
         client_msg_id=client_msg_id,
         body=text,
         state=stored.state,

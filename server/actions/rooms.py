@@ -70,6 +70,7 @@ class RoomPage:
     actor: Actor
     can_send: bool
     presence_hidden: bool
+    last_read_seq: int | None  # where the "new messages" line goes; None for visitors
 
 
 async def room_in(
@@ -104,6 +105,7 @@ async def open_room_page(
         actor=actor,
         can_send=access.can_write(actor, community),
         presence_hidden=await rooms.hides_presence(connection, room.id, user.id) if user else False,
+        last_read_seq=await rooms.last_read(connection, room.id, user.id) if user else None,
     )
 
 

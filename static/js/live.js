@@ -21,6 +21,13 @@
   var composerBody = document.getElementById("composer-body");
   var composerError = document.getElementById("composer-error");
   var emptyNote = document.getElementById("no-messages");
+  var scroller = document.getElementById("message-scroller") || list;
+  var jumpButton = document.getElementById("jump-latest");
+  var enterSendsBox = document.getElementById("enter-sends");
+  // Where the "new messages" line goes: the seq this member had read when the page opened.
+  var readAtOpen = root.getAttribute("data-last-read");
+  readAtOpen = me && readAtOpen !== null && readAtOpen !== "" ? parseInt(readAtOpen, 10) || 0 : null;
+  var atBottom = true; // the room opens at the newest message and follows new ones while the reader is there
 
   var epoch = root.getAttribute("data-epoch") || null;
   var lastSeq = parseInt(root.getAttribute("data-last-seq") || "0", 10) || 0; // every seq <= lastSeq is accounted for
@@ -93,20 +100,25 @@
   function elementForSeq(seq) { return list.querySelector('li[data-seq="' + seq + '"]'); }
   function elementForClientId(id) { return list.querySelector('li[data-client-id="' + CSS.escape(id) + '"]'); }
 
+  var BADGES = { leader: ["leader", "badge"], expert: ["expert", "badge badge-expert"], admin: ["admin", "badge badge-muted"] };
+
   function buildMessage(author, badge, createdAt, body) {
     var item = document.createElement("li");
     item.className = "message";
+    item.setAttribute("data-created", createdAt);
     var meta = document.createElement("p");
     meta.className = "message-meta";
     var name = document.createElement("span");
     name.className = "author";
     name.textContent = author;
     meta.appendChild(name);
-    if (badge === "leader") {
+    if (BADGES[badge]) {
       var mark = document.createElement("span");
-      mark.className = "badge";
-      mark.textContent = label("leader");
+      mark.className = BADGES[badge][1];
+      mark.textContent = label(BADGES[badge][0]);
+      meta.appendChild(document.createTextNode(" "));
       meta.appendChild(mark);
+      meta.appendChild(document.createTextNode(" "));
     }
     var time = document.createElement("time");
     time.setAttribute("datetime", createdAt);
@@ -179,10 +191,133 @@
       if (elementForClientId(id)) return;
       var item = buildMessage(myName(), null, outbox[id].createdAt, outbox[id].body);
       item.setAttribute("data-client-id", id);
+      item.setAttribute("data-author", me);
       markPending(item, false);
       list.appendChild(item);
     });
   }
+
+  // The page's own history: its times become the reader's clock time (the day is in the separators).
+  function localizeHistory() {
+    var times = list.querySelectorAll("li.message time");
+    for (var i = 0; i < times.length; i++) {
+      var text = formatTime(times[i].getAttribute("datetime"));
+      if (text) times[i].textContent = text;
+    }
+  }
+
+  // --- how the list reads: days, groups, avatars, the "new messages" line, staying at the newest ---
+
+  function initials(name) {
+    // The first letter (or digit) of the first two words that have one: "Amara (leader)" is "A".
+    var words = String(name || "").split(/\s+/).map(function (word) {
+      var found = word.match(/[\p{L}\p{N}]/u);
+      return found ? found[0] : "";
+    }).filter(Boolean);
+    var letters = words.slice(0, 2).join("");
+    return letters.toUpperCase() || "?";
+  }
+
+  function ensureAvatar(item) {
+    if (item.querySelector(".avatar")) return;
+    var name = item.querySelector(".author");
+    var avatar = document.createElement("span");
+    avatar.className = "avatar avatar-" + ((parseInt(item.getAttribute("data-author"), 10) || 0) % 6);
+    avatar.setAttribute("aria-hidden", "true"); // the name is written next to it
+    avatar.textContent = initials(name ? name.textContent : "");
+    item.insertBefore(avatar, item.firstChild);
+  }
+
+  function dayLabel(date) {
+    var today = new Date();
+    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    if (date.toDateString() === today.toDateString()) return label("today");
+    if (date.toDateString() === yesterday.toDateString()) return label("yesterday");
+    return date.toLocaleDateString(document.documentElement.lang || undefined,
+      { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+  }
+
+  function marker(className, key, text) {
+    var item = document.createElement("li");
+    item.className = className;
+    item.setAttribute("data-key", key);
+    var span = document.createElement("span");
+    span.textContent = text;
+    item.appendChild(span);
+    return item;
+  }
+
+  // Day separators (in the reader's own time zone), the "new messages" line, and groups of one
+  // author's messages within a minute. Markers already in place are left alone, so the polite live
+  // region announces a day or the line once, not again with every message.
+  function relayout() {
+    var used = [];
+    var previous = null;
+    var dividerDone = readAtOpen === null;
+    var items = list.querySelectorAll("li.message");
+    for (var i = 0; i < items.length; i++) {
+      var item = items[i];
+      ensureAvatar(item);
+      var created = new Date(item.getAttribute("data-created") || "");
+      var valid = !isNaN(created.getTime());
+      var day = valid ? created.toDateString() : "";
+      var minute = valid ? day + " " + created.getHours() + ":" + created.getMinutes() : "";
+      var author = item.getAttribute("data-author") || "";
+      var seq = parseInt(item.getAttribute("data-seq") || "", 10);
+      // The order is: day separator, then the "new messages" line, then the message.
+      var before = item.previousElementSibling;
+      if (before && before.classList.contains("unread-divider")) before = before.previousElementSibling;
+      if (valid && (!previous || previous.day !== day)) {
+        if (!(before && before.classList.contains("day-separator") && before.getAttribute("data-key") === day)) {
+          before = marker("day-separator", day, dayLabel(created));
+          list.insertBefore(before, item);
+        }
+        used.push(before);
+        previous = null;
+      }
+      if (!dividerDone && seq > readAtOpen && author !== me) {
+        dividerDone = true;
+        var divider = list.querySelector("li.unread-divider") || marker("unread-divider", "unread", label("new-messages"));
+        if (item.previousElementSibling !== divider) list.insertBefore(divider, item);
+        used.push(divider);
+        previous = null;
+      }
+      item.classList.toggle("continued", !!(previous && author && previous.author === author && previous.minute === minute));
+      previous = { day: day, minute: minute, author: author };
+    }
+    var markers = list.querySelectorAll("li.day-separator, li.unread-divider");
+    for (var j = 0; j < markers.length; j++) {
+      if (used.indexOf(markers[j]) < 0) markers[j].parentNode.removeChild(markers[j]);
+    }
+  }
+
+  function scrollToLatest() {
+    scroller.scrollTop = scroller.scrollHeight;
+    atBottom = true;
+    if (jumpButton) jumpButton.hidden = true;
+  }
+
+  // After the list changed: keep following the newest message if the reader was there (or just
+  // sent one); otherwise leave the reading place alone and offer the way back down.
+  function listChanged(mine) {
+    relayout();
+    if (atBottom || mine) scrollToLatest();
+    else if (jumpButton) jumpButton.hidden = false;
+  }
+
+  // The conversation's box is sized in the stylesheet to leave the composer on screen under it; when
+  // something above pushes it down (the cookie notice, a long room name), the page scrolls just
+  // enough that the composer's bottom is at the screen's bottom.
+  function revealComposer() {
+    var end = document.getElementById("live-end");
+    if (end && end.getBoundingClientRect().bottom > window.innerHeight) end.scrollIntoView({ block: "end" });
+  }
+
+  scroller.addEventListener("scroll", function () {
+    atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 24;
+    if (jumpButton) jumpButton.hidden = atBottom;
+  });
+  if (jumpButton) jumpButton.addEventListener("click", scrollToLatest);
 
   function accountFor(seq) {
     if (seq <= lastSeq) return;
@@ -233,6 +368,7 @@
     if (frame.removed) addState(item, label("removed"), "removed");
     if (!frame.held && !frame.removed) addFlagLink(item, frame.seq, frame.author ? frame.author.id : "");
     insertInOrder(item, frame.seq);
+    listChanged(false);
     accountFor(frame.seq);
   }
 
@@ -260,6 +396,7 @@
         if (!item.classList.contains("removed")) addState(item, label("removed"), "removed");
       } else {
         item.parentNode.removeChild(item);
+        relayout();
       }
     }
     accountFor(frame.seq);
@@ -279,6 +416,7 @@
     addRemoveButton(item, frame.seq);
     item.parentNode.removeChild(item);
     insertInOrder(item, frame.seq);
+    relayout();
     accountFor(frame.seq);
   }
 
@@ -297,6 +435,7 @@
         if (item) {
           if (composerBody && !composerBody.value) composerBody.value = item.querySelector(".message-body").textContent;
           item.parentNode.removeChild(item);
+          relayout();
         }
       }
     }
@@ -319,10 +458,10 @@
     members.forEach(function (member) {
       var item = document.createElement("li");
       item.textContent = member.display_name;
-      if (member.badge === "leader") {
+      if (BADGES[member.badge]) {
         var mark = document.createElement("span");
-        mark.className = "badge";
-        mark.textContent = label("leader");
+        mark.className = BADGES[member.badge][1];
+        mark.textContent = label(BADGES[member.badge][0]);
         item.appendChild(document.createTextNode(" "));
         item.appendChild(mark);
       }
@@ -373,6 +512,7 @@
   function resync() {
     setStatus(label("reload"), false);
     list.textContent = "";
+    atBottom = true;
     seen = {};
     lastSeq = 0;
     epoch = null;
@@ -387,6 +527,7 @@
     try { window.localStorage.removeItem(outboxKey); } catch (e) { /* private mode */ }
     var pending = list.querySelectorAll("li.pending");
     for (var i = 0; i < pending.length; i++) pending[i].parentNode.removeChild(pending[i]);
+    relayout();
     if (composer) composer.hidden = true;
     setStatus(label("other-account"), true);
     var closing = socket;
@@ -513,7 +654,24 @@
       list.appendChild(item);
       if (emptyNote) { emptyNote.parentNode.removeChild(emptyNote); emptyNote = null; }
       composerBody.value = "";
+      listChanged(true);
       send({ type: "send", room: room, client_id: id, body: body });
+    });
+    // Enter sends and Shift+Enter starts a new line, unless the member prefers the button (kept in
+    // this browser). Never while an input method is composing a word (Japanese, Chinese...).
+    var ENTER_KEY = "kindred-enter-sends";
+    if (enterSendsBox) {
+      try { enterSendsBox.checked = window.localStorage.getItem(ENTER_KEY) !== "0"; } catch (e) { /* private mode */ }
+      enterSendsBox.addEventListener("change", function () {
+        try { window.localStorage.setItem(ENTER_KEY, enterSendsBox.checked ? "1" : "0"); } catch (e) { /* private mode */ }
+      });
+    }
+    composerBody.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+      if (enterSendsBox && !enterSendsBox.checked) return;
+      event.preventDefault();
+      if (typeof composer.requestSubmit === "function") composer.requestSubmit();
+      else composer.dispatchEvent(new Event("submit", { cancelable: true }));
     });
     composerBody.addEventListener("input", function () {
       var now = Date.now();
@@ -531,6 +689,12 @@
     send({ type: "remove", room: room, seq: parseInt(button.getAttribute("data-seq"), 10), reason: reason });
   });
 
+  localizeHistory();
   showPendingFromOutbox();
+  relayout();
+  scrollToLatest();
+  revealComposer();
+  // Again once site.js has shown the cookie notice (its listener was added first, so it runs first).
+  document.addEventListener("DOMContentLoaded", revealComposer);
   connect();
 })();

@@ -23,6 +23,8 @@ class Message:
     state_reason: str
     created_at: datetime
     edited_at: datetime | None
+    author_is_expert: bool = False
+    author_is_admin: bool = False
 
 
 # Author names come from the users row (a deleted account shows as "Former member").
@@ -31,6 +33,8 @@ _SELECT = """
            coalesce(u.username, '') AS author_username,
            coalesce(CASE WHEN u.deleted_at IS NULL THEN u.display_name END, 'Former member') AS author_display_name,
            coalesce(ms.role = 'leader', false) AS author_is_leader,
+           coalesce(u.is_expert AND u.deleted_at IS NULL, false) AS author_is_expert,
+           coalesce(u.is_admin AND u.deleted_at IS NULL, false) AS author_is_admin,
            m.client_msg_id, m.body, m.state, m.state_reason, m.created_at, m.edited_at
     FROM room_messages m
     JOIN rooms r ON r.id = m.room_id

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from server.actions import communities
 from server.actions import rooms as room_actions
-from server.live import room_topic
+from server.live import badge_for, room_topic
 from server.routes.forms import read_form, redirect, text
 from server.templating import render
 
@@ -31,6 +31,10 @@ async def room_page(request: Request) -> Response:
             "can_send": page.can_send,
             "presence_hidden": page.presence_hidden,
             "last_seq": page.history[-1].seq if page.history else page.room.last_seq,
+            "last_read_seq": page.last_read_seq,
+            "badges": {
+                m.seq: badge_for(m.author_is_leader, m.author_is_expert, m.author_is_admin) for m in page.history
+            },
         },
     )
 
