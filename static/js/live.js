@@ -209,7 +209,7 @@
   // --- how the list reads: days, groups, avatars, the "new messages" line, staying at the newest ---
 
   function initials(name) {
-    // The first letter (or digit) of the first two words that have one: "Amara (leader)" is "A".
+    // The first letter (or digit) of the first two words that have one: "Amara Okafor" is "AO".
     var words = String(name || "").split(/\s+/).map(function (word) {
       var found = word.match(/[\p{L}\p{N}]/u);
       return found ? found[0] : "";
