@@ -43,6 +43,17 @@ def check_message(body: str, client_msg_id: str) -> str:
     return text
 
 
+async def slow_mode_wait(limiter: RateLimiter, room: Room, actor: Actor) -> int:
+    """Seconds before this member may send in the room again under slow mode (0: now), for the page."""
+    if room.slow_mode_seconds <= 0 or actor.can_moderate or actor.user is None:
+        return 0
+    try:
+        wait = await limiter.client.ttl(f"{limiter.prefix}slow:{room.id}:{actor.user_id}")
+    except RedisError:
+        return 0  # the send itself fails open too
+    return max(int(wait), 0)
+
+
 async def _check_slow_mode(limiter: RateLimiter, room: Room, actor: Actor) -> None:
     if room.slow_mode_seconds <= 0 or actor.can_moderate:
         return

@@ -71,6 +71,7 @@ class RoomPage:
     can_send: bool
     presence_hidden: bool
     last_read_seq: int | None  # where the "new messages" line goes; None for visitors
+    muted_notice: str | None  # shown instead of the composer to a muted member: until when, and why
 
 
 async def room_in(
@@ -106,6 +107,7 @@ async def open_room_page(
         can_send=access.can_write(actor, community),
         presence_hidden=await rooms.hides_presence(connection, room.id, user.id) if user else False,
         last_read_seq=await rooms.last_read(connection, room.id, user.id) if user else None,
+        muted_notice=access.muted_notice(actor),
     )
 
 

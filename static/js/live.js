@@ -27,6 +27,10 @@
   // Where the "new messages" line goes: the seq this member had read when the page opened.
   var readAtOpen = root.getAttribute("data-last-read");
   readAtOpen = me && readAtOpen !== null && readAtOpen !== "" ? parseInt(readAtOpen, 10) || 0 : null;
+  // Slow mode as this member meets it (0 for leaders): the countdown shows before a send would be refused.
+  var slowSeconds = parseInt(root.getAttribute("data-slow-mode") || "0", 10) || 0;
+  var slowUntil = Date.now() + (parseInt(root.getAttribute("data-slow-wait") || "0", 10) || 0) * 1000;
+  var slowTimer = null;
   var atBottom = true; // the room opens at the newest message and follows new ones while the reader is there
 
   var epoch = root.getAttribute("data-epoch") || null;
@@ -402,8 +406,32 @@
     accountFor(frame.seq);
   }
 
+  function slowLeft() {
+    return slowSeconds > 0 ? Math.max(0, Math.ceil((slowUntil - Date.now()) / 1000)) : 0;
+  }
+
+  function showSlowMode() {
+    var note = document.getElementById("slow-mode-note");
+    if (!note) return;
+    var left = slowLeft();
+    note.textContent = left > 0
+      ? label("slow-wait").replace("%(seconds)s", String(left))
+      : label("slow-mode").replace("%(seconds)s", String(slowSeconds));
+    note.classList.toggle("waiting", left > 0);
+    clearTimeout(slowTimer);
+    if (left > 0) slowTimer = setTimeout(showSlowMode, 1000);
+    else if (composerError && composerError.getAttribute("data-slow") === "1") {
+      composerError.textContent = "";
+      composerError.removeAttribute("data-slow");
+    }
+  }
+
   function onAck(frame) {
     var item = elementForClientId(frame.client_id);
+    if (item && slowSeconds > 0) {
+      slowUntil = Date.now() + slowSeconds * 1000; // the server's window opened with this message
+      showSlowMode();
+    }
     delete outbox[frame.client_id];
     saveOutbox();
     if (!item) return;
@@ -643,6 +671,12 @@
       var body = composerBody.value.trim();
       composerError.textContent = "";
       if (!body) return;
+      if (slowLeft() > 0) {
+        // It would be refused: say so now and keep the words in the box.
+        composerError.textContent = label("slow-wait").replace("%(seconds)s", String(slowLeft()));
+        composerError.setAttribute("data-slow", "1");
+        return;
+      }
       var id = newClientId();
       var createdAt = new Date().toISOString();
       outbox[id] = { body: body, createdAt: createdAt };
@@ -689,6 +723,7 @@
     send({ type: "remove", room: room, seq: parseInt(button.getAttribute("data-seq"), 10), reason: reason });
   });
 
+  showSlowMode();
   localizeHistory();
   showPendingFromOutbox();
   relayout();
