@@ -346,7 +346,7 @@
     var existing = elementForSeq(frame.seq);
     var mine = frame.client_id ? elementForClientId(frame.client_id) : null;
     if (existing) {
-      if (frame.held && !existing.classList.contains("held")) addState(existing, label("review"), "held");
+      if (frame.held && !existing.classList.contains("held")) addState(existing, reviewLabel(frame), "held");
       // Approved by a leader (or shown again after flags were dismissed): it is an ordinary message now.
       if (!frame.held && !frame.removed) {
         if (existing.classList.contains("held")) clearState(existing, "held");
@@ -368,12 +368,18 @@
       delete outbox[frame.client_id];
       saveOutbox();
     }
-    if (frame.held) addState(item, label("review"), "held");
+    if (frame.held) addState(item, reviewLabel(frame), "held");
     if (frame.removed) addState(item, label("removed"), "removed");
     if (!frame.held && !frame.removed) addFlagLink(item, frame.seq, frame.author ? frame.author.id : "");
     insertInOrder(item, frame.seq);
     listChanged(false);
     accountFor(frame.seq);
+  }
+
+  // One's own held message also says roughly how long the leaders usually take.
+  function reviewLabel(frame) {
+    var mine = frame.author && String(frame.author.id) === me;
+    return mine && label("review-time") ? label("review") + " · " + label("review-time") : label("review");
   }
 
   function addState(item, text, className) {

@@ -96,3 +96,51 @@ async def test_a_muted_member_sees_why_and_until_when_instead_of_a_composer(
     await page.screenshot(path=str(screenshot_path(f"muted-banner-{viewport['width']}")))
     assert watched.errors == []
     await context.close()
+
+
+@WIDTHS
+async def test_a_held_first_message_says_roughly_how_long_the_leaders_usually_take(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str, viewport: ViewportSize
+) -> None:
+    web = site[0]
+    community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    leader = await demo_db.fetchval("SELECT id FROM users WHERE username = 'amara'")
+    intro = await demo_db.fetchval("SELECT id FROM threads WHERE kind = 'introduction'")
+    # The leaders' last decision came three hours after the post was written.
+    earlier = await create_user(demo_db, "karim")
+    await add_member(demo_db, community, earlier, approved_posts=0)
+    post = await demo_db.fetchval(
+        """INSERT INTO posts (thread_id, author_id, body_md, created_at)
+           VALUES ($1, $2, 'Hello from Karim.', now() - interval '3 hours') RETURNING id""",
+        intro,
+        earlier,
+    )
+    await demo_db.execute(
+        """INSERT INTO moderation_actions (community_id, actor_id, action, target_user_id, target_kind, target_id)
+           VALUES ($1, $2, 'approve_post', $3, 'post', $4)""",
+        community,
+        leader,
+        earlier,
+        post,
+    )
+    newcomer = await create_user(demo_db, "noor", display_name="Noor")
+    await add_member(demo_db, community, newcomer, approved_posts=0)
+    context = await signed_in_context(browser, web, await create_session(demo_db, newcomer), viewport=viewport)
+    watched = watch(context)
+    page = await context.new_page()
+    await page.goto(web.base_url + ROOM_PATH)
+    await expect(page.locator("#live-status")).to_have_text("Connected")
+    box = page.get_by_label("Your message")
+    await box.fill("Hello, we are new here.")
+    await box.press("Enter")
+    mine = page.locator("#messages li[data-seq]", has_text="Hello, we are new here.")
+    await expect(mine).to_contain_text(
+        "waiting for review · Leaders usually review first messages within about 3 hours."
+    )
+    await page.reload()
+    await expect(mine).to_contain_text(
+        "waiting for review · Leaders usually review first messages within about 3 hours."
+    )
+    assert await serious_violations(page, axe_source) == []
+    assert watched.errors == []
+    await context.close()
