@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from channels.protocol import ResyncReason
 from server.actions import access, events
 from server.actions.access import Actor, require_moderator
+from server.actions.thread_moderation import tell_author
 from server.db.queries import audit, messages, rooms
 from server.db.queries.messages import Message, Stored
 from server.db.queries.rooms import Room, RoomInCommunity
@@ -151,8 +152,9 @@ async def do_remove_message(
     message = await messages.by_seq(connection, room.id, seq)
     if message is None:
         raise not_found(_("That message does not exist."))
+    clean = reason.strip()[:500]
     async with events.unit_of_work(connection):
-        removed = await messages.set_state(connection, message.id, "hidden", reason.strip()[:500], user.id)
+        removed = await messages.set_state(connection, message.id, "hidden", clean, user.id)
         events.emit(events.RoomMessageGone(community_slug, room.slug, seq))
         await audit.record(
             connection,
@@ -162,8 +164,23 @@ async def do_remove_message(
             target_user_id=message.author_id,
             target_kind="room_message",
             target_id=message.id,
-            reason=reason.strip()[:500],
+            reason=clean,
         )
+        # The author is told privately, with the reason; once (removing it again changes nothing).
+        if message.state != "hidden" and message.author_id != user.id:
+            await tell_author(
+                connection,
+                author_id=message.author_id,
+                actor_id=user.id,
+                community_id=room.community_id,
+                data={
+                    "event": "hidden" if clean else "removed",
+                    "what": "message",
+                    "reason": clean,
+                    "room": room.name,
+                    "url": f"/c/{community_slug}/live/{room.slug}",
+                },
+            )
     assert removed is not None
     return removed
 
