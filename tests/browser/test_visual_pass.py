@@ -12,6 +12,7 @@ from tests.browser.axe import serious_violations
 from tests.browser.conftest import screenshot_path, signed_in_context, watch
 from tests.factories import create_session
 from tests.harness import WebProcess
+from tests.live_client import LiveClient
 
 pytestmark = pytest.mark.browser
 
@@ -147,6 +148,15 @@ async def test_the_dark_theme_follows_the_system_setting_and_every_main_page_pas
     web = site[1]
     amara = await create_session(demo_db, await demo_db.fetchval("SELECT id FROM users WHERE username = 'amara'"))
     intro = await demo_db.fetchval("SELECT id FROM threads WHERE kind = 'introduction'")
+    # The room has a conversation to show (avatars, badges, day separator, the "new messages" line).
+    lucia = await create_session(demo_db, await demo_db.fetchval("SELECT id FROM users WHERE username = 'lucia'"))
+    for session, text in [(lucia, "Good evening. Is anyone up?"), (amara, "I'm here, Lucía.")]:
+        client = await LiveClient.connect(web.ws_url, web.base_url, session)
+        try:
+            await client.join(f"{CMS_SLUG}/main")
+            assert (await client.say(f"{CMS_SLUG}/main", text))["type"] == "ack"
+        finally:
+            await client.close()
     problems: list[str] = []
     for viewport in (PHONE, DESKTOP):
         light = await browser.new_context(viewport=viewport, color_scheme="light")
@@ -173,6 +183,7 @@ async def test_the_dark_theme_follows_the_system_setting_and_every_main_page_pas
             await page.goto(web.base_url + path)
             if name == "live-room":
                 await expect(page.locator("#live-status")).to_have_text("Connected")
+                await expect(page.locator("#messages li.unread-divider")).to_have_count(1)
             if await _background_luminance(page) > 0.2:
                 problems.append(f"{name} {viewport['width']} px: not dark")
             problems += [f"{name} {viewport['width']} px: {v}" for v in await serious_violations(page, axe_source)]
