@@ -145,6 +145,9 @@ class Joined(ServerFrame, tag="joined"):
     room: str
     epoch: str
     head_seq: int
+    # Whose socket this is, on the answer to a join only: a page that holds one member's unsent
+    # messages must not send them on a socket that signed in as someone else meanwhile.
+    user_id: int | None = None
 
 
 class Ack(ServerFrame, tag="ack"):

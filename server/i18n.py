@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextvars
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -92,6 +92,11 @@ def valid_time_zone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+def format_duration(value: timedelta) -> str:
+    """A rough duration in the reader's language ("3 hours", "2 jours")."""
+    return format_timedelta(value, threshold=1.5, locale=Locale.parse(_current_language.get()))
 
 
 def format_time(value: datetime | None, format: str = "medium") -> str:

@@ -112,7 +112,7 @@ def message_frame(topic: str, epoch: str, message: Message) -> protocol.Message:
             id=message.author_id,
             username=message.author_username,
             display_name=message.author_display_name,
-            badge="leader" if message.author_is_leader else None,
+            badge=badge_for(message.author_is_leader, message.author_is_expert, message.author_is_admin),
         )
     return protocol.Message(
         room=topic,

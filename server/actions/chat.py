@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from channels.protocol import ResyncReason
 from server.actions import access, events
 from server.actions.access import Actor, require_moderator
+from server.actions.thread_moderation import tell_author
 from server.db.queries import audit, messages, rooms
 from server.db.queries.messages import Message, Stored
 from server.db.queries.rooms import Room, RoomInCommunity
@@ -41,6 +42,17 @@ def check_message(body: str, client_msg_id: str) -> str:
     if not client_msg_id or len(client_msg_id) > MAX_CLIENT_ID_CHARS:
         raise bad_request(_("Each message needs a client id of 1 to 64 characters."))
     return text
+
+
+async def slow_mode_wait(limiter: RateLimiter, room: Room, actor: Actor) -> int:
+    """Seconds before this member may send in the room again under slow mode (0: now), for the page."""
+    if room.slow_mode_seconds <= 0 or actor.can_moderate or actor.user is None:
+        return 0
+    try:
+        wait = await limiter.client.ttl(f"{limiter.prefix}slow:{room.id}:{actor.user_id}")
+    except RedisError:
+        return 0  # the send itself fails open too
+    return max(int(wait), 0)
 
 
 async def _check_slow_mode(limiter: RateLimiter, room: Room, actor: Actor) -> None:
@@ -122,6 +134,8 @@ def _as_sent(stored: Stored, room: Room, user: User, actor: Actor, client_msg_id
         author_username="" if actor.standing.pseudonym else user.username,
         author_display_name=actor.standing.pseudonym or user.display_name,
         author_is_leader=actor.is_leader,
+        author_is_expert=user.is_expert and not actor.standing.pseudonym,
+        author_is_admin=user.is_admin and not actor.standing.pseudonym,
         client_msg_id=client_msg_id,
         body=text,
         state=stored.state,
@@ -140,8 +154,9 @@ async def do_remove_message(
     message = await messages.by_seq(connection, room.id, seq)
     if message is None:
         raise not_found(_("That message does not exist."))
+    clean = reason.strip()[:500]
     async with events.unit_of_work(connection):
-        removed = await messages.set_state(connection, message.id, "hidden", reason.strip()[:500], user.id)
+        removed = await messages.set_state(connection, message.id, "hidden", clean, user.id)
         events.emit(events.RoomMessageGone(community_slug, room.slug, seq))
         await audit.record(
             connection,
@@ -151,8 +166,23 @@ async def do_remove_message(
             target_user_id=message.author_id,
             target_kind="room_message",
             target_id=message.id,
-            reason=reason.strip()[:500],
+            reason=clean,
         )
+        # The author is told privately, with the reason; once (removing it again changes nothing).
+        if message.state != "hidden" and message.author_id != user.id:
+            await tell_author(
+                connection,
+                author_id=message.author_id,
+                actor_id=user.id,
+                community_id=room.community_id,
+                data={
+                    "event": "hidden" if clean else "removed",
+                    "what": "message",
+                    "reason": clean,
+                    "room": room.name,
+                    "url": f"/c/{community_slug}/live/{room.slug}",
+                },
+            )
     assert removed is not None
     return removed
 

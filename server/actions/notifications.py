@@ -125,6 +125,7 @@ def _text_from_data(kind: str, data: dict[str, object], *, title: str, community
             ("rejected", "message"): _("A leader did not approve your message in %(room)s. Reason: %(reason)s"),
             ("hidden", "post"): _("A leader hid your post in “%(title)s”. Reason: %(reason)s"),
             ("hidden", "message"): _("A leader hid your message in %(room)s. Reason: %(reason)s"),
+            ("removed", "message"): _("A leader removed your message in %(room)s."),
             ("restored", "post"): _("A leader restored your post in “%(title)s”."),
             ("join_requested", "community"): _(
                 "Someone asked to join %(community)s: answer them on the page “Who can read and join”."

@@ -5,18 +5,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 
 from server.actions import access, events
 from server.actions.access import Actor, actor_for, require_member, require_moderator
-from server.db.queries import audit, communities, messages, rooms
+from server.db.queries import audit, communities, messages, review, rooms
 from server.db.queries.communities import Community
 from server.db.queries.messages import Message
 from server.db.queries.rooms import Room
 from server.db.queries.users import User
 from server.errors import bad_request, conflict, not_found
-from server.i18n import _
+from server.i18n import _, format_duration
 
 
 def slug_for(name: str) -> str:
@@ -70,6 +71,9 @@ class RoomPage:
     actor: Actor
     can_send: bool
     presence_hidden: bool
+    last_read_seq: int | None  # where the "new messages" line goes; None for visitors
+    muted_notice: str | None  # shown instead of the composer to a muted member: until when, and why
+    review_note: str  # how long leaders usually take, for a member whose messages wait for review ("" otherwise)
 
     @property
     def me(self) -> int | None:
@@ -112,7 +116,21 @@ async def open_room_page(
         actor=actor,
         can_send=access.can_write(actor, community),
         presence_hidden=await rooms.hides_presence(connection, room.id, user.id) if user else False,
+        last_read_seq=await rooms.last_read(connection, room.id, user.id) if user else None,
+        muted_notice=access.muted_notice(actor),
+        review_note=await review_note(connection, actor) if actor.standing.needs_review else "",
     )
+
+
+async def review_note(connection: asyncpg.Connection, actor: Actor) -> str:
+    """Roughly how long a new member's first message waits: the median of the leaders' recent decisions."""
+    wait = await review.typical_wait(connection, actor.community_id)
+    if wait is None:
+        return _("Leaders review first messages by hand; it can take a few hours.")
+    # "About 0 seconds" would be a promise: a minute is the least anyone waits for a person.
+    return _("Leaders usually review first messages within about %(time)s.") % {
+        "time": format_duration(max(wait, timedelta(minutes=1)))
+    }
 
 
 async def unread_counts(connection: asyncpg.Connection, user: User | None, community_ids: list[int]) -> dict[int, int]:

@@ -156,7 +156,19 @@ class LiveSession:
         if found.resync is not None:
             self.send(protocol.encode_text(protocol.Resync(room=frame.room, reason=found.resync)))
             return None
-        self.send(protocol.encode_text(protocol.Joined(room=frame.room, epoch=found.epoch, head_seq=found.head_seq)))
+        self.send(
+            protocol.encode_text(
+                protocol.Joined(
+                    room=frame.room,
+                    epoch=found.epoch,
+                    head_seq=found.head_seq,
+                    # The id this room's frames know the member by (minus the alias under a pseudonym).
+                    user_id=wire_id(user.id, found.actor.standing.alias if found.actor.standing.pseudonym else None)
+                    if user is not None
+                    else None,
+                )
+            )
+        )
         for seq, message in found.history:
             if message is not None:
                 self.send(protocol.encode_text(message_frame(frame.room, found.epoch, message)))

@@ -21,6 +21,17 @@
   var composerBody = document.getElementById("composer-body");
   var composerError = document.getElementById("composer-error");
   var emptyNote = document.getElementById("no-messages");
+  var scroller = document.getElementById("message-scroller") || list;
+  var jumpButton = document.getElementById("jump-latest");
+  var enterSendsBox = document.getElementById("enter-sends");
+  // Where the "new messages" line goes: the seq this member had read when the page opened.
+  var readAtOpen = root.getAttribute("data-last-read");
+  readAtOpen = me && readAtOpen !== null && readAtOpen !== "" ? parseInt(readAtOpen, 10) || 0 : null;
+  // Slow mode as this member meets it (0 for leaders): the countdown shows before a send would be refused.
+  var slowSeconds = parseInt(root.getAttribute("data-slow-mode") || "0", 10) || 0;
+  var slowUntil = Date.now() + (parseInt(root.getAttribute("data-slow-wait") || "0", 10) || 0) * 1000;
+  var slowTimer = null;
+  var atBottom = true; // the room opens at the newest message and follows new ones while the reader is there
 
   var epoch = root.getAttribute("data-epoch") || null;
   var lastSeq = parseInt(root.getAttribute("data-last-seq") || "0", 10) || 0; // every seq <= lastSeq is accounted for
@@ -41,8 +52,10 @@
   var typingTimer = null;
   var readTimer = null;
   var lastReadSent = 0;
-  var outboxKey = "kindred-outbox:" + room;
-  var outbox = loadOutbox(); // client id -> {body, createdAt}
+  // Per account and per room: on a shared tablet one member's unsent words are never sent (or
+  // shown) under the next account. site.js clears other accounts' outboxes and this one on logout.
+  var outboxKey = "kindred-outbox:" + me + ":" + room;
+  var outbox = me ? loadOutbox() : {}; // client id -> {body, createdAt}
 
   // --- small helpers ------------------------------------------------------------------------
 
@@ -58,6 +71,7 @@
   }
 
   function saveOutbox() {
+    if (!me) return;
     try { window.localStorage.setItem(outboxKey, JSON.stringify(outbox)); } catch (e) { /* private mode: memory only */ }
   }
 
@@ -90,20 +104,25 @@
   function elementForSeq(seq) { return list.querySelector('li[data-seq="' + seq + '"]'); }
   function elementForClientId(id) { return list.querySelector('li[data-client-id="' + CSS.escape(id) + '"]'); }
 
+  var BADGES = { leader: ["leader", "badge"], expert: ["expert", "badge badge-expert"], admin: ["admin", "badge badge-muted"] };
+
   function buildMessage(author, badge, createdAt, body) {
     var item = document.createElement("li");
     item.className = "message";
+    item.setAttribute("data-created", createdAt);
     var meta = document.createElement("p");
     meta.className = "message-meta";
     var name = document.createElement("span");
     name.className = "author";
     name.textContent = author;
     meta.appendChild(name);
-    if (badge === "leader") {
+    if (BADGES[badge]) {
       var mark = document.createElement("span");
-      mark.className = "badge";
-      mark.textContent = label("leader");
+      mark.className = BADGES[badge][1];
+      mark.textContent = label(BADGES[badge][0]);
+      meta.appendChild(document.createTextNode(" "));
       meta.appendChild(mark);
+      meta.appendChild(document.createTextNode(" "));
     }
     var time = document.createElement("time");
     time.setAttribute("datetime", createdAt);
@@ -176,10 +195,133 @@
       if (elementForClientId(id)) return;
       var item = buildMessage(myName(), null, outbox[id].createdAt, outbox[id].body);
       item.setAttribute("data-client-id", id);
+      item.setAttribute("data-author", me);
       markPending(item, false);
       list.appendChild(item);
     });
   }
+
+  // The page's own history: its times become the reader's clock time (the day is in the separators).
+  function localizeHistory() {
+    var times = list.querySelectorAll("li.message time");
+    for (var i = 0; i < times.length; i++) {
+      var text = formatTime(times[i].getAttribute("datetime"));
+      if (text) times[i].textContent = text;
+    }
+  }
+
+  // --- how the list reads: days, groups, avatars, the "new messages" line, staying at the newest ---
+
+  function initials(name) {
+    // The first letter (or digit) of the first two words that have one: "Amara Okafor" is "AO".
+    var words = String(name || "").split(/\s+/).map(function (word) {
+      var found = word.match(/[\p{L}\p{N}]/u);
+      return found ? found[0] : "";
+    }).filter(Boolean);
+    var letters = words.slice(0, 2).join("");
+    return letters.toUpperCase() || "?";
+  }
+
+  function ensureAvatar(item) {
+    if (item.querySelector(".avatar")) return;
+    var name = item.querySelector(".author");
+    var avatar = document.createElement("span");
+    avatar.className = "avatar avatar-" + ((parseInt(item.getAttribute("data-author"), 10) || 0) % 6);
+    avatar.setAttribute("aria-hidden", "true"); // the name is written next to it
+    avatar.textContent = initials(name ? name.textContent : "");
+    item.insertBefore(avatar, item.firstChild);
+  }
+
+  function dayLabel(date) {
+    var today = new Date();
+    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    if (date.toDateString() === today.toDateString()) return label("today");
+    if (date.toDateString() === yesterday.toDateString()) return label("yesterday");
+    return date.toLocaleDateString(document.documentElement.lang || undefined,
+      { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+  }
+
+  function marker(className, key, text) {
+    var item = document.createElement("li");
+    item.className = className;
+    item.setAttribute("data-key", key);
+    var span = document.createElement("span");
+    span.textContent = text;
+    item.appendChild(span);
+    return item;
+  }
+
+  // Day separators (in the reader's own time zone), the "new messages" line, and groups of one
+  // author's messages within a minute. Markers already in place are left alone, so the polite live
+  // region announces a day or the line once, not again with every message.
+  function relayout() {
+    var used = [];
+    var previous = null;
+    var dividerDone = readAtOpen === null;
+    var items = list.querySelectorAll("li.message");
+    for (var i = 0; i < items.length; i++) {
+      var item = items[i];
+      ensureAvatar(item);
+      var created = new Date(item.getAttribute("data-created") || "");
+      var valid = !isNaN(created.getTime());
+      var day = valid ? created.toDateString() : "";
+      var minute = valid ? day + " " + created.getHours() + ":" + created.getMinutes() : "";
+      var author = item.getAttribute("data-author") || "";
+      var seq = parseInt(item.getAttribute("data-seq") || "", 10);
+      // The order is: day separator, then the "new messages" line, then the message.
+      var before = item.previousElementSibling;
+      if (before && before.classList.contains("unread-divider")) before = before.previousElementSibling;
+      if (valid && (!previous || previous.day !== day)) {
+        if (!(before && before.classList.contains("day-separator") && before.getAttribute("data-key") === day)) {
+          before = marker("day-separator", day, dayLabel(created));
+          list.insertBefore(before, item);
+        }
+        used.push(before);
+        previous = null;
+      }
+      if (!dividerDone && seq > readAtOpen && author !== me) {
+        dividerDone = true;
+        var divider = list.querySelector("li.unread-divider") || marker("unread-divider", "unread", label("new-messages"));
+        if (item.previousElementSibling !== divider) list.insertBefore(divider, item);
+        used.push(divider);
+        previous = null;
+      }
+      item.classList.toggle("continued", !!(previous && author && previous.author === author && previous.minute === minute));
+      previous = { day: day, minute: minute, author: author };
+    }
+    var markers = list.querySelectorAll("li.day-separator, li.unread-divider");
+    for (var j = 0; j < markers.length; j++) {
+      if (used.indexOf(markers[j]) < 0) markers[j].parentNode.removeChild(markers[j]);
+    }
+  }
+
+  function scrollToLatest() {
+    scroller.scrollTop = scroller.scrollHeight;
+    atBottom = true;
+    if (jumpButton) jumpButton.hidden = true;
+  }
+
+  // After the list changed: keep following the newest message if the reader was there (or just
+  // sent one); otherwise leave the reading place alone and offer the way back down.
+  function listChanged(mine) {
+    relayout();
+    if (atBottom || mine) scrollToLatest();
+    else if (jumpButton) jumpButton.hidden = false;
+  }
+
+  // The conversation's box is sized in the stylesheet to leave the composer on screen under it; when
+  // something above pushes it down (the cookie notice, a long room name), the page scrolls just
+  // enough that the composer's bottom is at the screen's bottom.
+  function revealComposer() {
+    var end = document.getElementById("live-end");
+    if (end && end.getBoundingClientRect().bottom > window.innerHeight) end.scrollIntoView({ block: "end" });
+  }
+
+  scroller.addEventListener("scroll", function () {
+    atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 24;
+    if (jumpButton) jumpButton.hidden = atBottom;
+  });
+  if (jumpButton) jumpButton.addEventListener("click", scrollToLatest);
 
   function accountFor(seq) {
     if (seq <= lastSeq) return;
@@ -204,7 +346,7 @@
     var existing = elementForSeq(frame.seq);
     var mine = frame.client_id ? elementForClientId(frame.client_id) : null;
     if (existing) {
-      if (frame.held && !existing.classList.contains("held")) addState(existing, label("review"), "held");
+      if (frame.held && !existing.classList.contains("held")) addState(existing, reviewLabel(frame), "held");
       // Approved by a leader (or shown again after flags were dismissed): it is an ordinary message now.
       if (!frame.held && !frame.removed) {
         if (existing.classList.contains("held")) clearState(existing, "held");
@@ -226,11 +368,18 @@
       delete outbox[frame.client_id];
       saveOutbox();
     }
-    if (frame.held) addState(item, label("review"), "held");
+    if (frame.held) addState(item, reviewLabel(frame), "held");
     if (frame.removed) addState(item, label("removed"), "removed");
     if (!frame.held && !frame.removed) addFlagLink(item, frame.seq, frame.author ? frame.author.id : "");
     insertInOrder(item, frame.seq);
+    listChanged(false);
     accountFor(frame.seq);
+  }
+
+  // One's own held message also says roughly how long the leaders usually take.
+  function reviewLabel(frame) {
+    var mine = frame.author && String(frame.author.id) === me;
+    return mine && label("review-time") ? label("review") + " · " + label("review-time") : label("review");
   }
 
   function addState(item, text, className) {
@@ -257,13 +406,38 @@
         if (!item.classList.contains("removed")) addState(item, label("removed"), "removed");
       } else {
         item.parentNode.removeChild(item);
+        relayout();
       }
     }
     accountFor(frame.seq);
   }
 
+  function slowLeft() {
+    return slowSeconds > 0 ? Math.max(0, Math.ceil((slowUntil - Date.now()) / 1000)) : 0;
+  }
+
+  function showSlowMode() {
+    var note = document.getElementById("slow-mode-note");
+    if (!note) return;
+    var left = slowLeft();
+    note.textContent = left > 0
+      ? label("slow-wait").replace("%(seconds)s", String(left))
+      : label("slow-mode").replace("%(seconds)s", String(slowSeconds));
+    note.classList.toggle("waiting", left > 0);
+    clearTimeout(slowTimer);
+    if (left > 0) slowTimer = setTimeout(showSlowMode, 1000);
+    else if (composerError && composerError.getAttribute("data-slow") === "1") {
+      composerError.textContent = "";
+      composerError.removeAttribute("data-slow");
+    }
+  }
+
   function onAck(frame) {
     var item = elementForClientId(frame.client_id);
+    if (item && slowSeconds > 0) {
+      slowUntil = Date.now() + slowSeconds * 1000; // the server's window opened with this message
+      showSlowMode();
+    }
     delete outbox[frame.client_id];
     saveOutbox();
     if (!item) return;
@@ -276,6 +450,7 @@
     addRemoveButton(item, frame.seq);
     item.parentNode.removeChild(item);
     insertInOrder(item, frame.seq);
+    relayout();
     accountFor(frame.seq);
   }
 
@@ -294,6 +469,7 @@
         if (item) {
           if (composerBody && !composerBody.value) composerBody.value = item.querySelector(".message-body").textContent;
           item.parentNode.removeChild(item);
+          relayout();
         }
       }
     }
@@ -316,10 +492,10 @@
     members.forEach(function (member) {
       var item = document.createElement("li");
       item.textContent = member.display_name;
-      if (member.badge === "leader") {
+      if (BADGES[member.badge]) {
         var mark = document.createElement("span");
-        mark.className = "badge";
-        mark.textContent = label("leader");
+        mark.className = BADGES[member.badge][1];
+        mark.textContent = label(BADGES[member.badge][0]);
         item.appendChild(document.createTextNode(" "));
         item.appendChild(mark);
       }
@@ -370,13 +546,31 @@
   function resync() {
     setStatus(label("reload"), false);
     list.textContent = "";
+    atBottom = true;
     seen = {};
     lastSeq = 0;
     epoch = null;
     send({ type: "join", room: room });
   }
 
+  // The socket signed in as someone else (another tab logged out and in): this page's unsent
+  // messages are the previous member's, so they are dropped, never sent under the new name.
+  function signedInElsewhere() {
+    stopped = true;
+    outbox = {};
+    try { window.localStorage.removeItem(outboxKey); } catch (e) { /* private mode */ }
+    var pending = list.querySelectorAll("li.pending");
+    for (var i = 0; i < pending.length; i++) pending[i].parentNode.removeChild(pending[i]);
+    relayout();
+    if (composer) composer.hidden = true;
+    setStatus(label("other-account"), true);
+    var closing = socket;
+    socket = null; // so its close does not say "offline" over the explanation
+    if (closing) closing.close();
+  }
+
   function onJoined(frame) {
+    if ("user_id" in frame && String(frame.user_id || "") !== me) { signedInElsewhere(); return; }
     if (epoch && frame.epoch !== epoch) { resync(); return; }
     var again = joinedOnThisSocket;
     epoch = frame.epoch;
@@ -483,6 +677,12 @@
       var body = composerBody.value.trim();
       composerError.textContent = "";
       if (!body) return;
+      if (slowLeft() > 0) {
+        // It would be refused: say so now and keep the words in the box.
+        composerError.textContent = label("slow-wait").replace("%(seconds)s", String(slowLeft()));
+        composerError.setAttribute("data-slow", "1");
+        return;
+      }
       var id = newClientId();
       var createdAt = new Date().toISOString();
       outbox[id] = { body: body, createdAt: createdAt };
@@ -494,7 +694,24 @@
       list.appendChild(item);
       if (emptyNote) { emptyNote.parentNode.removeChild(emptyNote); emptyNote = null; }
       composerBody.value = "";
+      listChanged(true);
       send({ type: "send", room: room, client_id: id, body: body });
+    });
+    // Enter sends and Shift+Enter starts a new line, unless the member prefers the button (kept in
+    // this browser). Never while an input method is composing a word (Japanese, Chinese...).
+    var ENTER_KEY = "kindred-enter-sends";
+    if (enterSendsBox) {
+      try { enterSendsBox.checked = window.localStorage.getItem(ENTER_KEY) !== "0"; } catch (e) { /* private mode */ }
+      enterSendsBox.addEventListener("change", function () {
+        try { window.localStorage.setItem(ENTER_KEY, enterSendsBox.checked ? "1" : "0"); } catch (e) { /* private mode */ }
+      });
+    }
+    composerBody.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+      if (enterSendsBox && !enterSendsBox.checked) return;
+      event.preventDefault();
+      if (typeof composer.requestSubmit === "function") composer.requestSubmit();
+      else composer.dispatchEvent(new Event("submit", { cancelable: true }));
     });
     composerBody.addEventListener("input", function () {
       var now = Date.now();
@@ -512,6 +729,13 @@
     send({ type: "remove", room: room, seq: parseInt(button.getAttribute("data-seq"), 10), reason: reason });
   });
 
+  showSlowMode();
+  localizeHistory();
   showPendingFromOutbox();
+  relayout();
+  scrollToLatest();
+  revealComposer();
+  // Again once site.js has shown the cookie notice (its listener was added first, so it runs first).
+  document.addEventListener("DOMContentLoaded", revealComposer);
   connect();
 })();

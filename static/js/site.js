@@ -29,6 +29,52 @@
     }
   }
 
+  // The live rooms' offline outboxes (live.js) hold unsent words under "kindred-outbox:<account>:<room>".
+  // A shared tablet must never keep one member's words for the next: they are cleared on logout,
+  // and on any page that shows someone else signed in (or nobody), all but that account's are.
+  function clearOutboxes(keep) {
+    try {
+      var storage = window.localStorage;
+      for (var i = storage.length - 1; i >= 0; i--) {
+        var key = storage.key(i);
+        if (key && key.indexOf("kindred-outbox:") === 0 && (!keep || key.indexOf(keep) !== 0)) storage.removeItem(key);
+      }
+    } catch (e) { /* private mode: nothing was stored */ }
+  }
+
+  function guardOutboxes() {
+    var member = document.body.getAttribute("data-member-id") || "";
+    clearOutboxes(member ? "kindred-outbox:" + member + ":" : "");
+    var forms = document.querySelectorAll("form[action='/logout']");
+    for (var i = 0; i < forms.length; i++) {
+      forms[i].addEventListener("submit", function () { clearOutboxes(""); });
+    }
+  }
+
+  // The phone header: one line with a Menu button that opens the links below it (a disclosure
+  // button, so Enter and Space work; Escape closes it and gives focus back to the button).
+  function setUpMenu() {
+    var header = document.querySelector(".site-header");
+    var button = document.getElementById("menu-toggle");
+    if (!header || !button) return;
+    function setOpen(open) {
+      header.classList.toggle("menu-open", open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    button.hidden = false;
+    header.classList.add("has-menu");
+    button.addEventListener("click", function () { setOpen(button.getAttribute("aria-expanded") !== "true"); });
+    header.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+        setOpen(false);
+        button.focus();
+      }
+    });
+  }
+
+  setUpMenu();
+  guardOutboxes(); // before live.js reads its outbox (scripts run in order, both deferred)
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpCookieNotice();
     localizeTimes();

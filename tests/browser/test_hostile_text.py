@@ -243,6 +243,8 @@ async def test_payloads_as_display_names_and_bios_are_shown_as_text_wherever_nam
     await page.get_by_role("button", name="Save profile").click()
     await expect(page.get_by_role("status")).to_have_text("Your profile has been saved.")
     await expect(page.get_by_label("Display name")).to_have_value(TYPED.text)
+    if await page.get_by_role("button", name="Menu").is_visible():
+        await page.get_by_role("button", name="Menu").click()  # on a phone the header's name is in its menu
     await findings.check(page, [TYPED.shown()], where="body")
 
     # Post headers, profiles, the leader's members page and Lucía's notifications ("X replied").

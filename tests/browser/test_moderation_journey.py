@@ -94,6 +94,15 @@ async def test_a_leader_removes_a_message_and_it_disappears_from_every_members_o
         "Selling unproven treatments"
     )
 
+    # Lucía is told privately, with the reason: her notification count moves live, then the sentence.
+    await expect(lucia_page.locator(".notifications-link .notification-count")).to_contain_text("1")
+    await lucia_page.goto(first.base_url + "/notifications")
+    await expect(lucia_page.locator("main")).to_contain_text(
+        "A leader hid your message in Main room. Reason: Selling unproven treatments"
+    )
+    await tomas_page.goto(second.base_url + "/notifications")
+    await expect(tomas_page.locator("main")).not_to_contain_text("A leader hid your message")
+
     assert lucia_watched.errors == [] and tomas_watched.errors == [] and amara_watched.errors == []
     assert lucia_watched.dialogs == [] and tomas_watched.dialogs == []
     for context in (lucia, tomas, amara):

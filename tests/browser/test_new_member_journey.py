@@ -36,6 +36,8 @@ async def test_a_new_member_registers_finds_cms_joins_introduces_herself_and_see
     await page.goto(first.base_url + "/")
     await _fits_the_phone(page, overflow)
     await page.get_by_role("button", name="OK, got it").click()
+    # On a phone the header's links are behind its Menu button.
+    await page.get_by_role("button", name="Menu").click()
     await page.get_by_role("link", name="Join Kindred").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Join Kindred")
     await _fits_the_phone(page, overflow)
@@ -43,6 +45,7 @@ async def test_a_new_member_registers_finds_cms_joins_introduces_herself_and_see
     await page.get_by_label("Display name").fill("Inès")
     await page.get_by_label("Password", exact=True).fill("tired but hopeful parent")
     await page.get_by_role("button", name="Create my account").click()
+    await page.get_by_role("button", name="Menu").click()
     await expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Inès")).to_be_visible()
     assert await demo_db.fetchval("SELECT display_name FROM users WHERE username = 'ines'") == "Inès"
 

@@ -26,6 +26,8 @@ class Message:
     # Set while the author uses a pseudonym in this community: the number that stands for them in
     # frames instead of their account id (and author_username is then empty).
     author_alias: int | None = None
+    author_is_expert: bool = False
+    author_is_admin: bool = False
 
     @property
     def shown_author_id(self) -> int | None:
@@ -41,6 +43,9 @@ _SELECT = """
            coalesce(ms.pseudonym, CASE WHEN u.deleted_at IS NULL THEN u.display_name END, 'Former member')
                AS author_display_name,
            coalesce(ms.role = 'leader', false) AS author_is_leader,
+           -- Site-wide badges point at the account: none under a pseudonym.
+           coalesce(u.is_expert AND u.deleted_at IS NULL AND ms.pseudonym IS NULL, false) AS author_is_expert,
+           coalesce(u.is_admin AND u.deleted_at IS NULL AND ms.pseudonym IS NULL, false) AS author_is_admin,
            m.client_msg_id, m.body, m.state, m.state_reason, m.created_at, m.edited_at,
            CASE WHEN ms.pseudonym IS NOT NULL THEN ms.alias END AS author_alias
     FROM room_messages m

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -244,3 +244,22 @@ async def waiting_count(connection: asyncpg.Connection, community_id: int) -> in
         FLAGGED,
     )
     return count
+
+
+async def typical_wait(connection: asyncpg.Connection, community_id: int) -> timedelta | None:
+    """The median time the community's leaders took over their last 20 review decisions (None: no decisions yet)."""
+    seconds = await connection.fetchval(
+        """SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY waited) FROM (
+               SELECT extract(epoch FROM a.created_at - coalesce(m.created_at, p.created_at)) AS waited
+               FROM moderation_actions a
+               LEFT JOIN room_messages m ON a.target_kind = 'room_message' AND m.id = a.target_id
+               LEFT JOIN posts p ON a.target_kind = 'post' AND p.id = a.target_id
+               WHERE a.community_id = $1
+                 AND a.action IN ('approve_message', 'reject_message', 'approve_post', 'reject_post')
+                 AND coalesce(m.created_at, p.created_at) IS NOT NULL
+               ORDER BY a.created_at DESC
+               LIMIT 20
+           ) recent""",
+        community_id,
+    )
+    return timedelta(seconds=float(seconds)) if seconds is not None else None

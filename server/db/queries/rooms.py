@@ -85,6 +85,14 @@ async def mark_read(connection: asyncpg.Connection, room_id: int, user_id: int, 
     )
 
 
+async def last_read(connection: asyncpg.Connection, room_id: int, user_id: int) -> int:
+    """The seq up to which a member has read the room (0: never opened it)."""
+    value = await connection.fetchval(
+        "SELECT last_read_seq FROM room_members WHERE room_id = $1 AND user_id = $2", room_id, user_id
+    )
+    return int(value or 0)
+
+
 async def hides_presence(connection: asyncpg.Connection, room_id: int, user_id: int) -> bool:
     value = await connection.fetchval(
         "SELECT hide_presence FROM room_members WHERE room_id = $1 AND user_id = $2", room_id, user_id

@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.actions import communities
+from server.actions import chat, communities
 from server.actions import rooms as room_actions
-from server.live import room_topic
+from server.live import badge_for, room_topic
 from server.routes.forms import read_form, redirect, text
 from server.templating import render
 
@@ -32,6 +32,17 @@ async def room_page(request: Request) -> Response:
             "presence_hidden": page.presence_hidden,
             "me": page.me,
             "last_seq": page.history[-1].seq if page.history else page.room.last_seq,
+            "last_read_seq": page.last_read_seq,
+            "muted_notice": page.muted_notice,
+            "review_note": page.review_note,
+            # Slow mode as this member meets it: seconds between messages, and the wait left now.
+            "slow_mode": 0 if page.actor.can_moderate else page.room.slow_mode_seconds,
+            "slow_wait": await chat.slow_mode_wait(request.app.state.limiter, page.room, page.actor)
+            if page.can_send
+            else 0,
+            "badges": {
+                m.seq: badge_for(m.author_is_leader, m.author_is_expert, m.author_is_admin) for m in page.history
+            },
         },
     )
 

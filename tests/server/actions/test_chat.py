@@ -245,6 +245,18 @@ async def test_only_leaders_remove_and_members_stop_seeing_removed_messages(
     assert [m.seq for m in seen_by_member] == [1]
     assert [(m.seq, m.state, m.state_reason) for m in seen_by_leader][1] == (2, "hidden", "Private information")
     assert await db.fetchval("SELECT action FROM moderation_actions") == "remove_message"
+    # Its author is told privately, with the reason, once even if a leader removes it again.
+    await chat.do_remove_message(
+        db,
+        await actor_for(db, leader, community),
+        room,
+        community_slug=await _slug(db, room),
+        seq=2,
+        reason="Private information",
+    )
+    told = await db.fetch("SELECT user_id, kind, data FROM notifications")
+    assert [(row["user_id"], row["kind"]) for row in told] == [(user.id, "moderation")]
+    assert "Private information" in str(told[0]["data"])
 
 
 async def test_nobody_sends_in_an_archived_communitys_room_not_even_a_site_admin(

@@ -36,6 +36,46 @@ async def _answer(client: LiveClient, frame: Frame | str) -> Frame:
     return next(frame for frame in client.frames[start:] if frame["type"] not in live)
 
 
+async def test_the_answer_to_a_join_says_whose_socket_it_is_and_nobody_for_a_visitor(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    member = await _member(server, db, community, "nadia")
+    visitor = await LiveClient.connect(server.ws_url, server.base_url, None)
+    try:
+        joined = await member.join(ROOM)
+        assert joined["user_id"] == await db.fetchval("SELECT id FROM users WHERE username = 'nadia'")
+        assert "user_id" not in await visitor.join(ROOM)
+    finally:
+        await member.close()
+        await visitor.close()
+
+
+async def test_a_message_frame_carries_its_authors_expert_badge_live_and_in_history(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    expert_id = await create_user(db, "hana", expert=True)
+    await add_member(db, community, expert_id)
+    expert = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, expert_id))
+    reader = await _member(server, db, community, "nadia")
+    try:
+        await reader.join(ROOM)
+        await expert.join(ROOM)
+        start = len(reader.frames)
+        assert (await expert.say(ROOM, "A note on the study."))["type"] == "ack"
+        live = await reader.wait_for(lambda f: f["type"] == "message", start=start)
+        assert live["author"]["badge"] == "expert"
+        late = await LiveClient.connect(server.ws_url, server.base_url, None)
+        try:
+            await late.join(ROOM)
+            history = await late.wait_for(lambda f: f["type"] == "message")
+            assert history["author"]["badge"] == "expert"
+        finally:
+            await late.close()
+    finally:
+        await expert.close()
+        await reader.close()
+
+
 async def test_an_upgrade_without_a_session_or_with_a_stale_one_is_an_anonymous_socket(
     server: LiveServer, db: asyncpg.Connection, community: int
 ) -> None:
