@@ -89,6 +89,9 @@
   }
 
   function myName() {
+    // The name this community shows (a pseudonym chosen for it), not the account's.
+    var here = root.getAttribute("data-my-name");
+    if (here) return here;
     var link = document.querySelector(".site-header nav a[href^='/u/']");
     return link ? link.textContent : "";
   }

@@ -4,6 +4,8 @@ visitor, a member and its leader. At 375 px (phones) and 1280 px, with axe on ea
 
 from __future__ import annotations
 
+import re
+
 import asyncpg
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
@@ -165,6 +167,18 @@ async def test_a_member_chooses_a_pseudonym_and_only_a_leader_can_look_behind_it
     await page.get_by_label("Your message").fill("Does anyone else use a cough assist?")
     await page.get_by_role("button", name="Start the thread").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Nights are hard")
+
+    # In the live room her messages go out under the name, and her page knows them as her own.
+    await page.goto(f"{first.base_url}/c/{CMS_SLUG}/live")
+    await expect(page.locator("#live-status")).to_have_text("Connected")
+    await page.get_by_label("Your message").fill("Hello from the garden")
+    await page.get_by_role("button", name="Send", exact=True).click()
+    mine = page.locator("#messages li.message", has_text="Hello from the garden")
+    await expect(mine).not_to_have_class(re.compile(r"\bpending\b"))
+    await expect(page.locator("#messages")).to_contain_text("Rose Garden")
+    await expect(mine.locator(".flag-message")).to_have_count(0)
+    author = await mine.get_attribute("data-author")
+    assert author is not None and author.startswith("-")
 
     # A visitor on the other process sees the pseudonym, never Lucía's name or username.
     visitor = await _context(browser, second, demo_db, None, DESKTOP)
