@@ -34,6 +34,7 @@ from server.actions.events import (
 )
 from server.db.queries import rooms
 from server.db.queries.messages import Message
+from server.db.queries.names import shown_id as shown_id
 from server.db.queries.users import User
 from server.metrics import Metrics
 
@@ -77,16 +78,10 @@ def badge_for(is_leader: bool, is_expert: bool = False, is_admin: bool = False) 
     return None
 
 
-def wire_id(user_id: int, alias: int | None) -> int:
-    """The id others see: the account's, or minus the random alias of a pseudonym (never an account id,
-    and different in each community, so one person cannot be matched across communities)."""
-    return -alias if alias is not None else user_id
-
-
 def wire_user(user: User, *, is_leader: bool, pseudonym: str | None = None, alias: int | None = None) -> protocol.User:
     if pseudonym and alias is not None:
         return protocol.User(
-            id=wire_id(user.id, alias), username="", display_name=pseudonym, badge=None if not is_leader else "leader"
+            id=shown_id(user.id, alias), username="", display_name=pseudonym, badge=None if not is_leader else "leader"
         )
     return protocol.User(
         id=user.id,
@@ -100,7 +95,7 @@ def message_frame(topic: str, epoch: str, message: Message) -> protocol.Message:
     author = None
     if message.author_id is not None and message.author_alias is not None:
         author = protocol.User(
-            id=wire_id(message.author_id, message.author_alias),
+            id=shown_id(message.author_id, message.author_alias),
             username="",
             display_name=message.author_display_name,
             badge="leader" if message.author_is_leader else None,
@@ -153,7 +148,7 @@ class Client:
     user: User | None
     session_hash: bytes | None
     rooms: dict[str, int] = field(default_factory=dict)  # topic → community id
-    # topic → the id presence knows this user by there (minus the alias under a pseudonym: server.live.wire_id)
+    # topic → the id presence knows this user by there (names.shown_id: minus the alias under a pseudonym)
     presence_ids: dict[str, int] = field(default_factory=dict)
     watching: set[str] = field(default_factory=set)  # thread and member topics
 

@@ -21,7 +21,9 @@ def upgrade() -> None:
     op.execute(
         """ALTER TABLE memberships
              ADD COLUMN pseudonym text CHECK (pseudonym IS NULL OR char_length(pseudonym) BETWEEN 2 AND 40),
-             ADD COLUMN alias bigint UNIQUE"""
+             ADD COLUMN alias bigint UNIQUE,
+             -- An alias exists exactly while a pseudonym does: code reads the alias alone.
+             ADD CONSTRAINT memberships_alias_with_pseudonym CHECK ((pseudonym IS NULL) = (alias IS NULL))"""
     )
     op.execute(
         "CREATE UNIQUE INDEX memberships_pseudonym ON memberships (community_id, lower(pseudonym)) WHERE pseudonym IS NOT NULL"

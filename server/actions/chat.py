@@ -142,7 +142,7 @@ def _as_sent(stored: Stored, room: Room, user: User, actor: Actor, client_msg_id
         state_reason="",
         created_at=stored.created_at,
         edited_at=None,
-        author_alias=actor.standing.alias if actor.standing.pseudonym else None,
+        author_alias=actor.standing.alias,
     )
 
 

@@ -225,9 +225,8 @@ async def do_remove_leader(
     """Site admins turn a leader back into a plain member (who stays a member)."""
     admin = require_admin(user)
     # By username, or by the handle the community page gives a leader who uses a pseudonym here.
-    user_id = await memberships.user_id_by_handle(connection, community.id, username.strip())
-    target = await users.by_id(connection, user_id) if user_id is not None else None
-    if target is None or target.deleted_at is not None:
+    target = await memberships.user_by_handle(connection, community.id, username.strip())
+    if target is None:
         raise NotFound(_("There is no member called %(name)s.") % {"name": username}, field="username")
     target_actor = await actor_for(connection, target, community.id)
     if not target_actor.is_leader:

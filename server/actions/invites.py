@@ -9,7 +9,7 @@ import asyncpg
 
 from server.actions import access, events
 from server.actions import notifications as notify
-from server.actions.access import actor_for
+from server.actions.access import Actor, actor_for
 from server.db.queries import audit, communities, invites, memberships
 from server.db.queries.communities import Community
 from server.db.queries.invites import Invite as Invite
@@ -39,10 +39,33 @@ class Invitation:
 
     community: Community
     invite: Invite
-    # The follower's state: already a member, banned, waiting for a leader, or free to join/ask.
-    already_member: bool
-    banned: bool
+    # The follower, as the community sees them, and whether a request of theirs waits for a leader.
+    actor: Actor
     pending: bool
+
+    @property
+    def already_member(self) -> bool:
+        return self.actor.is_member
+
+    @property
+    def banned(self) -> bool:
+        return self.actor.standing.banned
+
+
+@dataclass(frozen=True)
+class Followed:
+    """What following a link did: "joined" (a member now) or "asked" (a leader will answer)."""
+
+    outcome: str
+    community: Community
+
+
+@dataclass(frozen=True)
+class LeadersView:
+    """The leaders' side of joining: the links in force and the requests waiting."""
+
+    invites: list[Invite]
+    requests: list[JoinRequest]
 
 
 def check_days(value: str | int | None) -> int | None:
@@ -132,19 +155,19 @@ async def open_link(connection: asyncpg.Connection, user: User | None, token: st
         raise _link_not_found()
     actor = await actor_for(connection, user, community.id)
     pending = user is not None and await invites.pending_request_of(connection, community.id, user.id) is not None
-    return Invitation(community, invite, actor.is_member, actor.standing.banned, pending)
+    return Invitation(community, invite, actor, pending)
 
 
-async def follow(connection: asyncpg.Connection, user: User | None, token: str, *, message: str = "") -> str:
-    """Join through a link: "joined" at once, or "asked" when the link needs a leader's approval
-    (the community's leaders are told). Banned members cannot come back through a link."""
+async def follow(connection: asyncpg.Connection, user: User | None, token: str, *, message: str = "") -> Followed:
+    """Join through a link: at once, or by asking when the link needs a leader's approval (the
+    community's leaders are told). Banned members cannot come back through a link."""
     invitation = await open_link(connection, user, token)
     community = invitation.community
-    actor = await actor_for(connection, user, community.id)
+    actor = invitation.actor
     member = access.require_signed_in(actor)
     access.require_not_banned(actor)
     if actor.is_member:
-        return "joined"
+        return Followed("joined", community)
     if invitation.invite.needs_approval:
         text = check_message(message)
         async with events.unit_of_work(connection):
@@ -168,11 +191,19 @@ async def follow(connection: asyncpg.Connection, user: User | None, token: str, 
                         "request": request_id,
                     },
                 )
-        return "asked"
+        return Followed("asked", community)
     async with events.unit_of_work(connection):
         if await memberships.join(connection, community.id, member.id):
             await invites.count_use(connection, invitation.invite.id)
-    return "joined"
+    return Followed("joined", community)
+
+
+async def for_leaders(connection: asyncpg.Connection, user: User | None, community: Community) -> LeadersView:
+    """The leaders' page: links in force and requests waiting (leaders and site admins)."""
+    access.require_moderator(await actor_for(connection, user, community.id))
+    return LeadersView(
+        await invites.in_force(connection, community.id), await invites.pending_requests(connection, community.id)
+    )
 
 
 async def pending_requests(

@@ -9,7 +9,7 @@ import asyncpg
 
 from server.actions import events
 from server.actions.access import Actor, actor_for, require_moderator, require_outranks
-from server.db.queries import audit, memberships, rooms, sanctions, users
+from server.db.queries import audit, memberships, rooms, sanctions
 from server.db.queries.audit import AuditEntry
 from server.db.queries.memberships import Member
 from server.db.queries.rooms import Room
@@ -31,9 +31,8 @@ class Target:
 
 async def _target(connection: asyncpg.Connection, moderator: Actor, username: str) -> Target:
     """The member a leader's form is about, by username or, under a pseudonym, by its handle ("~<alias>")."""
-    user_id = await memberships.user_id_by_handle(connection, moderator.community_id, username)
-    user = await users.by_id(connection, user_id) if user_id is not None else None
-    if user is None or user.deleted_at is not None:
+    user = await memberships.user_by_handle(connection, moderator.community_id, username)
+    if user is None:
         raise not_found(_("There is no member with that name."))
     target = await actor_for(connection, user, moderator.community_id)
     require_outranks(moderator, target)

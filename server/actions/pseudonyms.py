@@ -66,9 +66,8 @@ async def reveal(connection: asyncpg.Connection, user: User | None, community: C
     leader = access.require_moderator(await actor_for(connection, user, community.id))
     if not handle.startswith("~"):
         raise not_found(_("There is no member with that name."))
-    user_id = await memberships.user_id_by_handle(connection, community.id, handle)
-    target = await users.by_id(connection, user_id) if user_id is not None else None
-    if target is None or target.deleted_at is not None:
+    target = await memberships.user_by_handle(connection, community.id, handle)
+    if target is None:
         raise not_found(_("There is no member with that name."))
     async with events.unit_of_work(connection):
         await audit.record(

@@ -14,6 +14,7 @@ from server.actions.access import Actor, actor_for, require_member, require_mode
 from server.db.queries import audit, communities, messages, review, rooms
 from server.db.queries.communities import Community
 from server.db.queries.messages import Message
+from server.db.queries.names import shown_id
 from server.db.queries.rooms import Room
 from server.db.queries.users import User
 from server.errors import bad_request, conflict, not_found
@@ -78,10 +79,9 @@ class RoomPage:
     @property
     def me(self) -> int | None:
         """The reader's id as this room's frames show it (minus their alias under a pseudonym)."""
-        standing = self.actor.standing
         if self.actor.user is None:
             return None
-        return -standing.alias if standing.pseudonym and standing.alias is not None else self.actor.user.id
+        return shown_id(self.actor.user.id, self.actor.standing.alias)
 
 
 async def room_in(

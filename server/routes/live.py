@@ -17,7 +17,7 @@ from server.actions import DbConnection, access, chat, health, threads
 from server.actions.access import Actor, actor_for
 from server.errors import AppError, NotFound, Refused
 from server.i18n import _
-from server.live import Client, LiveService, member_topic, message_frame, thread_topic, wire_id, wire_user
+from server.live import Client, LiveService, member_topic, message_frame, shown_id, thread_topic, wire_user
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class LiveSession:
         self.client.rooms[topic] = community_id
         user = self.client.user
         if user is not None:
-            self.client.presence_ids[topic] = wire_id(user.id, alias if pseudonym else None)
+            self.client.presence_ids[topic] = shown_id(user.id, alias)
         snapshot = (
             await self.live.presence.join(
                 topic, wire_user(user, is_leader=is_leader, pseudonym=pseudonym, alias=alias), hidden=hidden
@@ -163,9 +163,7 @@ class LiveSession:
                     epoch=found.epoch,
                     head_seq=found.head_seq,
                     # The id this room's frames know the member by (minus the alias under a pseudonym).
-                    user_id=wire_id(user.id, found.actor.standing.alias if found.actor.standing.pseudonym else None)
-                    if user is not None
-                    else None,
+                    user_id=shown_id(user.id, found.actor.standing.alias) if user is not None else None,
                 )
             )
         )

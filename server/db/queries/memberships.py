@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from server.db.queries.names import handle, shown_name, shown_username
+from server.db.queries.users import User, user_columns, user_from_row
 
 
 @dataclass(frozen=True)
@@ -196,22 +197,24 @@ async def members(connection: asyncpg.Connection, community_id: int, *, limit: i
     return [Member(**dict(row)) for row in rows]
 
 
-async def user_id_by_handle(connection: asyncpg.Connection, community_id: int, member_handle: str) -> int | None:
-    """The account behind a handle of this community (names.handle): a username, or "~<alias>"."""
+async def user_by_handle(connection: asyncpg.Connection, community_id: int, member_handle: str) -> User | None:
+    """The account (not deleted) behind a handle of this community (names.handle): a username, or "~<alias>"."""
     if member_handle.startswith("~"):
         alias = member_handle[1:]
         if not alias.isdigit() or len(alias) > 18:
             return None
-        found = await connection.fetchval(
-            "SELECT user_id FROM memberships WHERE community_id = $1 AND alias = $2 AND pseudonym IS NOT NULL",
+        row = await connection.fetchrow(
+            f"""SELECT {user_columns("u")} FROM memberships m JOIN users u ON u.id = m.user_id
+                WHERE m.community_id = $1 AND m.alias = $2 AND u.deleted_at IS NULL""",
             community_id,
             int(alias),
         )
     else:
-        found = await connection.fetchval(
-            "SELECT id FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL", member_handle
+        row = await connection.fetchrow(
+            f"SELECT {user_columns('u')} FROM users u WHERE lower(u.username) = lower($1) AND u.deleted_at IS NULL",
+            member_handle,
         )
-    return int(found) if found is not None else None
+    return user_from_row(row) if row else None
 
 
 async def set_pseudonym(

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from server.db.queries.names import shown_id
+
 
 @dataclass(frozen=True)
 class Message:
@@ -31,8 +33,8 @@ class Message:
 
     @property
     def shown_author_id(self) -> int | None:
-        """The author's id as pages and frames show it: minus the alias under a pseudonym (server.live.wire_id)."""
-        return -self.author_alias if self.author_alias is not None else self.author_id
+        """The author's id as pages and frames show it (names.shown_id)."""
+        return shown_id(self.author_id, self.author_alias) if self.author_id is not None else None
 
 
 # Author names come from the users row (a deleted account shows as "Former member"), or the
@@ -47,7 +49,7 @@ _SELECT = """
            coalesce(u.is_expert AND u.deleted_at IS NULL AND ms.pseudonym IS NULL, false) AS author_is_expert,
            coalesce(u.is_admin AND u.deleted_at IS NULL AND ms.pseudonym IS NULL, false) AS author_is_admin,
            m.client_msg_id, m.body, m.state, m.state_reason, m.created_at, m.edited_at,
-           CASE WHEN ms.pseudonym IS NOT NULL THEN ms.alias END AS author_alias
+           ms.alias AS author_alias
     FROM room_messages m
     JOIN rooms r ON r.id = m.room_id
     LEFT JOIN users u ON u.id = m.author_id

@@ -26,3 +26,9 @@ def handle(user: str, membership: str) -> str:
     """What leaders' pages put in a member's URLs: the username, or "~<alias>" under a pseudonym
     (resolved by memberships.by_handle), so a moderation form never spells out the account."""
     return f"(CASE WHEN {membership}.pseudonym IS NULL THEN {user}.username ELSE '~' || {membership}.alias END)"
+
+
+def shown_id(user_id: int, alias: int | None) -> int:
+    """The id a member is known by in a community's live frames and room page: the account's, or minus the
+    random alias of their pseudonym there (never an account id, and different in each community)."""
+    return -alias if alias is not None else user_id

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from server.db.queries.access import audience_of
 from server.db.queries.names import membership_of, shown_name, shown_username
 
 
@@ -117,12 +118,11 @@ async def held_messages(connection: asyncpg.Connection, community_id: int, *, li
 
 async def post_place(connection: asyncpg.Connection, post_id: int) -> PostPlace | None:
     record = await connection.fetchrow(
-        """SELECT p.id, p.thread_id, p.author_id, p.body_md, p.state, p.state_reason, p.reply_to_post_id,
+        f"""SELECT p.id, p.thread_id, p.author_id, p.body_md, p.state, p.state_reason, p.reply_to_post_id,
                   t.community_id, c.slug AS community_slug, t.title AS thread_title, t.kind AS thread_kind,
                   t.state AS thread_state, t.author_id AS thread_author_id,
                   p.id = (SELECT min(id) FROM posts fp WHERE fp.thread_id = t.id) AS is_first,
-                  CASE WHEN t.audience = 'members' OR p.audience = 'members' THEN 'members' ELSE 'everyone' END
-                      AS audience
+                  {audience_of("t", "p")} AS audience
            FROM posts p JOIN threads t ON t.id = p.thread_id JOIN communities c ON c.id = t.community_id
            WHERE p.id = $1""",
         post_id,

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from server.db.queries.notifications import unread_count_sql
-from server.db.queries.users import COLUMNS as USER_COLUMNS
-from server.db.queries.users import User, user_from_row
+from server.db.queries.users import User, user_columns, user_from_row
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ async def create(
     )
 
 
-_USER_COLUMNS = ", ".join(f"u.{name}" for name in USER_COLUMNS.split(", "))
+_USER_COLUMNS = user_columns("u")
 
 
 _ACTIVE = f"""SELECT s.id_hash, s.csrf_token, s.expires_at, {_USER_COLUMNS}{{unread}}

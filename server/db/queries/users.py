@@ -39,6 +39,11 @@ COLUMNS = (
 )
 
 
+def user_columns(alias: str) -> str:
+    """COLUMNS of the users table under `alias`, for queries that join it."""
+    return ", ".join(f"{alias}.{name}" for name in COLUMNS.split(", "))
+
+
 def user_from_row(row: asyncpg.Record) -> User:
     return User(**{name: row[name] for name in User.__dataclass_fields__})
 

@@ -160,9 +160,8 @@ async def follow_invite(request: Request) -> Response:
     body = await read_json(request, FollowIn)
     token = request.path_params["token"]
     async with request.app.state.db.acquire() as connection:
-        outcome = await invites.follow(connection, auth.current_user(request), token, message=body.message)
-        invitation = await invites.open_link(connection, auth.current_user(request), token)
-    return json_response(FollowOut(outcome, invitation.community.slug))
+        followed = await invites.follow(connection, auth.current_user(request), token, message=body.message)
+    return json_response(FollowOut(followed.outcome, followed.community.slug))
 
 
 _COMMUNITY = "/api/v1/communities/{slug}"

@@ -35,15 +35,14 @@ async def _reading_page(
 ) -> Response:
     notice = NOTICES.get(request.query_params.get("done", ""))
     async with request.app.state.db.acquire() as connection:
-        links = await invites.in_force(connection, request.state.user, community)
-        requests = await invites.pending_requests(connection, request.state.user, community)
+        view = await invites.for_leaders(connection, request.state.user, community)
     context = {
         "community": community,
         "rules": rules,
         "errors": errors or {},
         "notice": notice() if notice else None,
-        "invites": links,
-        "requests": requests,
+        "invites": view.invites,
+        "requests": view.requests,
         "new_invite": new_invite,
         "base_url": str(request.base_url).rstrip("/"),
     }
@@ -144,21 +143,16 @@ async def follow_invite(request: Request) -> Response:
     form = await read_form(request)
     token = request.path_params["token"]
     message = text(form, "message", invites.MESSAGE_LIMIT * 2)
-    async with request.app.state.db.acquire() as connection:
-        try:
-            outcome = await invites.follow(connection, auth.current_user(request), token, message=message)
-        except AppError as error:
-            if not returns_to_form(error):
-                raise
-            outcome = None
-            failure = error
-    if outcome is None:
-        return await invitation_page(request, errors=errors_for(failure), message=message, status=failure.status)
-    if outcome == "asked":
+    try:
+        async with request.app.state.db.acquire() as connection:
+            followed = await invites.follow(connection, auth.current_user(request), token, message=message)
+    except AppError as error:
+        if not returns_to_form(error):
+            raise
+        return await invitation_page(request, errors=errors_for(error), message=message, status=error.status)
+    if followed.outcome == "asked":
         return redirect(f"/join/{token}?done=asked")
-    async with request.app.state.db.acquire() as connection:
-        invitation = await invites.open_link(connection, auth.current_user(request), token)
-    return redirect(f"/c/{invitation.community.slug}?notice=joined")
+    return redirect(f"/c/{followed.community.slug}?notice=joined")
 
 
 routes = [
