@@ -28,6 +28,8 @@ from server.routes.api import accounts as api_accounts
 from server.routes.api import catalogue as api_catalogue
 from server.routes.api import communities as api_communities
 from server.routes.api import community_content as api_community_content
+from server.routes.api import conversations as api_conversations
+from server.routes.api import families as api_families
 from server.routes.api import forum as api_forum
 from server.routes.api import invites as api_invites
 from server.routes.api import moderation as api_moderation
@@ -39,6 +41,8 @@ from server.routes.api import support as api_support
 from server.routes.pages import (
     accounts,
     communities,
+    conversations,
+    families,
     flags,
     forum,
     moderation,
@@ -132,6 +136,10 @@ def build_routes() -> list[BaseRoute]:
         *api_moderation.routes,
         *api_invites.routes,
         *api_pseudonyms.routes,
+        *families.routes,
+        *api_families.routes,
+        *conversations.routes,
+        *api_conversations.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -22,7 +22,11 @@ from channels.connection import Connection
 from channels.hub import Hub
 from channels.presence import Presence
 from server.actions import events
+from server.actions.conversations import id_of as conversation_id_of
+from server.actions.conversations import topic_of as conversation_topic
 from server.actions.events import (
+    ConversationEnded,
+    ConversationMessageShown,
     Event,
     MemberRemoved,
     MemberRenamed,
@@ -32,7 +36,7 @@ from server.actions.events import (
     RoomMessageGone,
     RoomMessageShown,
 )
-from server.db.queries import rooms
+from server.db.queries import conversations, rooms
 from server.db.queries.messages import Message
 from server.db.queries.names import shown_id as shown_id
 from server.db.queries.users import User
@@ -284,6 +288,15 @@ class LiveService:
                 await self.close_user_sockets(event.user_id, community_id=event.community_id, resume=True)
             elif isinstance(event, ReadingRulesChanged):
                 await self.publish(COMMUNITIES_TOPIC, b"%d" % event.community_id)
+            elif isinstance(event, ConversationMessageShown):
+                # A private conversation is a room of two (topic "dm:<id>", docs/protocol.md).
+                topic = conversation_topic(event.conversation_id)
+                frame = message_frame(topic, event.epoch, event.message)
+                await self.publish_frame(topic, frame, new_seq=event.message.seq)
+            elif isinstance(event, ConversationEnded):
+                topic = conversation_topic(event.conversation_id)
+                ended = protocol.Error(code="forbidden", message="This conversation has ended.", ref=topic)
+                await self.publish_frame(topic, ended)
         # Members' open pages count up by how many notifications just arrived for them.
         for user_id, count in counts.items():
             await self.publish_frame(member_topic(user_id), protocol.Notify(count=count))
@@ -370,7 +383,7 @@ class LiveService:
         A client behind the head joins again with since = last seq and fills the gap from Postgres.
         """
         self.metrics.redis_reconnects.inc()
-        topics = [topic for topic in self.hub.topics if "/" in topic]
+        topics = [topic for topic in self.hub.topics if "/" in topic or conversation_id_of(topic) is not None]
         heads = await self.head_reader(topics)
         for topic, (epoch, head) in heads.items():
             self.hub.deliver(topic, protocol.encode(protocol.Joined(room=topic, epoch=epoch, head_seq=head)))
@@ -383,13 +396,18 @@ class HeadReader:
         self.pool = pool
 
     async def __call__(self, topics: Iterable[str]) -> dict[str, tuple[str, int]]:
-        names = [(community, room) for community, _, room in (topic.partition("/") for topic in topics)]
-        if not names:
+        topics = list(topics)
+        dms = [found for found in map(conversation_id_of, topics) if found is not None]
+        names = [(community, room) for community, _, room in (t.partition("/") for t in topics if "/" in t)]
+        if not names and not dms:
             return {}
         try:
             async with self.pool.acquire() as connection:
-                found = await rooms.heads(cast(asyncpg.Connection, connection), names)
+                found = await rooms.heads(cast(asyncpg.Connection, connection), names) if names else {}
+                dm_heads = await conversations.heads(cast(asyncpg.Connection, connection), dms) if dms else {}
         except Exception:
             log.warning("could not read room heads after a Redis reconnect", exc_info=True)
             return {}
-        return {room_topic(*name): head for name, head in found.items()}
+        heads = {room_topic(*name): head for name, head in found.items()}
+        heads.update({conversation_topic(dm): head for dm, head in dm_heads.items()})
+        return heads

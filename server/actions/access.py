@@ -188,6 +188,51 @@ def can_moderate_author(actor: Actor, author_rank: int) -> bool:
     return actor.can_moderate and actor.rank > author_rank
 
 
+def can_use_families(actor: Actor, community: Where) -> bool:
+    """Families like mine (opting in, editing one's facts, opting out, answering requests): signed-in members
+    who are not banned, in an active community. Site admins are not special: the facts are about a family's
+    health, shared with other families, not with the site."""
+    return community.status == "active" and actor.user is not None and actor.is_member and not actor.standing.banned
+
+
+def can_see_families(actor: Actor, community: Where, *, opted_in: bool) -> bool:
+    """Other families' facts and names: only members who opted in themselves (can_use_families and opted_in).
+    SQL twin (who is listed): server.db.queries.access.family_listed."""
+    return can_use_families(actor, community) and opted_in
+
+
+def can_count_families(actor: Actor, community: Where) -> bool:
+    """How many families opted in and connected, never who: this community's leaders and site admins."""
+    return community.status in READABLE_STATUSES and actor.can_moderate
+
+
+def can_connect(actor: Actor, community: Where, *, opted_in: bool, target_listed: bool, blocked: bool) -> bool:
+    """A connection request: an opted-in member to another listed family (can_see_families), unless either
+    blocked the other."""
+    return can_see_families(actor, community, opted_in=opted_in) and target_listed and not blocked
+
+
+def can_read_conversation(actor: Actor, *, participant: bool, status: str) -> bool:
+    """A private conversation (page, API, websocket join): its two participants only, while it is open
+    (accepted) and they are members of its community who are not banned. No leader or site admin reads
+    it; a report hands site admins the messages up to the report (can_read_report)."""
+    return participant and status == "accepted" and actor.is_member and not actor.standing.banned
+
+
+def can_send_in_conversation(actor: Actor, community: Where, *, participant: bool, status: str) -> bool:
+    """Writing in a conversation: can_read_conversation, in good standing (not muted), in an active community."""
+    return (
+        can_read_conversation(actor, participant=participant, status=status)
+        and community.status == "active"
+        and in_good_standing(actor)
+    )
+
+
+def can_read_report(user: User | None) -> bool:
+    """A conversation report (and the messages it hands over, up to the report): site admins only, never leaders."""
+    return user is not None and user.is_admin
+
+
 def muted_notice(actor: Actor) -> str | None:
     """What a muted member reads where the composer would be: until when, and the leader's reason."""
     if actor.user is None or not is_muted(actor):
@@ -290,3 +335,42 @@ def require_outranks(actor: Actor, target: Actor) -> None:
     """No one moderates someone of equal or higher role (a leader cannot mute a leader or an admin)."""
     if actor.rank <= target.rank:
         raise forbidden(_("You cannot moderate someone with the same or a higher role."))
+
+
+def require_families(actor: Actor, community: Where) -> User:
+    """can_use_families, with the reason when refused (log in, join, banned, archived)."""
+    user = require_signed_in(actor)
+    require_not_banned(actor)
+    if not actor.is_member:
+        raise forbidden(_("Join this community first."))
+    if not can_use_families(actor, community):
+        raise conflict(_("This community is archived: it can be read but no longer written in."))
+    return user
+
+
+def require_sees_families(actor: Actor, community: Where, *, opted_in: bool) -> User:
+    """can_see_families: other families are shown only to members who shared their own facts."""
+    user = require_families(actor, community)
+    if not can_see_families(actor, community, opted_in=opted_in):
+        raise forbidden(_("Share your family's facts first: only families who share them see others."))
+    return user
+
+
+def require_conversation(actor: Actor, *, participant: bool, status: str) -> User:
+    """can_read_conversation: to everyone else (leaders and site admins included) it does not exist."""
+    user = require_signed_in(actor)
+    if not can_read_conversation(actor, participant=participant, status=status):
+        raise not_found(_("There is no such conversation."))
+    return user
+
+
+def require_send_in_conversation(actor: Actor, community: Where, *, participant: bool, status: str) -> User:
+    user = require_conversation(actor, participant=participant, status=status)
+    require_not_muted(actor)
+    require_active(community)
+    return user
+
+
+def require_report_reader(user: User | None) -> User:
+    """can_read_report: site admins only."""
+    return require_admin(user)

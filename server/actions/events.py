@@ -103,8 +103,32 @@ class ReadingRulesChanged:
     community_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class ConversationMessageShown:
+    """A private conversation's new message: its two participants' open sockets get it (topic "dm:<id>")."""
+
+    conversation_id: int
+    epoch: str
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEnded:
+    """A conversation ended (one blocked the other): its open sockets are told, and nothing more is sent in it."""
+
+    conversation_id: int
+
+
 Event = (
-    PostChanged | Notified | RoomMessageShown | RoomMessageGone | MemberRemoved | MemberRenamed | ReadingRulesChanged
+    PostChanged
+    | Notified
+    | RoomMessageShown
+    | RoomMessageGone
+    | MemberRemoved
+    | MemberRenamed
+    | ReadingRulesChanged
+    | ConversationMessageShown
+    | ConversationEnded
 )
 
 

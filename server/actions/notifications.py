@@ -154,6 +154,20 @@ def _text_from_data(kind: str, data: dict[str, object], *, title: str, community
     return None
 
 
+def _private_text(kind: str, data: dict[str, object], *, who: str, community: str) -> str | None:
+    """Families like mine and private conversations: who (under their name in that community), never what was said."""
+    values = {"who": who, "community": community}
+    texts = {
+        ("family", "requested"): _("%(who)s would like to connect with your family (%(community)s)."),
+        ("family", "accepted"): _("%(who)s accepted your request: you can write to each other now."),
+        ("family", "declined"): _("%(who)s declined your request to connect."),
+        ("conversation", "message"): _("%(who)s wrote to you in a private conversation."),
+        ("conversation", "reported"): _("A private conversation was reported to site admins."),
+    }
+    template = texts.get((kind, str(data.get("event"))))
+    return template % values if template else None
+
+
 @dataclass(frozen=True)
 class Item:
     """A notification ready to show: a sentence and where it leads."""
@@ -178,8 +192,11 @@ def describe(notification: Notification) -> Item:
     template = texts.get(notification.kind)
     data = notification.data if isinstance(notification.data, dict) else {}
     from_data = _text_from_data(notification.kind, data, title=title, community=community)
+    private = _private_text(notification.kind, data, who=who, community=community)
     if template is not None:
         text = template % {"who": who, "title": title, "community": community}
+    elif private is not None:
+        text = private
     elif from_data is not None:
         text = from_data
     else:

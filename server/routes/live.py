@@ -13,11 +13,12 @@ from channels import protocol
 from channels.connection import Connection
 from channels.websocket_protocol import WRITE_NOWAIT
 from server import ratelimit
-from server.actions import DbConnection, access, chat, health, threads
+from server.actions import DbConnection, access, chat, conversations, health, threads
 from server.actions.access import Actor, actor_for
 from server.errors import AppError, NotFound, Refused
 from server.i18n import _
 from server.live import Client, LiveService, member_topic, message_frame, shown_id, thread_topic, wire_user
+from server.routes import live_conversations
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,9 @@ class LiveSession:
             session_hash=self.client.session_hash,
             ip=address.host if address else None,
         )
+        if (conversation := conversations.id_of(frame.room)) is not None:
+            await live_conversations.join(self, frame, conversation)
+            return
         community_slug, _sep, room_slug = frame.room.partition("/")
         topic = frame.room
         if frame.room in self.client.rooms:
@@ -230,6 +234,9 @@ class LiveSession:
         return community_id
 
     async def send_message(self, frame: protocol.Send) -> None:
+        if (conversation := conversations.id_of(frame.room)) is not None:
+            await live_conversations.send(self, frame, conversation)
+            return
         self._joined(frame.room)
         community_slug, _sep, room_slug = frame.room.partition("/")
         limiter = self.app.state.limiter
@@ -270,6 +277,9 @@ class LiveSession:
         await self._db(work)
 
     async def typing(self, frame: protocol.Typing) -> None:
+        if (conversation := conversations.id_of(frame.room)) is not None:
+            await live_conversations.typing(self, frame, conversation)
+            return
         community_id = self._joined(frame.room)
         user = self.client.user
         if user is None:
@@ -286,7 +296,7 @@ class LiveSession:
     async def read(self, frame: protocol.Read) -> None:
         self._joined(frame.room)
         user = self.client.user
-        if user is None:
+        if user is None or conversations.is_conversation(frame.room):
             return
         community_slug, _sep, room_slug = frame.room.partition("/")
 

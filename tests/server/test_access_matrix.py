@@ -371,6 +371,13 @@ def _leaders(shown: str | None = None) -> Door:
     return door
 
 
+def _families(view: View, world: World, path: str) -> list[Ask]:
+    """Families like mine: members who are not banned (their own facts; no one here opted in, so no family
+    is listed), and counts for leaders and site admins; refused to everyone else."""
+    ok = access.can_use_families(view.actor, view.community) or access.can_count_families(view.actor, view.community)
+    return [ask(view, path, ok=ok)]
+
+
 # Every GET route that reads one community, with the door that says what each reader gets.
 COMMUNITY_DOORS: dict[str, Door] = {
     "/c/{slug}": _community("tip"),
@@ -410,6 +417,8 @@ COMMUNITY_DOORS: dict[str, Door] = {
     "/c/{slug}/resources/{resource_id:int}/edit": _leaders(),
     "/api/v1/communities/{slug}/invites": _leaders(),
     "/api/v1/communities/{slug}/join-requests": _leaders(),
+    "/c/{slug}/families": _families,
+    "/api/v1/communities/{slug}/families": _families,
 }
 
 # GET routes that read across communities: checked by test_site_wide_reads_show_only_what_each_reader_may_read.
@@ -433,6 +442,12 @@ NOT_COMMUNITY_CONTENT = {
     # The rare-disease catalogue: reference data; the community it names as covering a condition is
     # never a hidden one (tests/server/routes/test_api_catalogue.py).
     "/api/v1/catalogue", "/api/v1/catalogue/{code}",
+    # One's own private conversations, and the site admins' queue of reported ones: only their two participants
+    # read a conversation, leaders and site admins included through every door
+    # (tests/server/test_conversation_doors.py).
+    "/conversations", "/conversations/{conversation_id:int}", "/api/v1/conversations",
+    "/api/v1/conversations/{conversation_id:int}/messages",
+    "/admin/conversation-reports", "/admin/conversation-reports/{report_id:int}",
 }  # fmt: skip
 
 # Websocket frames that read: join (a room's history) and watch (a thread's changes). The rest write,

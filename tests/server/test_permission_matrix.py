@@ -154,6 +154,26 @@ async def _pseudonymous_member(db: asyncpg.Connection, ids: dict[str, int]) -> d
     return {"username": "~777", "handle": "~777"}
 
 
+async def _conversation_report(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, Any]:
+    # A conversation between two members, reported by one of them (a new report for each attempt).
+    conversation = await db.fetchval(
+        """SELECT id FROM family_connections WHERE requester_id = $1 AND addressee_id = $2 AND status = 'accepted'""",
+        ids["member"], ids["muted"],
+    )  # fmt: skip
+    if conversation is None:
+        conversation = await db.fetchval(
+            """INSERT INTO family_connections (community_id, requester_id, addressee_id, status)
+               VALUES ($1, $2, $3, 'accepted') RETURNING id""",
+            ids["community"], ids["member"], ids["muted"],
+        )  # fmt: skip
+    report = await db.fetchval(
+        """INSERT INTO conversation_reports (conversation_id, reporter_id, reason, up_to_seq)
+           VALUES ($1, $2, 'Unkind words', 0) RETURNING id""",
+        conversation, ids["member"],
+    )  # fmt: skip
+    return {"report_id": report}
+
+
 @dataclass(frozen=True)
 class Case:
     """One moderation or admin action: who may do it, and how to set up and send it."""
@@ -253,6 +273,8 @@ MATRIX: dict[tuple[str, str], Case] = {
         MODERATORS, _flagged_message, form={"reason": "Spam"}
     ),
     ("POST", "/c/{slug}/review/messages/{item_id:int}/dismiss"): case(MODERATORS, _flagged_message),
+    # A reported private conversation goes to site admins, never to leaders.
+    ("POST", "/admin/conversation-reports/{report_id:int}/resolve"): case(ADMINS, _conversation_report),
 }
 
 # Unsafe routes that are not moderation: what members do for themselves (their own rules are
@@ -280,6 +302,18 @@ MEMBER_ROUTES = {
     ("POST", "/api/v1/notifications/read"),
     ("POST", "/join/{token}"), ("POST", "/api/v1/invites/{token}/join"),
     ("POST", "/c/{slug}/pseudonym"), ("PUT", "/api/v1/communities/{slug}/pseudonym"),
+    # Families like mine and private conversations: a member's own facts, requests and conversations
+    # (tests/server/actions/test_families.py, tests/server/actions/test_conversations.py).
+    ("POST", "/c/{slug}/families"), ("POST", "/c/{slug}/families/opt-out"), ("POST", "/c/{slug}/families/connect"),
+    ("POST", "/c/{slug}/families/requests/{connection_id:int}/{decision:str}"),
+    ("PUT", "/api/v1/communities/{slug}/families/me"), ("DELETE", "/api/v1/communities/{slug}/families/me"),
+    ("POST", "/api/v1/communities/{slug}/families/connections"),
+    ("POST", "/api/v1/communities/{slug}/families/connections/{connection_id:int}/accept"),
+    ("POST", "/api/v1/communities/{slug}/families/connections/{connection_id:int}/decline"),
+    ("POST", "/conversations/{conversation_id:int}/messages"), ("POST", "/conversations/{conversation_id:int}/report"),
+    ("POST", "/conversations/{conversation_id:int}/block"),
+    ("POST", "/api/v1/conversations/{conversation_id:int}/messages"), ("POST", "/api/v1/conversations/{conversation_id:int}/report"),
+    ("POST", "/api/v1/conversations/{conversation_id:int}/block"),
 }  # fmt: skip
 
 # Websocket frames: only `remove` moderates; the rest are a member's own actions.
@@ -300,6 +334,7 @@ TABLES = [
     "users", "communities", "community_proposals", "condition_sections", "section_revisions", "memberships",
     "threads", "posts", "post_revisions", "rooms", "room_messages", "resources", "tips", "reactions", "flags",
     "moderation_actions", "sanctions", "notifications", "community_invites", "join_requests",
+    "family_facts", "family_connections", "conversation_messages", "person_blocks", "conversation_reports",
 ]  # fmt: skip
 
 

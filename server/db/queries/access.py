@@ -79,3 +79,11 @@ def room_readable_by(community: str, viewer: str, viewer_is_admin: str) -> str:
         OR ({community}.status = 'active' AND ({viewer} IS NULL OR {_not_banned(community, viewer)})
             AND (({viewer} IS NOT NULL AND {_member(community, viewer)})
                  OR ({community}.visibility = 'public' AND {community}.rooms_open)))))"""
+
+
+def family_listed(facts: str) -> str:
+    """can_use_families for the family whose facts row is `facts` (an alias of family_facts): listed to other
+    opted-in families while they are a member (the row goes with the membership) who is not banned."""
+    return f"""NOT EXISTS (SELECT 1 FROM sanctions fs WHERE fs.community_id = {facts}.community_id
+                   AND fs.user_id = {facts}.user_id AND fs.kind = 'ban' AND fs.lifted_at IS NULL
+                   AND (fs.ends_at IS NULL OR fs.ends_at > now()))"""

@@ -1,0 +1,223 @@
+// A private conversation, live over /ws as a room of two ("dm:<id>", docs/protocol.md): history on join,
+// resume after the last seq seen, sends acknowledged after commit and retried with the same client id.
+(function () {
+  "use strict";
+  var root = document.getElementById("conversation");
+  if (!root || !window.WebSocket) return;
+  var room = root.getAttribute("data-room");
+  var me = parseInt(root.getAttribute("data-user-id"), 10);
+  var epoch = root.getAttribute("data-epoch");
+  var lastSeq = parseInt(root.getAttribute("data-last-seq") || "0", 10);
+  var list = document.getElementById("messages");
+  var status = document.getElementById("live-status");
+  var typingNote = document.getElementById("typing");
+  var form = document.getElementById("composer");
+  var body = document.getElementById("composer-body");
+  var errorNote = document.getElementById("composer-error");
+  var scroller = document.getElementById("message-scroller");
+  var label = function (name) { return root.getAttribute("data-label-" + name) || ""; };
+  var seen = {};
+  var pending = []; // {client_id, body, element}: sent again, with the same id, until acknowledged
+  var socket = null;
+  var joined = false;
+  var ended = false;
+  var backoff = 500;
+  var typingTimer = null;
+  var lastTyping = 0;
+
+  Array.prototype.forEach.call(list.querySelectorAll("li[data-seq]"), function (item) {
+    seen[item.getAttribute("data-seq")] = true;
+  });
+
+  function setStatus(text) { status.textContent = text; }
+
+  function scrollDown() { scroller.scrollTop = scroller.scrollHeight; }
+
+  function clientId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  function timeText(iso) {
+    try {
+      return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function item(author, text, iso) {
+    var li = document.createElement("li");
+    li.className = "message";
+    var meta = document.createElement("p");
+    meta.className = "message-meta";
+    var who = document.createElement("span");
+    who.className = "author";
+    who.textContent = author;
+    meta.appendChild(who);
+    var time = document.createElement("time");
+    if (iso) {
+      time.setAttribute("datetime", iso);
+      time.textContent = " " + timeText(iso);
+    }
+    meta.appendChild(time);
+    var p = document.createElement("p");
+    p.className = "message-body";
+    p.textContent = text;
+    li.appendChild(meta);
+    li.appendChild(p);
+    var placeholder = document.getElementById("no-messages");
+    if (placeholder) placeholder.remove();
+    list.appendChild(li);
+    scrollDown();
+    return li;
+  }
+
+  function showMessage(frame) {
+    if (frame.seq > lastSeq) lastSeq = frame.seq;
+    if (seen[frame.seq]) return;
+    seen[frame.seq] = true;
+    for (var i = 0; i < pending.length; i++) {
+      if (pending[i].client_id === frame.client_id && frame.author && frame.author.id === me) {
+        var element = pending[i].element;
+        element.setAttribute("data-seq", frame.seq);
+        element.classList.remove("pending");
+        pending.splice(i, 1);
+        return;
+      }
+    }
+    var mine = frame.author && frame.author.id === me;
+    var name = mine ? root.getAttribute("data-my-name") : frame.author ? frame.author.display_name : "";
+    var li = item(name, frame.body, frame.created_at);
+    li.setAttribute("data-seq", frame.seq);
+    typingNote.textContent = "";
+  }
+
+  function sendFrame(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  }
+
+  function flush() {
+    if (!joined) return;
+    pending.forEach(function (entry) {
+      sendFrame({ type: "send", room: room, client_id: entry.client_id, body: entry.body });
+    });
+  }
+
+  function end() {
+    ended = true;
+    setStatus(label("ended"));
+    if (form) form.hidden = true;
+  }
+
+  function onFrame(frame) {
+    if (frame.type === "joined" && frame.room === room) {
+      if (frame.user_id !== undefined && frame.user_id !== me) {
+        window.location.reload();
+        return;
+      }
+      if (frame.epoch !== epoch) {
+        window.location.reload();
+        return;
+      }
+      joined = true;
+      backoff = 500;
+      setStatus(label("online"));
+      flush();
+    } else if (frame.type === "message" && frame.room === room) {
+      showMessage(frame);
+    } else if (frame.type === "ack" && frame.room === room) {
+      for (var i = 0; i < pending.length; i++) {
+        if (pending[i].client_id === frame.client_id) {
+          var entry = pending.splice(i, 1)[0];
+          entry.element.classList.remove("pending");
+          entry.element.setAttribute("data-seq", frame.seq);
+          var time = entry.element.querySelector("time");
+          time.setAttribute("datetime", frame.created_at);
+          time.textContent = " " + timeText(frame.created_at);
+          seen[frame.seq] = true; // its own frame still comes, and moves lastSeq (showMessage)
+          break;
+        }
+      }
+    } else if (frame.type === "resync" && frame.room === room) {
+      window.location.reload();
+    } else if (frame.type === "typing" && frame.room === room && frame.user && frame.user.id !== me) {
+      typingNote.textContent = label("typing");
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { typingNote.textContent = ""; }, 4000);
+    } else if (frame.type === "error") {
+      if (frame.ref === room && (frame.code === "forbidden" || frame.code === "not_found")) {
+        end();
+      } else if (frame.ref && pending.some(function (entry) { return entry.client_id === frame.ref; })) {
+        errorNote.textContent = frame.message;
+        if (frame.code === "unavailable" || frame.code === "rate_limited") setTimeout(flush, 3000);
+        else pending = pending.filter(function (entry) {
+          if (entry.client_id === frame.ref) entry.element.remove();
+          return entry.client_id !== frame.ref;
+        });
+      }
+    }
+  }
+
+  function connect() {
+    if (ended) return;
+    setStatus(label("connecting"));
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + window.location.host + "/ws");
+    socket = ws;
+    ws.onopen = function () {
+      ws.send(JSON.stringify({ type: "join", room: room, since: lastSeq, epoch: epoch }));
+    };
+    ws.onmessage = function (event) {
+      var frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      onFrame(frame);
+    };
+    ws.onclose = function (event) {
+      joined = false;
+      if (socket !== ws) return;
+      if (event.code === 1008 || event.code === 4001) {
+        setStatus(label("offline"));
+        return;
+      }
+      setStatus(label("offline"));
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 15000);
+    };
+  }
+
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = body.value.trim();
+      if (!text || ended) return;
+      errorNote.textContent = "";
+      var entry = { client_id: clientId(), body: text };
+      entry.element = item(root.getAttribute("data-my-name"), text, null);
+      entry.element.classList.add("pending");
+      entry.element.querySelector("time").textContent = " " + label("pending");
+      pending.push(entry);
+      body.value = "";
+      sendFrame({ type: "send", room: room, client_id: entry.client_id, body: text });
+    });
+    body.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    body.addEventListener("input", function () {
+      if (joined && Date.now() - lastTyping > 3000) {
+        lastTyping = Date.now();
+        sendFrame({ type: "typing", room: room });
+      }
+    });
+  }
+
+  scrollDown();
+  connect();
+})();

@@ -1,0 +1,184 @@
+"""Private conversations over /ws (room "dm:<id>"): acked after commit, live both ways, resumable without gaps or
+duplicates, idempotent by client id, notified when the other is away, ended live by a block; refused to all others."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.factories import add_member, create_community, create_session, create_user
+from tests.harness import LiveServer
+from tests.live_client import LiveClient
+
+
+async def _conversation(db: asyncpg.Connection) -> dict[str, int]:
+    community = await create_community(db)
+    ids = {"community": community}
+    for name in ("ana", "ben", "leader", "admin", "outsider"):
+        ids[name] = await create_user(db, name, admin=name == "admin")
+    for name in ("ana", "ben"):
+        await add_member(db, community, ids[name])
+    await add_member(db, community, ids["leader"], "leader")
+    ids["conversation"] = await db.fetchval(
+        """INSERT INTO family_connections (community_id, requester_id, addressee_id, status)
+           VALUES ($1, $2, $3, 'accepted') RETURNING id""",
+        community, ids["ana"], ids["ben"],
+    )  # fmt: skip
+    return ids
+
+
+async def _client(server: LiveServer, db: asyncpg.Connection, user_id: int) -> LiveClient:
+    return await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, user_id))
+
+
+async def test_a_message_is_acked_after_commit_and_reaches_the_other_participant_live(
+    server: LiveServer, db: asyncpg.Connection
+) -> None:
+    ids = await _conversation(db)
+    room = f"dm:{ids['conversation']}"
+    ana, ben = await _client(server, db, ids["ana"]), await _client(server, db, ids["ben"])
+    assert (await ana.join(room))["type"] == "joined"
+    joined = await ben.join(room)
+    assert (joined["type"], joined["head_seq"], joined["user_id"]) == ("joined", 0, ids["ben"])
+
+    ack = await ana.say(room, "Bonjour, nous aussi DOK7", client_id="c-1")
+
+    assert (ack["type"], ack["seq"]) == ("ack", 1)
+    assert await db.fetchval("SELECT body FROM conversation_messages WHERE seq = 1") == "Bonjour, nous aussi DOK7"
+    got = await ben.wait_for(lambda f: f["type"] == "message" and f["room"] == room)
+    assert (got["seq"], got["body"], got["author"]["display_name"]) == (1, "Bonjour, nous aussi DOK7", "Ana")
+    back = await ben.say(room, "Enchantée !")
+    assert back["seq"] == 2
+    assert (await ana.wait_for(lambda f: f["type"] == "message" and f["seq"] == 2))["body"] == "Enchantée !"
+    await ana.close()
+    await ben.close()
+
+
+async def test_the_same_client_id_sent_twice_is_one_message(server: LiveServer, db: asyncpg.Connection) -> None:
+    ids = await _conversation(db)
+    room = f"dm:{ids['conversation']}"
+    ana = await _client(server, db, ids["ana"])
+    await ana.join(room)
+    first = await ana.say(room, "Once", client_id="same")
+    again = await ana.say(room, "Once", client_id="same")
+    assert first["seq"] == again["seq"] == 1
+    assert await db.fetchval("SELECT count(*) FROM conversation_messages") == 1
+    assert await db.fetchval("SELECT last_seq FROM family_connections") == 1
+    await ana.close()
+
+
+async def test_a_resume_after_since_replays_every_missed_message_once_in_order(
+    server: LiveServer, db: asyncpg.Connection
+) -> None:
+    ids = await _conversation(db)
+    room = f"dm:{ids['conversation']}"
+    ana = await _client(server, db, ids["ana"])
+    await ana.join(room)
+    await ana.say(room, "one")
+    ben = await _client(server, db, ids["ben"])
+    joined = await ben.join(room)
+    epoch = joined["epoch"]
+    assert ben.seqs(room) == [1]
+    await ben.close()
+    for body in ("two", "three", "four"):
+        await ana.say(room, body)
+
+    ben = await _client(server, db, ids["ben"])
+    resumed = await ben.join(room, since=1, epoch=epoch)
+    assert resumed["head_seq"] == 4
+    await ben.wait_for(lambda f: f["type"] == "message" and f["seq"] == 4)
+    assert ben.seqs(room) == [2, 3, 4]
+    await ana.say(room, "five")
+    await ben.wait_for(lambda f: f["type"] == "message" and f["seq"] == 5)
+    assert ben.seqs(room) == [2, 3, 4, 5]
+    assert (await ben.join(room, since=99, epoch=epoch))["reason"] == "ahead_of_head"
+    assert (await ben.join(room, since=1, epoch="another"))["reason"] == "epoch_changed"
+    await ana.close()
+    await ben.close()
+
+
+async def test_the_other_is_notified_of_new_messages_only_while_away_and_once(
+    server: LiveServer, db: asyncpg.Connection
+) -> None:
+    ids = await _conversation(db)
+    room = f"dm:{ids['conversation']}"
+    ana, ben = await _client(server, db, ids["ana"]), await _client(server, db, ids["ben"])
+    await ana.join(room)
+    await ben.join(room)
+    await ben.wait_for(lambda f: f["type"] == "presence")
+    await ana.say(room, "You are here")
+    assert await db.fetchval("SELECT count(*) FROM notifications WHERE user_id = $1", ids["ben"]) == 0
+    await ben.close()
+    await ana.wait_for(lambda f: f["type"] == "presence_change" and f["left"])
+
+    await ana.say(room, "Are you there?")
+    await ana.say(room, "Write when you can")
+
+    notes = await db.fetch("SELECT kind, data FROM notifications WHERE user_id = $1", ids["ben"])
+    assert [note["kind"] for note in notes] == ["conversation"]  # one until Ben reads it
+    assert "Are you there" not in str(notes[0]["data"])  # never what was said
+    await ana.close()
+
+
+@contextlib.asynccontextmanager
+async def _api(server: LiveServer, db: asyncpg.Connection, user_id: int) -> AsyncIterator[httpx.AsyncClient]:
+    session = await create_session(db, user_id)
+    async with httpx.AsyncClient(base_url=server.base_url, cookies={"kindred_session": session}) as http:
+        http.headers["x-csrf-token"] = (await http.get("/api/v1/session")).json()["csrf_token"]
+        yield http
+
+
+async def test_a_block_ends_the_conversation_live_both_ways_and_refuses_new_requests(
+    server: LiveServer, db: asyncpg.Connection
+) -> None:
+    ids = await _conversation(db)
+    conversation = ids["conversation"]
+    room = f"dm:{conversation}"
+    ana, ben = await _client(server, db, ids["ana"]), await _client(server, db, ids["ben"])
+    await ana.join(room)
+    await ben.join(room)
+    async with _api(server, db, ids["ben"]) as http:
+        assert (await http.post(f"/api/v1/conversations/{conversation}/block")).status_code == 204
+
+    ended = await ana.wait_for(lambda f: f["type"] == "error" and f.get("ref") == room)
+    assert ended["code"] == "forbidden"
+    refused = await ana.say(room, "Why?")
+    assert (refused["type"], refused["code"]) == ("error", "not_found")
+    assert (await ben.say(room, "Bye"))["type"] == "error"
+    assert await db.fetchval("SELECT count(*) FROM conversation_messages") == 0
+    assert (await ana.join(room))["code"] == "not_found"
+    async with _api(server, db, ids["ana"]) as http:
+        assert (await http.get(f"/api/v1/conversations/{conversation}/messages")).status_code == 404
+        await db.execute("INSERT INTO family_facts (community_id, user_id, gene) SELECT $1, unnest($2::bigint[]), 'DOK7'",
+                         ids["community"], [ids["ana"], ids["ben"]])  # fmt: skip
+        again = await http.post("/api/v1/communities/test-condition/families/connections", json={"handle": "ben"})
+        assert again.status_code == 403
+    await ana.close()
+    await ben.close()
+
+
+@pytest.mark.parametrize("role", ["leader", "admin", "outsider"])
+async def test_no_one_else_can_join_or_write_in_a_conversation(
+    server: LiveServer, db: asyncpg.Connection, role: str
+) -> None:
+    ids = await _conversation(db)
+    room = f"dm:{ids['conversation']}"
+    ana = await _client(server, db, ids["ana"])
+    await ana.join(room)
+    await ana.say(room, "Only for Ben")
+    other = await _client(server, db, ids[role])
+
+    refused, nothing = await other.join(room), await other.join("dm:999999")
+    assert (refused["type"], refused["code"]) == (nothing["type"], nothing["code"]) == ("error", "not_found")
+    assert refused["message"] == nothing["message"]
+    sent = await other.say(room, "Let me in")
+    assert sent["type"] == "error"
+    assert not other.messages(room)
+    assert all("Only for Ben" not in str(frame) for frame in other.frames)
+    assert await db.fetchval("SELECT count(*) FROM conversation_messages") == 1
+    await ana.close()
+    await other.close()
