@@ -14,7 +14,7 @@ import asyncpg
 
 from server.actions import events
 from server.actions.accounts import check_display_name
-from server.db.queries import exports, users
+from server.db.queries import exports, families, users
 from server.db.queries.users import JoinedCommunity, PublicPost, User
 from server.errors import bad_request, not_found
 from server.i18n import SUPPORTED_LANGUAGES, _, valid_time_zone
@@ -170,3 +170,6 @@ async def do_delete_account(connection: asyncpg.Connection, user: User, *, confi
         if not await users.anonymize(connection, user.id, display_name=FORMER_MEMBER):
             raise not_found(_("This account has already been deleted."))
         await users.forget_personal_rows(connection, user.id)
+        # Their private conversations end, for the other family too (the messages stay, as "Former member").
+        for ended in await families.end_all_of(connection, user.id):
+            events.emit(events.ConversationEnded(ended))

@@ -60,6 +60,22 @@ _PARTS: dict[str, str] = {
     "resources": """
         SELECT r.id, c.slug AS community_slug, r.kind, r.title, r.description, r.url, r.published_on, r.created_at
         FROM resources r JOIN communities c ON c.id = r.community_id WHERE r.created_by = $1 ORDER BY r.id""",
+    # Families like mine and private conversations: one's own facts, requests and words (never the other's).
+    "family_facts": """
+        SELECT c.slug AS community_slug, f.gene, f.variant, f.subtype, f.treatments, f.age_band, f.country,
+               f.languages, f.updated_at
+        FROM family_facts f JOIN communities c ON c.id = f.community_id WHERE f.user_id = $1 ORDER BY c.slug""",
+    "family_connections": """
+        SELECT fc.id, c.slug AS community_slug, fc.status, (fc.requester_id = $1) AS asked_by_me, fc.created_at,
+               fc.answered_at
+        FROM family_connections fc JOIN communities c ON c.id = fc.community_id
+        WHERE fc.requester_id = $1 OR fc.addressee_id = $1 ORDER BY fc.id""",
+    "conversation_messages": """
+        SELECT m.conversation_id, m.seq, m.body, m.created_at
+        FROM conversation_messages m WHERE m.author_id = $1 ORDER BY m.id""",
+    "conversation_reports": """
+        SELECT conversation_id, reason, up_to_seq, created_at FROM conversation_reports WHERE reporter_id = $1
+        ORDER BY id""",
 }
 
 PART_NAMES = tuple(_PARTS)

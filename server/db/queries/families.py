@@ -286,3 +286,13 @@ async def counts(connection: asyncpg.Connection, community_id: int) -> Counts:
     )
     assert row is not None
     return Counts(**dict(row))
+
+
+async def end_all_of(connection: asyncpg.Connection, user_id: int) -> list[int]:
+    """Every open request and conversation of this person ends (their account is deleted); returns the ids."""
+    rows = await connection.fetch(
+        """UPDATE family_connections SET status = 'ended', answered_at = coalesce(answered_at, now())
+           WHERE status IN ('pending', 'accepted') AND (requester_id = $1 OR addressee_id = $1) RETURNING id""",
+        user_id,
+    )
+    return [row["id"] for row in rows]

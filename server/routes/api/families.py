@@ -161,9 +161,16 @@ async def post_connection(request: Request) -> Response:
     return json_response(_connection(found, user.id), status=201)
 
 
-async def answer_connection(request: Request) -> Response:
+async def accept_connection(request: Request) -> Response:
+    return await _answer_connection(request, accept=True)
+
+
+async def decline_connection(request: Request) -> Response:
+    return await _answer_connection(request, accept=False)
+
+
+async def _answer_connection(request: Request, *, accept: bool) -> Response:
     user = auth.current_user(request)
-    accept = request.url.path.endswith("/accept")
     async with request.app.state.db.acquire() as connection:
         community = await communities.load(connection, path_slug(request), user)
         answered = await families.do_answer(
@@ -226,7 +233,7 @@ routes = [
     ),
     api_route(
         _FAMILIES + "/connections/{connection_id:int}/accept",
-        answer_connection,
+        accept_connection,
         methods=["POST"],
         summary="Accept a request sent to me: a private conversation opens",
         responses={200: ("The connection", ConnectionOut), 404: "No such request.", 409: "Already answered."},
@@ -235,7 +242,7 @@ routes = [
     ),
     api_route(
         _FAMILIES + "/connections/{connection_id:int}/decline",
-        answer_connection,
+        decline_connection,
         methods=["POST"],
         summary="Decline a request sent to me",
         responses={200: ("The connection", ConnectionOut), 404: "No such request.", 409: "Already answered."},

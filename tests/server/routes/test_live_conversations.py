@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.factories import add_member, create_community, create_session, create_user
+from tests.factories import add_member, create_community, create_session, create_user, login, post_form
 from tests.harness import LiveServer
 from tests.live_client import LiveClient
 
@@ -182,3 +182,20 @@ async def test_no_one_else_can_join_or_write_in_a_conversation(
     assert await db.fetchval("SELECT count(*) FROM conversation_messages") == 1
     await ana.close()
     await other.close()
+
+
+async def test_a_ban_in_the_community_closes_the_banned_participants_conversation_socket(
+    server: LiveServer, db: asyncpg.Connection
+) -> None:
+    ids = await _conversation(db)
+    room = f"dm:{ids['conversation']}"
+    ben = await _client(server, db, ids["ben"])
+    await ben.join(room)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        await login(http, "leader")
+        banned = await post_form(http, "/c/test-condition/members/ben/ban", {"reason": "Spam"}, page="/login")
+        assert banned.status_code == 303
+    assert await ben.wait_closed() == 4001
+    ben = await _client(server, db, ids["ben"])
+    assert (await ben.join(room))["code"] == "not_found"
+    await ben.close()
