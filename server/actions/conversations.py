@@ -17,7 +17,7 @@ import asyncpg
 from channels.protocol import ResyncReason
 from server.actions import access, chat, events, notifications
 from server.actions.access import Actor, actor_for
-from server.db.queries import communities, conversations, families
+from server.db.queries import conversations, families
 from server.db.queries.conversations import Report
 from server.db.queries.families import Connection
 from server.db.queries.messages import Message
@@ -77,10 +77,7 @@ async def open_conversation(connection: asyncpg.Connection, user: User | None, c
         raise not_found(_("There is no such conversation."))
     actor = await actor_for(connection, user, found.community_id)
     access.require_conversation(actor, participant=True, status=found.status)
-    community = await communities.by_id(connection, found.community_id)
-    if community is None:
-        raise not_found(_("There is no such conversation."))
-    state = access.CommunityState(community.status, community.visibility)
+    state = access.CommunityState(found.community_status, found.community_visibility)
     return Opened(found, actor, state)
 
 

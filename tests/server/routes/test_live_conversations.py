@@ -4,6 +4,7 @@ duplicates, idempotent by client id, notified when the other is away, ended live
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -198,4 +199,27 @@ async def test_a_ban_in_the_community_closes_the_banned_participants_conversatio
     assert await ben.wait_closed() == 4001
     ben = await _client(server, db, ids["ben"])
     assert (await ben.join(room))["code"] == "not_found"
+    await ben.close()
+
+
+async def test_a_participant_under_a_pseudonym_is_known_only_by_it(server: LiveServer, db: asyncpg.Connection) -> None:
+    ids = await _conversation(db)
+    await db.execute(
+        "UPDATE memberships SET pseudonym = 'Rose', alias = 4242 WHERE user_id = $1 AND community_id = $2",
+        ids["ana"], ids["community"],
+    )  # fmt: skip
+    room = f"dm:{ids['conversation']}"
+    ana, ben = await _client(server, db, ids["ana"]), await _client(server, db, ids["ben"])
+    assert (await ana.join(room))["user_id"] == -4242
+    await ben.join(room)
+    await ana.say(room, "Hello from Rose")
+    got = await ben.wait_for(lambda f: f["type"] == "message" and f["room"] == room)
+    assert got["author"] == {"id": -4242, "username": "", "display_name": "Rose", "badge": None}
+    async with _api(server, db, ids["ben"]) as http:
+        page = await http.get(f"/conversations/{ids['conversation']}")
+        listed = await http.get("/api/v1/conversations")
+    for text in [page.text, listed.text, *map(str, ben.frames)]:
+        assert re.search(r"\bana\b", text, re.IGNORECASE) is None, text[:200]  # neither username nor display name
+    assert "Rose" in page.text and listed.json()[0]["other_name"] == "Rose"
+    await ana.close()
     await ben.close()
