@@ -31,6 +31,8 @@ LOGIN_FAILURES_PER_ACCOUNT = Limit("login-account", 8, 5 * 60)
 REGISTRATIONS_PER_IP = Limit("register-ip", 10, 60 * 60)
 POSTS_PER_USER = Limit("posts", 20, 10 * 60)
 MESSAGES_PER_USER = Limit("messages", 30, 10)
+# Requests to connect with other families: a handful a day is a family reaching out, more is a broadcast.
+FAMILY_REQUESTS_PER_USER = Limit("family-requests", 20, 24 * 60 * 60)
 
 # Reads (pages, the JSON API, live-room history), against scraping members' words. A person reading
 # opens a page every few seconds at most: 300 per 10 minutes per signed-in session is a page every

@@ -16,6 +16,7 @@ import asyncpg
 
 from channels.protocol import ResyncReason
 from server.actions import access, chat, events, notifications
+from server.actions import families as family_actions
 from server.actions.access import Actor, actor_for
 from server.db.queries import conversations, families
 from server.db.queries.conversations import Report
@@ -230,11 +231,8 @@ async def do_block(connection: asyncpg.Connection, user: User | None, conversati
     """Block the other participant: every open request and conversation between the two ends (in every
     community, both ways), and neither can ask the other to connect again."""
     opened = await open_conversation(connection, user, conversation_id)
-    me, other = opened.actor.user_id, opened.conversation.other_id
     async with events.unit_of_work(connection):
-        await families.block(connection, me, other)
-        for ended in await families.end_between(connection, me, other):
-            events.emit(events.ConversationEnded(ended))
+        await family_actions.block_between(connection, opened.actor.user_id, opened.conversation.other_id)
 
 
 @dataclass(frozen=True)

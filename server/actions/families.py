@@ -16,8 +16,9 @@ from server.db.queries.families import Counts as Counts
 from server.db.queries.families import Facts as Facts
 from server.db.queries.families import Match as Match
 from server.db.queries.users import User
-from server.errors import Conflict, bad_request, forbidden, not_found
+from server.errors import Conflict, RateLimited, bad_request, forbidden, not_found
 from server.i18n import _
+from server.ratelimit import FAMILY_REQUESTS_PER_USER, RateLimiter
 
 AGE_BANDS = ("0-1", "2-5", "6-11", "12-17", "18-39", "40+")
 MATCH_LIMIT = 50
@@ -155,9 +156,14 @@ async def do_opt_out(connection: asyncpg.Connection, user: User | None, communit
 
 
 async def do_request(
-    connection: asyncpg.Connection, user: User | None, community: Community, target_handle: str
+    connection: asyncpg.Connection,
+    limiter: RateLimiter,
+    user: User | None,
+    community: Community,
+    target_handle: str,
 ) -> int:
-    """Ask another listed family to connect; they are notified. Refused when either blocked the other."""
+    """Ask another listed family to connect; they are notified. Refused when either blocked the other, and
+    past FAMILY_REQUESTS_PER_USER a day."""
     actor = await actor_for(connection, user, community.id)
     opted_in = actor.is_member and await families.facts_of(connection, community.id, actor.user_id) is not None
     member = access.require_sees_families(actor, community, opted_in=opted_in)
@@ -170,6 +176,8 @@ async def do_request(
     blocked = await families.is_blocked(connection, member.id, target.id)
     if not access.can_connect(actor, community, opted_in=opted_in, target_listed=listed, blocked=blocked):
         raise forbidden(_("You cannot ask this family to connect."))
+    if not await limiter.hit(FAMILY_REQUESTS_PER_USER, str(member.id)):
+        raise RateLimited(_("You asked many families today: please wait until tomorrow to ask more."))
     async with events.unit_of_work(connection):
         connection_id = await families.create_request(connection, community.id, member.id, target.id)
         if connection_id is None:
@@ -222,3 +230,24 @@ async def connection_of(connection: asyncpg.Connection, user: User | None, conne
     if found is None:
         raise not_found(_("There is no such request."))
     return found
+
+
+async def block_between(connection: asyncpg.Connection, blocker_id: int, blocked_id: int) -> None:
+    """A block: every open request and conversation between the two ends (in every community, both ways, live),
+    and neither may ask the other to connect again. Call inside a unit of work."""
+    await families.block(connection, blocker_id, blocked_id)
+    for ended in await families.end_between(connection, blocker_id, blocked_id):
+        events.emit(events.ConversationEnded(ended))
+
+
+async def do_block_request(
+    connection: asyncpg.Connection, user: User | None, community: Community, connection_id: int
+) -> None:
+    """The family asked blocks the one who asked (instead of declining): no new request from them, ever."""
+    actor = await actor_for(connection, user, community.id)
+    member = access.require_families(actor, community)
+    found = await families.connection_for(connection, connection_id, member.id)
+    if found is None or found.community_id != community.id or found.addressee_id != member.id:
+        raise not_found(_("There is no such request."))
+    async with events.unit_of_work(connection):
+        await block_between(connection, member.id, found.requester_id)

@@ -310,6 +310,7 @@ MEMBER_ROUTES = {
     ("POST", "/api/v1/communities/{slug}/families/connections"),
     ("POST", "/api/v1/communities/{slug}/families/connections/{connection_id:int}/accept"),
     ("POST", "/api/v1/communities/{slug}/families/connections/{connection_id:int}/decline"),
+    ("POST", "/api/v1/communities/{slug}/families/connections/{connection_id:int}/block"),
     ("POST", "/conversations/{conversation_id:int}/messages"), ("POST", "/conversations/{conversation_id:int}/report"),
     ("POST", "/conversations/{conversation_id:int}/block"),
     ("POST", "/api/v1/conversations/{conversation_id:int}/messages"), ("POST", "/api/v1/conversations/{conversation_id:int}/report"),

@@ -155,7 +155,7 @@ async def post_connection(request: Request) -> Response:
     user = auth.current_user(request)
     async with request.app.state.db.acquire() as connection:
         community = await communities.load(connection, path_slug(request), user)
-        connection_id = await families.do_request(connection, user, community, body.handle)
+        connection_id = await families.do_request(connection, request.app.state.limiter, user, community, body.handle)
         assert user is not None
         found = await families.connection_of(connection, user, connection_id)
     return json_response(_connection(found, user.id), status=201)
@@ -167,6 +167,14 @@ async def accept_connection(request: Request) -> Response:
 
 async def decline_connection(request: Request) -> Response:
     return await _answer_connection(request, accept=False)
+
+
+async def block_connection(request: Request) -> Response:
+    user = auth.current_user(request)
+    async with request.app.state.db.acquire() as connection:
+        community = await communities.load(connection, path_slug(request), user)
+        await families.do_block_request(connection, user, community, request.path_params["connection_id"])
+    return Response(status_code=204)
 
 
 async def _answer_connection(request: Request, *, accept: bool) -> Response:
@@ -227,6 +235,7 @@ routes = [
             403: _REFUSED,
             404: "No such family here.",
             409: "Already asked, or connected.",
+            429: "Too many requests today.",
         },
         sign_in=True,
         tags=["families"],
@@ -246,6 +255,15 @@ routes = [
         methods=["POST"],
         summary="Decline a request sent to me",
         responses={200: ("The connection", ConnectionOut), 404: "No such request.", 409: "Already answered."},
+        sign_in=True,
+        tags=["families"],
+    ),
+    api_route(
+        _FAMILIES + "/connections/{connection_id:int}/block",
+        block_connection,
+        methods=["POST"],
+        summary="Block the family who sent me a request: it ends, and they can never ask again",
+        responses={204: "Blocked.", 404: "No such request."},
         sign_in=True,
         tags=["families"],
     ),

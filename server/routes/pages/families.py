@@ -20,6 +20,7 @@ NOTICES = {
     "asked": lambda: _("Request sent: they were told, and you will be when they answer."),
     "accepted": lambda: _("Connected: you can write to each other now."),
     "declined": lambda: _("Request declined."),
+    "blocked": lambda: _("Blocked: they cannot ask to connect with you again."),
 }
 
 FIELDS = ("gene", "variant", "subtype", "treatments", "age_band", "country", "languages")
@@ -100,7 +101,9 @@ async def connect(request: Request) -> Response:
     async with request.app.state.db.acquire() as connection:
         community = await communities.load(connection, request.path_params["slug"], request.state.user)
         try:
-            await families.do_request(connection, request.state.user, community, text(form, "handle", 64))
+            await families.do_request(
+                connection, request.app.state.limiter, request.state.user, community, text(form, "handle", 64)
+            )
         except AppError as error:
             if not returns_to_form(error):
                 raise
@@ -111,10 +114,15 @@ async def connect(request: Request) -> Response:
 async def answer(request: Request) -> Response:
     await read_form(request)
     decision = request.path_params["decision"]
-    if decision not in ("accept", "decline"):
+    if decision not in ("accept", "decline", "block"):
         raise not_found(_("There is no such page."))
     async with request.app.state.db.acquire() as connection:
         community = await communities.load(connection, request.path_params["slug"], request.state.user)
+        if decision == "block":
+            await families.do_block_request(
+                connection, request.state.user, community, request.path_params["connection_id"]
+            )
+            return redirect(f"/c/{community.slug}/families?done=blocked#requests")
         answered = await families.do_answer(
             connection,
             request.state.user,

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
 
 from server.actions import access, families
 from server.db.queries import communities, users
 from server.db.queries.communities import Community
 from server.db.queries.users import User
 from server.errors import AppError
+from server.ratelimit import FAMILY_REQUESTS_PER_USER, RateLimiter
 from tests.factories import add_member, create_cast, create_user
+from tests.harness import Services
+
+
+@pytest.fixture
+async def limiter(services: Services, redis_prefix: str) -> AsyncIterator[RateLimiter]:
+    client = aioredis.Redis.from_url(services.redis_url)
+    yield RateLimiter(client, redis_prefix)
+    await client.aclose()
 
 
 async def _setup(db: asyncpg.Connection) -> tuple[dict[str, int], Community]:
@@ -62,7 +74,7 @@ async def test_an_opted_in_member_sees_families_with_overlapping_facts_ranked_by
     assert view.counts is None  # a member sees families, never counts
 
 
-async def test_nothing_is_shown_to_a_member_who_did_not_opt_in(db: asyncpg.Connection) -> None:
+async def test_nothing_is_shown_to_a_member_who_did_not_opt_in(db: asyncpg.Connection, limiter: RateLimiter) -> None:
     cast, community = await _setup(db)
     await families.do_opt_in(db, await _user(db, cast["ana"]), community, facts(gene="DOK7"))
     member = await _user(db, cast["member"])
@@ -70,13 +82,15 @@ async def test_nothing_is_shown_to_a_member_who_did_not_opt_in(db: asyncpg.Conne
     view = await families.view(db, member, community)
     assert view.facts is None and view.matches == [] and view.incoming == [] and view.can_use
     with pytest.raises(AppError) as refused:
-        await families.do_request(db, member, community, "ana")
+        await families.do_request(db, limiter, member, community, "ana")
     assert refused.value.status == 403
     assert await db.fetchval("SELECT count(*) FROM family_connections") == 0
 
 
 @pytest.mark.parametrize("role", ["outsider", "banned", "other_leader"])
-async def test_non_members_and_banned_members_are_refused_every_family_door(db: asyncpg.Connection, role: str) -> None:
+async def test_non_members_and_banned_members_are_refused_every_family_door(
+    db: asyncpg.Connection, role: str, limiter: RateLimiter
+) -> None:
     cast, community = await _setup(db)
     await families.do_opt_in(db, await _user(db, cast["ana"]), community, facts(gene="DOK7"))
     if role == "banned":
@@ -90,7 +104,7 @@ async def test_non_members_and_banned_members_are_refused_every_family_door(db: 
     assert refused.value.status == 403
     for attempt in (
         families.do_opt_in(db, someone, community, facts(gene="DOK7")),
-        families.do_request(db, someone, community, "ana"),
+        families.do_request(db, limiter, someone, community, "ana"),
     ):
         with pytest.raises(AppError) as refused:
             await attempt
@@ -118,11 +132,11 @@ async def test_a_banned_family_is_no_longer_listed_to_others(db: asyncpg.Connect
 
 
 @pytest.mark.parametrize("role", ["leader", "admin"])
-async def test_leaders_and_site_admins_see_only_counts(db: asyncpg.Connection, role: str) -> None:
+async def test_leaders_and_site_admins_see_only_counts(db: asyncpg.Connection, role: str, limiter: RateLimiter) -> None:
     cast, community = await _setup(db)
     await families.do_opt_in(db, await _user(db, cast["ana"]), community, facts(gene="DOK7"))
     await families.do_opt_in(db, await _user(db, cast["ben"]), community, facts(gene="DOK7"))
-    await families.do_request(db, await _user(db, cast["ana"]), community, "ben")
+    await families.do_request(db, limiter, await _user(db, cast["ana"]), community, "ben")
 
     view = await families.view(db, await _user(db, cast[role]), community)
 
@@ -153,17 +167,19 @@ async def test_leaving_the_community_deletes_the_facts_too(db: asyncpg.Connectio
     assert await db.fetchval("SELECT count(*) FROM family_facts") == 0
 
 
-async def test_a_request_is_notified_and_accepting_it_opens_a_conversation(db: asyncpg.Connection) -> None:
+async def test_a_request_is_notified_and_accepting_it_opens_a_conversation(
+    db: asyncpg.Connection, limiter: RateLimiter
+) -> None:
     cast, community = await _setup(db)
     ana, member = await _user(db, cast["ana"]), await _user(db, cast["member"])
     await families.do_opt_in(db, ana, community, facts(gene="DOK7"))
     await families.do_opt_in(db, member, community, facts(gene="DOK7"))
 
-    request_id = await families.do_request(db, member, community, "ana")
+    request_id = await families.do_request(db, limiter, member, community, "ana")
 
     assert await db.fetchval("SELECT data->>'event' FROM notifications WHERE user_id = $1", cast["ana"]) == "requested"
     with pytest.raises(AppError) as twice:
-        await families.do_request(db, ana, community, "member")  # the other way round: the same pair
+        await families.do_request(db, limiter, ana, community, "member")  # the other way round: the same pair
     assert twice.value.status == 409
     with pytest.raises(AppError) as not_theirs:
         await families.do_answer(db, member, community, request_id, accept=True)  # only the one asked answers
@@ -182,20 +198,20 @@ async def test_a_request_is_notified_and_accepting_it_opens_a_conversation(db: a
     assert [c.id for c in (await families.view(db, member, community)).connected] == [request_id]
 
 
-async def test_a_declined_request_can_be_asked_again_later(db: asyncpg.Connection) -> None:
+async def test_a_declined_request_can_be_asked_again_later(db: asyncpg.Connection, limiter: RateLimiter) -> None:
     cast, community = await _setup(db)
     ana, member = await _user(db, cast["ana"]), await _user(db, cast["member"])
     await families.do_opt_in(db, ana, community, facts(gene="DOK7"))
     await families.do_opt_in(db, member, community, facts(gene="DOK7"))
-    first = await families.do_request(db, member, community, "ana")
+    first = await families.do_request(db, limiter, member, community, "ana")
     assert (await families.do_answer(db, ana, community, first, accept=False)).status == "declined"
     assert (
         await db.fetchval("SELECT data->>'event' FROM notifications WHERE user_id = $1", cast["member"]) == "declined"
     )
-    assert await families.do_request(db, member, community, "ana") != first
+    assert await families.do_request(db, limiter, member, community, "ana") != first
 
 
-async def test_someone_blocked_cannot_ask_again_and_is_not_listed(db: asyncpg.Connection) -> None:
+async def test_someone_blocked_cannot_ask_again_and_is_not_listed(db: asyncpg.Connection, limiter: RateLimiter) -> None:
     cast, community = await _setup(db)
     ana, member = await _user(db, cast["ana"]), await _user(db, cast["member"])
     await families.do_opt_in(db, ana, community, facts(gene="DOK7"))
@@ -204,12 +220,14 @@ async def test_someone_blocked_cannot_ask_again_and_is_not_listed(db: asyncpg.Co
 
     assert (await families.view(db, member, community)).matches == []
     with pytest.raises(AppError) as refused:
-        await families.do_request(db, member, community, "ana")
+        await families.do_request(db, limiter, member, community, "ana")
     assert refused.value.status == 403
     assert await db.fetchval("SELECT count(*) FROM family_connections") == 0
 
 
-async def test_families_appear_under_the_name_they_use_in_that_community(db: asyncpg.Connection) -> None:
+async def test_families_appear_under_the_name_they_use_in_that_community(
+    db: asyncpg.Connection, limiter: RateLimiter
+) -> None:
     cast, community = await _setup(db)
     await db.execute(
         "UPDATE memberships SET pseudonym = 'Rose', alias = 4242 WHERE user_id = $1 AND community_id = $2",
@@ -223,7 +241,7 @@ async def test_families_appear_under_the_name_they_use_in_that_community(db: asy
 
     assert (match.name, match.handle) == ("Rose", "~4242")
     assert "ana" not in repr(match).lower()
-    request_id = await families.do_request(db, member, community, "~4242")
+    request_id = await families.do_request(db, limiter, member, community, "~4242")
     found = await families.connection_of(db, member, request_id)
     assert (found.other_name, found.other_handle) == ("Rose", "~4242")
 
@@ -267,3 +285,37 @@ async def test_the_sql_twin_lists_exactly_the_families_the_rule_lets_in(db: asyn
             "INSERT INTO family_facts (community_id, user_id, gene) VALUES ($1, $2, 'DOK7')", community.id, user.id
         )
     assert await family_rows.is_listed(db, community.id, user.id) == access.can_use_families(actor, community)
+
+
+async def test_the_family_asked_may_block_instead_of_declining(db: asyncpg.Connection, limiter: RateLimiter) -> None:
+    cast, community = await _setup(db)
+    ana, member = await _user(db, cast["ana"]), await _user(db, cast["member"])
+    await families.do_opt_in(db, ana, community, facts(gene="DOK7"))
+    await families.do_opt_in(db, member, community, facts(gene="DOK7"))
+    request_id = await families.do_request(db, limiter, member, community, "ana")
+    with pytest.raises(AppError) as not_theirs:
+        await families.do_block_request(db, member, community, request_id)  # only the family asked
+    assert not_theirs.value.status == 404
+
+    await families.do_block_request(db, ana, community, request_id)
+
+    assert await db.fetchval("SELECT status FROM family_connections") == "ended"
+    with pytest.raises(AppError) as refused:
+        await families.do_request(db, limiter, member, community, "ana")
+    assert refused.value.status == 403
+
+
+async def test_a_member_asks_at_most_so_many_families_a_day(db: asyncpg.Connection, limiter: RateLimiter) -> None:
+    cast, community = await _setup(db)
+    member = await _user(db, cast["member"])
+    await families.do_opt_in(db, member, community, facts(gene="DOK7"))
+    for number in range(FAMILY_REQUESTS_PER_USER.count + 1):
+        other = await create_user(db, f"family{number}")
+        await add_member(db, community.id, other)
+        await families.do_opt_in(db, await _user(db, other), community, facts(gene="DOK7"))
+    for number in range(FAMILY_REQUESTS_PER_USER.count):
+        await families.do_request(db, limiter, member, community, f"family{number}")
+    with pytest.raises(AppError) as refused:
+        await families.do_request(db, limiter, member, community, f"family{FAMILY_REQUESTS_PER_USER.count}")
+    assert refused.value.status == 429
+    assert await db.fetchval("SELECT count(*) FROM family_connections") == FAMILY_REQUESTS_PER_USER.count
