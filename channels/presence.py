@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from channels.protocol import Presence as PresenceFrame
 from channels.protocol import PresenceChange, User, UserTyping, encode
+from channels.redis_client import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class Presence:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         prefix: str,
         publish: Publish,
         *,
