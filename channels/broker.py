@@ -14,8 +14,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
+from channels.redis_client import UNREACHABLE
 from channels.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ class Broker:
                     await self.redis.spublish(self._channel(topic), payload)
                 else:
                     await self.redis.publish(self._channel(topic), payload)
-        except (RedisError, OSError, TimeoutError) as exc:
+        except UNREACHABLE as exc:
             # Once per outage, not once per message.
             (log.debug if self._publish_failing else log.warning)("publish to %s failed: %s", topic, exc)
             self._publish_failing = True

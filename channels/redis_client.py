@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 # Everything Kindred asks of Redis (single-key commands, scripts whose keys share one slot, PUBLISH or
 # SPUBLISH) is answered the same by both.
@@ -44,3 +45,10 @@ def command_client(
             health_check_interval=health_check_interval,
         )
     )
+
+
+# What a Redis command can raise when Redis cannot answer: redis-py's own errors, and on a cluster also
+# RedisClusterException (no node reachable to read the slot map from), which is not a RedisError.
+REDIS_ERRORS: tuple[type[Exception], ...] = (RedisError, RedisClusterException)
+# The same, with the network's own errors and timeouts.
+UNREACHABLE: tuple[type[Exception], ...] = (*REDIS_ERRORS, OSError, TimeoutError)

@@ -197,6 +197,7 @@ class LiveService:
         metrics.hub_topics.set_function(lambda: len(self.hub.topics))
         metrics.hub_memberships.set_function(self.hub.membership_count)
         metrics.broker_channels.set_function(lambda: len(self.broker.topics))
+        metrics.broker_shards.set_function(lambda: len(self.broker.shards))
         metrics.presence_rooms.set_function(lambda: self.presence.local_counts()[0])
         metrics.presence_members.set_function(lambda: self.presence.local_counts()[1])
 

@@ -8,9 +8,8 @@ import logging
 from dataclasses import dataclass
 
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
 
-from channels.redis_client import RedisClient
+from channels.redis_client import REDIS_ERRORS, RedisClient
 from server.errors import RateLimited
 from server.i18n import ngettext
 
@@ -101,7 +100,7 @@ class RateLimiter:
         """True when the key has used its allowance (without counting a new event)."""
         try:
             value = await self.client.get(self._key(limit, key))
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             # Redis down: fail open rather than lock everyone out; logged so it is seen.
             log.warning("rate limiter unavailable (%s); allowing %s", exc, limit.name)
             return False
@@ -126,13 +125,13 @@ class RateLimiter:
                 wait = max(waits, default=0)
             else:
                 wait = await self._count_script(keys=keys, args=args)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("rate limiter unavailable (%s); allowing %s", exc, ", ".join(limit.name for limit, _ in events))
             return 0
         return int(wait)
 
     async def reset(self, limit: Limit, key: str) -> None:
-        with contextlib.suppress(RedisError):
+        with contextlib.suppress(*REDIS_ERRORS):
             await self.client.delete(self._key(limit, key))
 
 
