@@ -15,7 +15,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from channels.redis_client import UNREACHABLE
+from channels.redis_client import UNREACHABLE, BoundedRedisCluster
 from channels.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
@@ -79,10 +79,11 @@ class Broker:
         self._max_backoff = max_backoff
         self.redis: aioredis.Redis | RedisCluster
         if cluster:
-            # Per node; redis-py follows MOVED and reads the slot map again after a failover.
-            self.redis = RedisCluster.from_url(
+            # A burst waits for a place, as below; redis-py follows MOVED and reads the slot map again after a failover.
+            self.redis = BoundedRedisCluster.from_url(
                 redis_url,
                 max_connections=publish_connections,
+                wait_timeout=publish_timeout,
                 socket_connect_timeout=connect_timeout,
                 socket_timeout=publish_timeout,
             )

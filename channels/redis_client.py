@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import MaxConnectionsError, RedisClusterException, RedisError
 
 # Everything Kindred asks of Redis (single-key commands, scripts whose keys share one slot, PUBLISH or
 # SPUBLISH) is answered the same by both.
 RedisClient = aioredis.Redis | RedisCluster
+
+
+class BoundedRedisCluster(RedisCluster):
+    """A cluster client whose commands wait, up to wait_timeout, for one of max_connections places.
+
+    redis-py's cluster client has no blocking pool: past max_connections to a node it raises at once,
+    so a burst (200 members joining, each join a read count) would fail open or drop publications.
+    At most max_connections commands of this client are in flight at once, so no node is asked for
+    more connections than that; the others wait their turn, as on a single Redis's BlockingConnectionPool.
+    """
+
+    def __init__(self, *, max_connections: int = 20, wait_timeout: float = 5.0, **kwargs: Any) -> None:
+        super().__init__(max_connections=max_connections, **kwargs)
+        self._places = asyncio.Semaphore(max_connections)
+        self._wait_timeout = wait_timeout
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            async with asyncio.timeout(self._wait_timeout):
+                await self._places.acquire()
+        except TimeoutError:
+            raise MaxConnectionsError(f"no Redis Cluster connection free within {self._wait_timeout} s") from None
+        try:
+            return await super().execute_command(*args, **kwargs)
+        finally:
+            self._places.release()
 
 
 def command_client(
@@ -24,13 +53,14 @@ def command_client(
 
     A single Redis gets a bounded pool: a burst (many members leaving at once, a page storm) waits for
     a connection instead of opening one more per concurrent command and keeping it for the process's
-    life. A cluster client keeps at most max_connections per node (redis-py refuses past that: the
-    callers fail open), reads the slot map from any node of url and follows MOVED and failovers.
+    life. A cluster client (BoundedRedisCluster) makes a burst wait the same way, reads the slot map
+    from any node of url and follows MOVED and failovers.
     """
     if cluster:
-        return RedisCluster.from_url(
+        return BoundedRedisCluster.from_url(
             url,
             max_connections=max_connections,
+            wait_timeout=timeout,
             socket_timeout=timeout,
             socket_connect_timeout=connect_timeout,
             health_check_interval=health_check_interval,

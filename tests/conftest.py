@@ -24,7 +24,7 @@ from tests.harness import (
     unique_name,
     with_database,
 )
-from tests.redis_cluster import LocalCluster
+from tests.redis_cluster import LocalCluster, require_redis_7
 
 
 @pytest.fixture(scope="session")
@@ -131,6 +131,7 @@ async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def redis_cluster(tmp_path: Path) -> Iterator[LocalCluster]:
     """A Redis Cluster of this test alone: 3 masters with a replica each (Debian's redis-server 7)."""
+    require_redis_7()
     cluster = LocalCluster(tmp_path / "cluster")
     try:
         cluster.start()
