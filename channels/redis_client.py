@@ -7,6 +7,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, RedisClusterException, RedisError
 
 # Everything Kindred asks of Redis (single-key commands, scripts whose keys share one slot, PUBLISH or
@@ -36,6 +37,10 @@ class BoundedRedisCluster(RedisCluster):
             raise MaxConnectionsError(f"no Redis Cluster connection free within {self._wait_timeout} s") from None
         try:
             return await super().execute_command(*args, **kwargs)
+        except AttributeError as exc:
+            # redis-py 8.1: a node lost while a command was being written to it (its writer already
+            # gone) surfaces as an AttributeError; it is a lost connection, and callers fail open on those.
+            raise RedisConnectionError(f"connection lost during {args[0] if args else 'a command'}: {exc}") from exc
         finally:
             self._places.release()
 

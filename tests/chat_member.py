@@ -15,6 +15,8 @@ from websockets.asyncio.client import ClientConnection
 from server import auth
 
 GAP_WAIT = 3.0  # seconds a gap may stay open before joining again (docs/protocol.md, Gaps)
+# Refusals of a send that the protocol says to try again (not_found: the room is being joined again).
+RETRY_SEND = {"rate_limited", "unavailable", "slow_mode", "not_found"}
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Tally:
     announces: int = 0  # joined frames the server sent unasked (its live feed was interrupted)
     # The same seq twice on one connection between two joined: the protocol promises none.
     duplicates: int = 0
+    errors: list[str] = field(default_factory=list)  # codes of the error frames it got
     close_codes: list[int | None] = field(default_factory=list)
 
 
@@ -52,6 +55,8 @@ class ChatMember:
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
         self._later: set[asyncio.Future[None]] = set()
+        # What each connection was sent, in order (connection number, frame): to explain a failed check.
+        self.trace: list[tuple[int, dict[str, Any]]] = []
 
     # --- driving ----------------------------------------------------------------------------
 
@@ -131,6 +136,7 @@ class ChatMember:
                 await self._websocket.send(json.dumps(frame))
 
     async def _join(self) -> None:
+        self.trace.append((self.tally.connections, {"type": "sent join", "since": self.last_seq}))
         self._joining += 1
         since = self.last_seq
         epoch = self.epoch if since is not None else None
@@ -139,10 +145,12 @@ class ChatMember:
     # --- frames -----------------------------------------------------------------------------
 
     async def _on_frame(self, frame: dict[str, Any]) -> None:
+        self.trace.append((self.tally.connections, frame))
         kind = frame["type"]
         if kind == "joined" and frame["room"] == self.room:
             head = int(frame["head_seq"])
-            if self._joining:
+            # The answer to a join names whose socket it is; the head told again after a Redis outage does not.
+            if self._joining and frame.get("user_id") is not None:
                 self._joining -= 1
                 self._span = set()
                 self.epoch = frame["epoch"]
@@ -157,9 +165,15 @@ class ChatMember:
         elif kind == "ack":
             self.acked[frame["client_id"]] = int(frame["seq"])
             self.pending.pop(frame["client_id"], None)
-        elif kind == "error" and frame.get("ref") == self.room and self._joining:
-            self._joining -= 1  # a refused join (a process shutting down): try again shortly
-            asyncio.get_running_loop().call_later(0.5, self._join_later)
+        elif kind == "error":
+            self.tally.errors.append(str(frame.get("code")))
+            ref = frame.get("ref")
+            if ref == self.room and self._joining:
+                self._joining -= 1  # a refused join (a process shutting down): try again shortly
+                asyncio.get_running_loop().call_later(0.5, self._join_later)
+            elif ref in self.pending and frame.get("code") in RETRY_SEND:
+                # "Yes, with the same client_id" (docs/protocol.md, error codes), after a pause.
+                asyncio.get_running_loop().call_later(1.0, self._send_later, ref)
         self._changed.set()
 
     def _on_seq(self, seq: int, body: str) -> None:
@@ -181,6 +195,14 @@ class ChatMember:
         self._gap_timer = None
         if self._joining == 0:
             self._join_later()
+
+    def _send_later(self, client_id: str) -> None:
+        body = self.pending.get(client_id)
+        if body is not None:
+            frame = {"type": "send", "room": self.room, "client_id": client_id, "body": body}
+            task = asyncio.ensure_future(self._send(frame))
+            self._later.add(task)
+            task.add_done_callback(self._later.discard)
 
     def _join_later(self) -> None:
         task = asyncio.ensure_future(self._join())
