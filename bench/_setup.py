@@ -254,7 +254,7 @@ def _base_env(port: int) -> dict[str, str]:
 
 
 def start_kindred(
-    database_url: str, redis_url: str, prefix: str, log_dir: Path, *, pool_max: int = 10
+    database_url: str, redis_url: str, prefix: str, log_dir: Path, *, pool_max: int = 10, redis_cluster: bool = False
 ) -> ServerProcess:
     """A Kindred web process exactly as the Procfile runs it, in production mode, on one bench origin."""
     port = free_port()
@@ -264,6 +264,7 @@ def start_kindred(
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "KINDRED_REDIS_PREFIX": prefix,
+            "KINDRED_REDIS_CLUSTER": "1" if redis_cluster else "0",
             "KINDRED_ENV": "production",
             "KINDRED_SITE_ORIGIN": BENCH_ORIGIN,
             "KINDRED_DEMO_DATA": "0",
@@ -292,26 +293,37 @@ def start_ceiling(redis_url: str, prefix: str, log_dir: Path) -> ServerProcess:
 
 
 @contextlib.asynccontextmanager
-async def services(database_url: str | None, redis_url: str | None, data_dir: Path) -> AsyncIterator[dict[str, str]]:
-    """The given Postgres/Redis, or private ones in data_dir (migrated)."""
+async def services(
+    database_url: str | None, redis_url: str | None, data_dir: Path, *, redis_cluster: bool = False
+) -> AsyncIterator[dict[str, str]]:
+    """The given Postgres/Redis, or private ones in data_dir (migrated). redis_cluster: unless redis_url is
+    given, a private Redis Cluster of 3 masters with a replica each (bench/redis_cluster.py) instead of one Redis."""
     if database_url and redis_url:
         yield {"database": database_url, "redis": redis_url, "redis_pid": "", "pgdata": ""}
         return
+    from bench.redis_cluster import LocalCluster
     from server.db import migrate
     from server.embedded import EmbeddedServices
 
     embedded = EmbeddedServices(data_dir)
-    await asyncio.to_thread(embedded.start)
+    cluster = LocalCluster(data_dir / "cluster") if redis_cluster and not redis_url else None
+    await asyncio.to_thread(embedded.start, need_postgres=not database_url, need_redis=not redis_url and not cluster)
     try:
-        assert embedded.postgres is not None and embedded.redis is not None
-        await asyncio.to_thread(migrate.upgrade, embedded.postgres.url)
+        if cluster is not None:
+            await asyncio.to_thread(cluster.start)
+        database = database_url or (embedded.postgres.url if embedded.postgres else "")
+        if not database_url:
+            await asyncio.to_thread(migrate.upgrade, database)
+        redis_process = embedded.redis.process if embedded.redis else None
         yield {
-            "database": embedded.postgres.url,
-            "redis": embedded.redis.url,
-            "redis_pid": str(embedded.redis.process.pid if embedded.redis.process else ""),
-            "pgdata": str(embedded.postgres.pgdata),
+            "database": database,
+            "redis": redis_url or (cluster.url if cluster else embedded.redis.url if embedded.redis else ""),
+            "redis_pid": str(redis_process.pid if redis_process else ""),
+            "pgdata": str(embedded.postgres.pgdata if embedded.postgres else ""),
         }
     finally:
+        if cluster is not None:
+            await asyncio.to_thread(cluster.stop)
         await asyncio.to_thread(embedded.stop)
 
 

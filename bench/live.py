@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import os
@@ -64,6 +65,8 @@ class Config:
     database_url: str | None = None
     redis_url: str | None = None
     redis_prefix: str = "bench:"
+    # A private Redis Cluster (3 masters, a replica each) instead of one Redis; Kindred uses sharded pub/sub.
+    redis_cluster: bool = False
 
 
 # --- client processes ------------------------------------------------------------------------
@@ -314,7 +317,14 @@ class System:
         for _ in range(2):
             if self.name == "kindred":
                 server = await asyncio.to_thread(
-                    _setup.start_kindred, self.urls["database"], self.urls["redis"], prefix, self.log_dir
+                    functools.partial(
+                        _setup.start_kindred,
+                        self.urls["database"],
+                        self.urls["redis"],
+                        prefix,
+                        self.log_dir,
+                        redis_cluster=self.config.redis_cluster,
+                    )
                 )
             else:
                 server = await asyncio.to_thread(_setup.start_ceiling, self.urls["redis"], prefix, self.log_dir)
@@ -793,7 +803,7 @@ def print_summary(results: dict[str, Any]) -> None:
 
 def services(config: Config, data_dir: Path) -> contextlib.AbstractAsyncContextManager[dict[str, str]]:
     """The given Postgres/Redis, or private ones in data_dir (migrated): bench._setup.services."""
-    return _setup.services(config.database_url, config.redis_url, data_dir)
+    return _setup.services(config.database_url, config.redis_url, data_dir, redis_cluster=config.redis_cluster)
 
 
 async def run(config: Config) -> dict[str, Any]:
@@ -920,6 +930,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--database-url", help="use this (migrated) Postgres database instead of a private one")
     parser.add_argument("--redis-url", help="use this Redis instead of a private one")
     parser.add_argument("--redis-prefix", default="bench:", help="prefix of the bench's Redis keys and channels")
+    parser.add_argument(
+        "--redis-cluster",
+        action="store_true",
+        help="a private Redis Cluster (3 masters + replicas, redis-server 7) instead of one Redis: the cluster figure "
+        "(with --redis-url: that URL names a cluster node)",
+    )
     args = parser.parse_args(argv)
     rates = [float(rate) for rate in args.rates.split(",") if rate.strip()]
     if args.reference_rate not in rates:
@@ -930,6 +946,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}")
     # Ceiling first: its figures decide whether Kindred missed a target and needs profiling.
     systems.sort(key=lambda name: name != "ceiling")
+    if args.redis_cluster and args.write_docs:
+        parser.error("--write-docs writes the single-Redis figures; write a cluster run's figures by hand")
     if args.clients < 2 or args.workers < 1 or args.publishers < 1:
         parser.error("--clients must be at least 2, --workers and --publishers at least 1")
     return Config(
@@ -950,6 +968,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         database_url=args.database_url,
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
+        redis_cluster=args.redis_cluster,
     )
 
 

@@ -1,36 +1,50 @@
-"""Redis pub/sub for one process: one subscriber connection for all topics, publishing, and reconnect."""
+"""Redis pub/sub for one process: subscriber connections (one, or one per cluster shard), publishing, reconnect."""
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import os
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
-from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+
+from channels.redis_client import UNREACHABLE, BoundedRedisCluster
+from channels.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], object]
 ReconnectHandler = Callable[[], Awaitable[None]]
 
+# The one subscriber of a single Redis, in Broker._shards.
+_SINGLE = ""
+
+
+def node_url(redis_url: str, host: str, port: int) -> str:
+    """redis_url (its credentials, options and database) pointed at another node of the cluster."""
+    parts = urlsplit(redis_url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{host}:{port}" if userinfo else f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
 
 class Broker:
-    """Topics are Redis channels named prefix + topic, all on one subscriber connection per process.
+    """Topics are Redis channels named prefix + topic, on one subscriber connection per process, or,
+    on a Redis Cluster (cluster=True), sharded channels (SSUBSCRIBE/SPUBLISH, Redis 7) on one
+    connection per shard that holds any of this process's topics.
 
-    The subscriber connection is owned here rather than left to redis-py's PubSub, whose own
-    silent reconnects would hide the gap a reconnect leaves: when the connection drops, the
-    broker retries with backoff, subscribes every current topic again, waits until Redis has
-    confirmed them, counts the reconnect and calls on_reconnect, so the server can make its
-    clients catch up from Postgres.
+    Each connection is a channels.subscriber.Subscriber, which owns its socket, resubscribes after
+    a drop and waits for Redis's confirmations. Whenever a subscription may have missed messages
+    (a connection came back; on a cluster also a failover or a slot moved to another shard, after
+    which the slot map is read again and the topics subscribed on their new shard), the broker
+    counts a reconnect and calls on_reconnect, so the server can make its clients catch up from Postgres.
     """
 
     def __init__(
@@ -38,6 +52,7 @@ class Broker:
         redis_url: str,
         prefix: str,
         *,
+        cluster: bool = False,
         on_reconnect: ReconnectHandler | None = None,
         publish_timeout: float = 1.0,
         connect_timeout: float = 2.0,
@@ -48,63 +63,68 @@ class Broker:
         publish_connections: int = 20,
     ) -> None:
         self.prefix = prefix
-        # Names the subscriber in CLIENT LIST, to tell it apart from command connections.
+        self.cluster = cluster
+        # Names the subscribers in CLIENT LIST, to tell them apart from command connections.
         self.client_name = f"{prefix}subscriber:{os.getpid()}"
         # Set by the Hub this broker feeds (channels.hub.Hub), never by its users.
         self.on_message: MessageHandler | None = None
         self.on_reconnect = on_reconnect
         self.reconnects = 0
+        self._redis_url = redis_url
         self._publish_timeout = publish_timeout
         self._connect_timeout = connect_timeout
         self._subscribe_timeout = subscribe_timeout
         self._ping_interval = ping_interval
         self._min_backoff = min_backoff
         self._max_backoff = max_backoff
-        # No retries inside redis-py: a publish during an outage fails at once and says so.
-        no_retry = Retry(NoBackoff(), 0)
-        # At most publish_connections at once: a burst of publications waits (within publish_timeout) for a
-        # connection rather than opening one each and keeping them all.
-        self.redis: aioredis.Redis = aioredis.Redis.from_pool(
-            aioredis.BlockingConnectionPool.from_url(
+        self.redis: aioredis.Redis | RedisCluster
+        if cluster:
+            # A burst waits for a place, as below; redis-py follows MOVED and reads the slot map again after a failover.
+            self.redis = BoundedRedisCluster.from_url(
                 redis_url,
                 max_connections=publish_connections,
-                timeout=publish_timeout,
+                wait_timeout=publish_timeout,
                 socket_connect_timeout=connect_timeout,
                 socket_timeout=publish_timeout,
-                retry=no_retry,
             )
-        )
-        # RESP2 so that pub/sub messages arrive as plain replies on the subscriber connection.
-        self._subscriber_pool = aioredis.ConnectionPool.from_url(
-            redis_url,
-            protocol=2,
-            socket_connect_timeout=connect_timeout,
-            socket_timeout=None,
-            retry=no_retry,
-            client_name=self.client_name,
-        )
+        else:
+            # No retries inside redis-py: a publish during an outage fails at once and says so.
+            # At most publish_connections at once: a burst of publications waits (within publish_timeout)
+            # for a connection rather than opening one each and keeping them all.
+            self.redis = aioredis.Redis.from_pool(
+                aioredis.BlockingConnectionPool.from_url(
+                    redis_url,
+                    max_connections=publish_connections,
+                    timeout=publish_timeout,
+                    socket_connect_timeout=connect_timeout,
+                    socket_timeout=publish_timeout,
+                    retry=Retry(NoBackoff(), 0),
+                )
+            )
         self._prefix_bytes = prefix.encode()
         self._topics: set[str] = set()
-        self._confirmed: set[str] = set()
-        # One future per SUBSCRIBE sent for a channel, resolved in order by Redis's confirmations.
-        self._waiting: dict[bytes, collections.deque[asyncio.Future[bool]]] = {}
-        self._conn: AbstractConnection | None = None
-        self._send_lock = asyncio.Lock()
-        self._ready = False
+        # Subscribers by node ("host:port" on a cluster, _SINGLE otherwise), and each topic's node (cluster).
+        self._shards: dict[str, Subscriber] = {}
+        self._shard_of: dict[str, str] = {}
         self._lost = False
-        self._failures = 0
         self._publish_failing = False
-        self._first_attempt = asyncio.Event()
+        self._dirty = asyncio.Event()  # the slot map must be read again
+        self._changed = asyncio.Event()  # a shard came up or went down
         self._task: asyncio.Task[None] | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the subscriber; returns after the first connection attempt, whether or not it worked."""
+        """Start subscribing; returns after the first connection attempt, whether or not it worked."""
+        if not self.cluster:
+            await self._shard(_SINGLE)
+            return
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="broker-subscriber")
-        await self._first_attempt.wait()
+            self._task = asyncio.create_task(self._maintain(), name="broker-cluster-map")
+            if not await self._read_slot_map():
+                self._lost = True
+                self._dirty.set()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -114,18 +134,27 @@ class Broker:
             self._task = None
         for task in list(self._callbacks):
             task.cancel()
-        self._connection_lost()
+        shards, self._shards = list(self._shards.values()), {}
+        for shard in shards:
+            await shard.stop()
         await self.redis.aclose()
-        await self._subscriber_pool.aclose()
 
     @property
     def connected(self) -> bool:
-        """True while the subscriber connection is up, from when Redis confirmed the resubscriptions."""
-        return self._ready
+        """True while every subscriber holding topics is up, from when Redis confirmed its subscriptions."""
+        if not self.cluster:
+            shard = self._shards.get(_SINGLE)
+            return shard is not None and shard.connected
+        return bool(self._shards) and self._all_ready()
 
     @property
     def topics(self) -> frozenset[str]:
         return frozenset(self._topics)
+
+    @property
+    def shards(self) -> frozenset[str]:
+        """The nodes this process keeps a subscriber connection to ("" for a single Redis)."""
+        return frozenset(self._shards)
 
     # --- subscriptions ------------------------------------------------------------------------
 
@@ -136,29 +165,22 @@ class Broker:
         on_reconnect then tells the server that anything published meanwhile was missed.
         """
         self._topics.add(topic)
-        if topic in self._confirmed:
-            return True
-        if self._conn is None:
+        name = self._node_of(topic) if self.cluster else _SINGLE
+        if name is None:
+            self._dirty.set()  # no slot map yet: subscribed when one is read
             return False
-        channel = self._channel(topic)
-        future = self._loop_future()
-        waiting = self._waiting.setdefault(channel, collections.deque())
-        waiting.append(future)
-        if not await self._send("SUBSCRIBE", channel):
-            with contextlib.suppress(ValueError):
-                waiting.remove(future)  # no confirmation will come for it
-            return False
-        try:
-            async with asyncio.timeout(self._subscribe_timeout):
-                return await asyncio.shield(future)
-        except TimeoutError:
-            return False
+        self._shard_of[topic] = name
+        shard = await self._shard(name)
+        if topic not in self._topics or self._shard_of.get(topic) != name:
+            return False  # left, or moved, while the shard's connection was being made
+        return await shard.subscribe(self._channel(topic))
 
     async def unsubscribe(self, topic: str) -> None:
         self._topics.discard(topic)
-        self._confirmed.discard(topic)
-        if self._conn is not None:
-            await self._send("UNSUBSCRIBE", self._channel(topic))
+        name = self._shard_of.pop(topic, None) if self.cluster else _SINGLE
+        shard = self._shards.get(name) if name is not None else None
+        if shard is not None:
+            await shard.unsubscribe(self._channel(topic))
 
     # --- publishing ---------------------------------------------------------------------------
 
@@ -171,8 +193,11 @@ class Broker:
         """
         try:
             async with asyncio.timeout(self._publish_timeout):
-                await self.redis.publish(self._channel(topic), payload)
-        except (RedisError, OSError, TimeoutError) as exc:
+                if self.cluster:
+                    await self.redis.spublish(self._channel(topic), payload)
+                else:
+                    await self.redis.publish(self._channel(topic), payload)
+        except UNREACHABLE as exc:
             # Once per outage, not once per message.
             (log.debug if self._publish_failing else log.warning)("publish to %s failed: %s", topic, exc)
             self._publish_failing = True
@@ -185,115 +210,71 @@ class Broker:
     def _channel(self, topic: str) -> bytes:
         return self._prefix_bytes + topic.encode()
 
-    async def _send(self, *args: Any) -> bool:
-        conn = self._conn
-        if conn is None:
-            return False
-        try:
-            async with self._send_lock:
-                if not conn.is_connected:
-                    return False  # never let redis-py reconnect it behind the reader's back
-                await conn.send_command(*args, check_health=False)
-        except (RedisError, OSError, TimeoutError, AttributeError) as exc:
-            # AttributeError: the reader disconnected the socket halfway through the send.
-            log.warning("redis subscriber: %s failed: %s", args[0], exc)
-            return False
-        return True
+    async def _shard(self, name: str) -> Subscriber:
+        """The subscriber for node name, made and started (its first attempt made) if there is none."""
+        shard = self._shards.get(name)
+        if shard is None:
+            url = self._redis_url
+            if name != _SINGLE:
+                host, _, port = name.rpartition(":")
+                url = node_url(self._redis_url, host, int(port))
+            # RESP2 so that pub/sub messages arrive as plain replies on the subscriber connection.
+            pool = aioredis.ConnectionPool.from_url(
+                url,
+                protocol=2,
+                socket_connect_timeout=self._connect_timeout,
+                socket_timeout=None,
+                retry=Retry(NoBackoff(), 0),
+                client_name=self.client_name,
+            )
+            shard = self._shards[name] = Subscriber(
+                pool,
+                sharded=self.cluster,
+                on_message=self._received,
+                on_ready=self._shard_ready,
+                on_lost=self._shard_lost,
+                on_evicted=self._shard_evicted,
+                connect_timeout=self._connect_timeout,
+                subscribe_timeout=self._subscribe_timeout,
+                ping_interval=self._ping_interval,
+                min_backoff=self._min_backoff,
+                max_backoff=self._max_backoff,
+                name=f"redis subscriber {name}".rstrip(),
+            )
+        await shard.start()
+        return shard
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._session()
-            except (RedisError, OSError, TimeoutError) as exc:
-                if self._failures == 0:  # say it once per outage, not once per retry
-                    log.warning("redis subscriber connection lost: %s", exc)
-            except Exception:
-                log.exception("redis subscriber failed")
-            self._first_attempt.set()
-            self._failures += 1
-            delay = min(self._max_backoff, self._min_backoff * 2 ** min(self._failures - 1, 16))
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+    def _received(self, channel: bytes, payload: bytes) -> None:
+        topic = channel[len(self._prefix_bytes) :].decode()
+        if topic in self._topics and self.on_message is not None:
+            self.on_message(topic, payload)
 
-    async def _session(self) -> None:
-        conn: AbstractConnection = self._subscriber_pool.make_connection()  # type: ignore[no-untyped-call]
-        try:
-            # The handshake after the TCP connect has no socket timeout of its own.
-            async with asyncio.timeout(self._connect_timeout * 2):
-                await conn.connect()  # type: ignore[no-untyped-call]
-            self._conn = conn
-            # Topics added from here on send their own SUBSCRIBE; the ones before are resent now.
-            channels = [self._channel(topic) for topic in self._topics]
-            for channel in channels:
-                self._waiting.setdefault(channel, collections.deque()).append(self._loop_future())
-            if channels and not await self._send("SUBSCRIBE", *channels):
-                raise ConnectionError("could not resubscribe")
-            # Redis answers in order, so the PONG means every SUBSCRIBE above is in effect.
-            if not await self._send("PING"):
-                raise ConnectionError("could not ping")
-            handshake = True
-            ping_outstanding = False
-            while True:
-                reply = await conn.read_response(timeout=self._ping_interval)
-                if reply is None:
-                    if ping_outstanding:
-                        raise TimeoutError("no answer from redis to a ping")
-                    ping_outstanding = True
-                    if not await self._send("PING"):
-                        raise ConnectionError("could not ping")
-                    continue
-                kind = self._dispatch(reply)
-                if kind == b"pong":
-                    ping_outstanding = False
-                    if handshake:
-                        handshake = False
-                        self._became_ready()
-        finally:
-            # Marked lost before anything else can run, so no sender tries a dead Redis meanwhile.
-            self._connection_lost()
-            with contextlib.suppress(Exception):
-                await conn.disconnect(nowait=True)
+    def _shard_ready(self, shard: Subscriber, after_loss: bool) -> None:
+        if not self.cluster:
+            if after_loss:
+                self._reconnected()
+        else:
+            self._changed.set()  # the map keeper (_maintain) decides once every shard is back
 
-    def _loop_future(self) -> asyncio.Future[bool]:
-        return asyncio.get_running_loop().create_future()
+    def _shard_lost(self, shard: Subscriber) -> None:
+        if self.cluster:
+            self._lost = True
+            self._dirty.set()
+            self._changed.set()
 
-    def _dispatch(self, reply: Any) -> bytes:
-        if isinstance(reply, bytes):  # a PING answered outside subscribed mode
-            return b"pong" if reply.upper() == b"PONG" else b""
-        kind = reply[0]
-        if kind == b"message":
-            channel, payload = reply[1], reply[2]
-            topic = channel[len(self._prefix_bytes) :].decode()
-            if topic in self._topics and self.on_message is not None:
-                try:
-                    self.on_message(topic, payload)
-                except Exception:
-                    log.exception("message handler failed for %s", topic)
-        elif kind == b"subscribe":
-            channel = reply[1]
-            queue = self._waiting.get(channel)
-            if queue:
-                future = queue.popleft()
-                if not future.done():
-                    future.set_result(True)
-                if not queue:
-                    del self._waiting[channel]
-                    topic = channel[len(self._prefix_bytes) :].decode()
-                    if topic in self._topics:
-                        self._confirmed.add(topic)
-        return bytes(kind)
+    def _shard_evicted(self, shard: Subscriber, channel: bytes) -> None:
+        log.info("%s: %r moved to another shard", shard.name, channel)
+        self._lost = True
+        self._dirty.set()
+        self._changed.set()
 
-    def _became_ready(self) -> None:
-        self._ready = True
-        self._failures = 0
-        self._first_attempt.set()
-        if self._lost:
-            self._lost = False
-            self.reconnects += 1
-            log.info("redis subscriber reconnected (%d topics)", len(self._topics))
-            if self.on_reconnect is not None:
-                task = asyncio.create_task(self._call_on_reconnect(self.on_reconnect))
-                self._callbacks.add(task)
-                task.add_done_callback(self._callbacks.discard)
+    def _reconnected(self) -> None:
+        self.reconnects += 1
+        log.info("redis subscriptions back (%d topics)", len(self._topics))
+        if self.on_reconnect is not None:
+            task = asyncio.create_task(self._call_on_reconnect(self.on_reconnect))
+            self._callbacks.add(task)
+            task.add_done_callback(self._callbacks.discard)
 
     async def _call_on_reconnect(self, callback: ReconnectHandler) -> None:
         try:
@@ -301,13 +282,84 @@ class Broker:
         except Exception:
             log.exception("on_reconnect callback failed")
 
-    def _connection_lost(self) -> None:
-        self._conn = None
-        self._ready = False
-        self._lost = True
-        self._confirmed.clear()
-        for queue in self._waiting.values():
-            for future in queue:
-                if not future.done():
-                    future.set_result(False)
-        self._waiting.clear()
+    # --- cluster: the slot map ----------------------------------------------------------------
+
+    def _node_of(self, topic: str) -> str | None:
+        """The primary that serves topic's slot, by the slot map last read; None before there is one."""
+        assert isinstance(self.redis, RedisCluster)
+        try:
+            node = self.redis.get_node_from_key(self.prefix + topic)
+        except Exception:
+            return None
+        return node.name if node is not None else None
+
+    async def _read_slot_map(self) -> bool:
+        assert isinstance(self.redis, RedisCluster)
+        try:
+            async with asyncio.timeout(self._connect_timeout * 2):
+                await self.redis.initialize()
+                await self.redis.nodes_manager.initialize()
+        except Exception as exc:
+            log.warning("redis cluster: cannot read the slot map: %s", exc)
+            return False
+        return True
+
+    def _all_ready(self) -> bool:
+        if any(topic not in self._shard_of for topic in self._topics):
+            return False
+        return all(shard.connected for shard in self._shards.values() if shard.channels)
+
+    async def _maintain(self) -> None:
+        """After a shard is lost or a channel evicted: read the slot map again, move topics to their
+        shard, and once every shard holding topics is confirmed, count one reconnect."""
+        failures = 0
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            try:
+                if await self._read_slot_map():
+                    await self._regroup()
+                    async with asyncio.timeout(self._subscribe_timeout):
+                        while not self._all_ready() and not self._dirty.is_set():
+                            self._changed.clear()
+                            await self._changed.wait()
+            except TimeoutError:
+                pass
+            except Exception:
+                log.exception("redis cluster: regrouping subscriptions failed")
+            if self._all_ready():
+                failures = 0
+                if self._lost:
+                    self._lost = False
+                    self._reconnected()
+                continue
+            failures += 1
+            delay = min(self._max_backoff, self._min_backoff * 2 ** min(failures - 1, 16))
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            self._dirty.set()
+
+    async def _regroup(self) -> None:
+        assert isinstance(self.redis, RedisCluster)
+        moved: list[tuple[str, str]] = []
+        for topic in list(self._topics):
+            name = self._node_of(topic)
+            if name is None:
+                continue
+            old = self._shard_of.get(topic)
+            if old != name:
+                if old is not None and old in self._shards:
+                    await self._shards[old].unsubscribe(self._channel(topic))
+                self._shard_of[topic] = name
+                moved.append((topic, name))
+            elif name not in self._shards or not self._shards[name].confirmed(self._channel(topic)):
+                moved.append((topic, name))  # evicted, or never subscribed
+        for _topic, name in moved:
+            await self._shard(name)
+        await asyncio.gather(
+            *(self._shards[name].subscribe(self._channel(topic)) for topic, name in moved if topic in self._topics)
+        )
+        primaries = {node.name for node in self.redis.get_primaries()}
+        for name, shard in list(self._shards.items()):
+            if not shard.channels and name not in primaries:
+                del self._shards[name]
+                await shard.stop()

@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from channels.protocol import Presence as PresenceFrame
 from channels.protocol import PresenceChange, User, UserTyping, encode
+from channels.redis_client import UNREACHABLE, RedisClient
 
 log = logging.getLogger(__name__)
+
+# Redis cannot answer, or answered with something that is not a member (a stale entry).
+_FAILURES: tuple[type[Exception], ...] = (*UNREACHABLE, msgspec.MsgspecError)
 
 Publish = Callable[[str, bytes], Awaitable[bool]]
 
@@ -155,7 +157,7 @@ class Presence:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         prefix: str,
         publish: Publish,
         *,
@@ -248,7 +250,7 @@ class Presence:
         try:
             async with asyncio.timeout(self.timeout):
                 fresh = await self.redis.set(key, b"1", nx=True, px=max(1, int(self.typing_every * 1000)))
-        except (RedisError, OSError, TimeoutError) as exc:
+        except UNREACHABLE as exc:
             (log.debug if self._failing else log.warning)("presence: typing in %s failed: %s", topic, exc)
             self._failing = True
             return False
@@ -332,7 +334,7 @@ class Presence:
                 event = PresenceChange(
                     room=topic, version=int(version), joined=self._users(joined), left=self._users(left)
                 )
-        except (RedisError, OSError, TimeoutError, msgspec.MsgspecError) as exc:
+        except _FAILURES as exc:
             # Once per outage, not once per room and heartbeat.
             (log.debug if self._failing else log.warning)("presence: %s unavailable: %s", topic, exc)
             self._failing = True

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import redis.asyncio as redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -17,6 +16,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from channels.redis_client import command_client
 from server import errors, metrics
 from server.actions import events
 from server.actions import flags as flag_actions
@@ -157,17 +157,8 @@ def create_app(settings: Settings) -> Starlette:
             raise RuntimeError(f"Cannot reach the database at DATABASE_URL: {exc}") from exc
         # Redis may be down at start-up: the app still serves and commits (the live layer
         # catches up from Postgres when Redis returns), so the client connects lazily.
-        # A bounded pool: a burst (many members leaving at once, a page storm) waits for a connection
-        # instead of opening one more per concurrent command and keeping it for the process's life.
-        app.state.redis = redis.Redis.from_pool(
-            redis.BlockingConnectionPool.from_url(
-                settings.redis_url,
-                max_connections=settings.redis_pool_max,
-                timeout=5,
-                socket_timeout=5,
-                socket_connect_timeout=2,
-                health_check_interval=10,
-            )
+        app.state.redis = command_client(
+            settings.redis_url, cluster=settings.redis_cluster, max_connections=settings.redis_pool_max
         )
         app.state.limiter = RateLimiter(app.state.redis, settings.redis_prefix)
         live_service = LiveService(
@@ -178,6 +169,7 @@ def create_app(settings: Settings) -> Starlette:
             HeadReader(app.state.db),
             presence_ttl=settings.presence_ttl,
             publish_connections=settings.redis_pool_max,
+            cluster=settings.redis_cluster,
         )
         await live_service.start()
         app.state.live = live_service

@@ -14,13 +14,13 @@ from typing import cast
 
 import asyncpg
 import msgspec
-import redis.asyncio as aioredis
 
 from channels import protocol
 from channels.broker import Broker
 from channels.connection import Connection
 from channels.hub import Hub
 from channels.presence import Presence
+from channels.redis_client import RedisClient
 from server.actions import events
 from server.actions.conversations import id_of as conversation_id_of
 from server.actions.conversations import topic_of as conversation_topic
@@ -171,17 +171,22 @@ class LiveService:
         self,
         redis_url: str,
         prefix: str,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         metrics: Metrics,
         head_reader: HeadReader,
         *,
         presence_ttl: float = 30.0,
         publish_connections: int = 20,
+        cluster: bool = False,
     ) -> None:
         self.metrics = metrics
         self.head_reader = head_reader
         self.broker = Broker(
-            redis_url, prefix + "live:", on_reconnect=self._on_reconnect, publish_connections=publish_connections
+            redis_url,
+            prefix + "live:",
+            cluster=cluster,
+            on_reconnect=self._on_reconnect,
+            publish_connections=publish_connections,
         )
         # Our envelope comes off, and control topics are handled, before the hub delivers.
         self.hub = Hub(self.broker, receive=self._on_message)
@@ -196,6 +201,7 @@ class LiveService:
         metrics.hub_topics.set_function(lambda: len(self.hub.topics))
         metrics.hub_memberships.set_function(self.hub.membership_count)
         metrics.broker_channels.set_function(lambda: len(self.broker.topics))
+        metrics.broker_shards.set_function(lambda: len(self.broker.shards))
         metrics.presence_rooms.set_function(lambda: self.presence.local_counts()[0])
         metrics.presence_members.set_function(lambda: self.presence.local_counts()[1])
 

@@ -81,6 +81,9 @@ class Metrics:
         self.hub_topics = self._state("kindred_hub_topics", "Topics (rooms, threads, members) with local sockets")
         self.hub_memberships = self._state("kindred_hub_memberships", "Socket-topic pairs in this process's hub")
         self.broker_channels = self._state("kindred_broker_channels", "Redis channels this process subscribes to")
+        self.broker_shards = self._state(
+            "kindred_broker_shards", "Redis subscriber connections (1, or one per Redis Cluster shard in use)"
+        )
         self.presence_rooms = self._state("kindred_presence_rooms", "Rooms this process keeps presence entries for")
         self.presence_members = self._state("kindred_presence_members", "Presence entries this process keeps")
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
 
-import redis.asyncio as redis
-from redis.exceptions import RedisError
+from redis.asyncio.cluster import RedisCluster
 
+from channels.redis_client import REDIS_ERRORS, RedisClient
 from server.errors import RateLimited
 from server.i18n import ngettext
 
@@ -89,7 +90,7 @@ return wait
 
 
 class RateLimiter:
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    def __init__(self, client: RedisClient, prefix: str) -> None:
         self.client = client
         self.prefix = prefix
         self._count_script = client.register_script(_COUNT_SCRIPT)
@@ -101,7 +102,7 @@ class RateLimiter:
         """True when the key has used its allowance (without counting a new event)."""
         try:
             value = await self.client.get(self._key(limit, key))
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             # Redis down: fail open rather than lock everyone out; logged so it is seen.
             log.warning("rate limiter unavailable (%s); allowing %s", exc, limit.name)
             return False
@@ -109,17 +110,7 @@ class RateLimiter:
 
     async def hit(self, limit: Limit, key: str) -> bool:
         """Count one event; True when it is still within the limit."""
-        name = self._key(limit, key)
-        try:
-            # SET NX starts the window once; INCR counts within it (EXPIRE NX needs Redis 7).
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.set(name, 0, ex=limit.seconds, nx=True)
-                pipe.incr(name)
-                _, count = await pipe.execute()
-        except RedisError as exc:
-            log.warning("rate limiter unavailable (%s); allowing %s", exc, limit.name)
-            return True
-        return int(count) <= limit.count
+        return await self.wait([(limit, key)]) == 0
 
     async def wait(self, events: list[tuple[Limit, str]]) -> int:
         """Count one event against each (limit, key) in one round trip; 0 when every one is still
@@ -129,15 +120,36 @@ class RateLimiter:
         keys = [self._key(limit, key) for limit, key in events]
         args = [value for limit, _key in events for value in (limit.count, limit.seconds)]
         try:
-            wait = await self._count_script(keys=keys, args=args)
-        except RedisError as exc:
+            if isinstance(self.client, RedisCluster):
+                waits = await asyncio.gather(
+                    *(self._count_script(keys=k, args=a) for k, a in _by_slot(self.client, keys, args))
+                )
+                wait = max(waits, default=0)
+            else:
+                wait = await self._count_script(keys=keys, args=args)
+        except REDIS_ERRORS as exc:
             log.warning("rate limiter unavailable (%s); allowing %s", exc, ", ".join(limit.name for limit, _ in events))
             return 0
         return int(wait)
 
     async def reset(self, limit: Limit, key: str) -> None:
-        with contextlib.suppress(RedisError):
+        with contextlib.suppress(*REDIS_ERRORS):
             await self.client.delete(self._key(limit, key))
+
+
+def _by_slot(client: RedisCluster, keys: list[str], args: list[int]) -> list[tuple[list[str], list[int]]]:
+    """The keys (and their pairs of arguments) of one count, grouped by cluster slot: one script call per slot.
+
+    A read counts its address and its session, two subjects that no one hash tag can keep together
+    without sending every read of the site to one shard, or splitting a session's count when its
+    address changes; so a count touching two slots is two script calls, sent at once.
+    """
+    groups: dict[int, tuple[list[str], list[int]]] = {}
+    for i, key in enumerate(keys):
+        group = groups.setdefault(client.keyslot(key), ([], []))
+        group[0].append(key)
+        group[1].extend(args[2 * i : 2 * i + 2])
+    return list(groups.values())
 
 
 async def check_read(limiter: RateLimiter, limits: ReadLimits, *, session_hash: bytes | None, ip: str | None) -> None:

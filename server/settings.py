@@ -30,6 +30,8 @@ class Settings:
     database_url: str | None = None
     redis_url: str | None = None
     redis_prefix: str = "kindred:"
+    # REDIS_URL names one node of a Redis Cluster (7+): sharded pub/sub, hash-tagged keys (docs/deploy.md).
+    redis_cluster: bool = False
     data_dir: Path = field(default_factory=lambda: Path(".kindred"))
     site_origin: str = "http://127.0.0.1:8000"
     load_demo_data: bool = True
@@ -82,6 +84,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
             redis_prefix=env.get("KINDRED_REDIS_PREFIX", "kindred:"),
+            redis_cluster=_bool(env.get("KINDRED_REDIS_CLUSTER"), False),
             data_dir=Path(env.get("KINDRED_DATA_DIR", ".kindred")),
             site_origin=env.get("KINDRED_SITE_ORIGIN", default_origin).rstrip("/"),
             load_demo_data=_bool(env.get("KINDRED_DEMO_DATA"), True),

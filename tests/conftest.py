@@ -24,6 +24,7 @@ from tests.harness import (
     unique_name,
     with_database,
 )
+from tests.redis_cluster import LocalCluster, require_redis_7
 
 
 @pytest.fixture(scope="session")
@@ -125,3 +126,15 @@ async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the live server over real TCP."""
     async with httpx.AsyncClient(base_url=server.base_url, follow_redirects=False, timeout=10) as http:
         yield http
+
+
+@pytest.fixture
+def redis_cluster(tmp_path: Path) -> Iterator[LocalCluster]:
+    """A Redis Cluster of this test alone: 3 masters with a replica each (Debian's redis-server 7)."""
+    require_redis_7()
+    cluster = LocalCluster(tmp_path / "cluster")
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

@@ -143,10 +143,16 @@ def procfile_command(kind: str = "web") -> str:
 
 
 def start_web_process(
-    settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None, *, own_origin: bool = False
+    settings: Settings,
+    log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    own_origin: bool = False,
+    port: int | None = None,
 ) -> WebProcess:
-    """own_origin: the process's site origin is its own address (a browser talks to it directly)."""
-    port = free_port()
+    """own_origin: the process's site origin is its own address (a browser talks to it directly).
+    port: the one to listen on (a process restarted where a load balancer expects it), else a free one."""
+    port = port or free_port()
     env = dict(os.environ)
     env.update(
         {
@@ -164,7 +170,7 @@ def start_web_process(
     )
     env.update(extra_env or {})
     log_path = log_dir / f"web-{port}.log"
-    handle = log_path.open("wb")
+    handle = log_path.open("ab")
     process = subprocess.Popen(
         ["sh", "-c", "exec " + procfile_command("web")],
         cwd=ROOT,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import asyncpg
-from redis.exceptions import RedisError
 
 from channels.protocol import ResyncReason
+from channels.redis_client import REDIS_ERRORS
 from server.actions import access, events
 from server.actions.access import Actor, require_moderator
 from server.actions.thread_moderation import tell_author
@@ -50,7 +50,7 @@ async def slow_mode_wait(limiter: RateLimiter, room: Room, actor: Actor) -> int:
         return 0
     try:
         wait = await limiter.client.ttl(f"{limiter.prefix}slow:{room.id}:{actor.user_id}")
-    except RedisError:
+    except REDIS_ERRORS:
         return 0  # the send itself fails open too
     return max(int(wait), 0)
 
@@ -63,7 +63,7 @@ async def _check_slow_mode(limiter: RateLimiter, room: Room, actor: Actor) -> No
         # One key per member per room, shared by every process: the first send opens the window.
         allowed = await limiter.client.set(key, 1, ex=room.slow_mode_seconds, nx=True)
         wait = 0 if allowed else await limiter.client.ttl(key)
-    except RedisError:
+    except REDIS_ERRORS:
         return  # fail open: a Redis outage must not stop families talking
     if not allowed:
         seconds = max(int(wait), 1)

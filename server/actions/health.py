@@ -6,8 +6,8 @@ import asyncio
 from typing import cast
 
 import asyncpg
-import redis.asyncio as aioredis
 
+from channels.redis_client import RedisClient
 from server.db.queries import health
 
 # A check that takes longer than this counts as a failure: a load balancer must not wait on it.
@@ -34,7 +34,7 @@ async def database_ok(pool: asyncpg.Pool) -> bool:
     return True
 
 
-async def redis_ok(redis: aioredis.Redis) -> bool:
+async def redis_ok(redis: RedisClient) -> bool:
     """True when Redis answers a PING within CHECK_TIMEOUT_SECONDS."""
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):

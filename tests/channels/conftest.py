@@ -13,6 +13,7 @@ from channels.connection import DEFAULT_MAX_QUEUE, Connection
 from channels.hub import Hub, Receiver
 from channels.presence import Presence
 from channels.protocol import CloseCode
+from channels.redis_client import RedisClient, command_client
 from server.embedded import EmbeddedRedis
 from tests.channels.fakes import RecordingSocket
 from tests.harness import Services
@@ -27,11 +28,17 @@ class Process:
         prefix: str,
         presence: dict[str, float],
         receive: Receiver | None = None,
+        *,
+        cluster: bool = False,
         **broker_options: object,
     ) -> None:
-        self.broker = Broker(redis_url, prefix, min_backoff=0.02, max_backoff=0.2, **broker_options)  # type: ignore[arg-type]
+        self.broker = Broker(redis_url, prefix, cluster=cluster, min_backoff=0.02, max_backoff=0.2, **broker_options)  # type: ignore[arg-type]
         self.hub = Hub(self.broker, receive=receive)
-        self.redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=1)
+        self.redis: RedisClient = (
+            command_client(redis_url, cluster=True, connect_timeout=1)
+            if cluster
+            else aioredis.Redis.from_url(redis_url, socket_connect_timeout=1)
+        )
         self.presence = Presence(self.redis, prefix, self.hub.publish, **presence)  # type: ignore[arg-type]
         self.connections: list[Connection] = []
 
@@ -73,9 +80,13 @@ async def start_process(services: Services, redis_prefix: str) -> AsyncIterator[
         redis_url: str | None = None,
         presence: dict[str, float] | None = None,
         receive: Receiver | None = None,
+        *,
+        cluster: bool = False,
         **broker_options: object,
     ) -> Process:
-        process = Process(redis_url or services.redis_url, redis_prefix, presence or {}, receive, **broker_options)
+        process = Process(
+            redis_url or services.redis_url, redis_prefix, presence or {}, receive, cluster=cluster, **broker_options
+        )
         made.append(process)
         return process
 

@@ -6,16 +6,25 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
+from channels.redis_client import RedisClient, command_client
 from server import ratelimit
 from server.errors import RateLimited
 from server.ratelimit import Limit, RateLimiter, ReadLimits
 from tests.harness import Services
+from tests.redis_cluster import LocalCluster
 
 
-@pytest.fixture
-async def limiter(services: Services, redis_prefix: str) -> AsyncIterator[RateLimiter]:
-    client = aioredis.Redis.from_url(services.redis_url)
+@pytest.fixture(params=["redis", "cluster"])
+async def limiter(request: pytest.FixtureRequest, services: Services, redis_prefix: str) -> AsyncIterator[RateLimiter]:
+    """On the suite's Redis, and on a Redis Cluster (where a read's two counts live on two slots)."""
+    client: RedisClient
+    if request.param == "cluster":
+        cluster: LocalCluster = request.getfixturevalue("redis_cluster")
+        client = command_client(cluster.url, cluster=True)
+    else:
+        client = aioredis.Redis.from_url(services.redis_url)
     yield RateLimiter(client, redis_prefix)
     await client.aclose()
 
@@ -55,6 +64,9 @@ async def test_check_read_counts_the_session_and_the_address(limiter: RateLimite
     with pytest.raises(RateLimited):
         await ratelimit.check_read(limiter, limits, session_hash=b"two", ip="10.0.0.1")
     await ratelimit.check_read(limiter, limits, session_hash=None, ip="10.0.0.2")
+    if isinstance(limiter.client, RedisCluster):  # the case the per-slot split is for
+        keys = [limiter._key(limits.per_ip, "10.0.0.1"), limiter._key(limits.per_session, b"one".hex())]
+        assert len({limiter.client.keyslot(key) for key in keys}) == 2
 
 
 async def test_without_redis_reads_are_allowed() -> None:
