@@ -103,8 +103,26 @@ class ReadingRulesChanged:
     community_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class RoomRead:
+    """A member read a room: how many messages are still unread there for them."""
+
+    user_id: int
+    community_slug: str
+    room_slug: str
+    seq: int  # read up to here
+    unread: int
+
+
 Event = (
-    PostChanged | Notified | RoomMessageShown | RoomMessageGone | MemberRemoved | MemberRenamed | ReadingRulesChanged
+    PostChanged
+    | Notified
+    | RoomMessageShown
+    | RoomMessageGone
+    | RoomRead
+    | MemberRemoved
+    | MemberRenamed
+    | ReadingRulesChanged
 )
 
 

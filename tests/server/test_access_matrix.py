@@ -356,6 +356,15 @@ def _room(view: View, world: World, path: str) -> list[Ask]:
     return [found]
 
 
+def _room_list(view: View, world: World, path: str) -> list[Ask]:
+    """The rooms' names and the reader's unread counts: the room page's rule (can_read_room)."""
+    nothing = path.replace(slug_of(view.state), NO_COMMUNITY)
+    found = ask(view, path, ok=True, readable=view.room, nothing=nothing)
+    if view.actor.standing.banned and not view.room:
+        found = dataclasses.replace(found, twin=None, refusals=frozenset({403}))
+    return [found]
+
+
 def _message_flag(view: View, world: World, path: str) -> list[Ask]:
     nothing = path.replace("/messages/1/", f"/messages/{NOTHING}/")
     return [ask(view, path, ok=view.writes, readable=view.room, nothing=nothing, shown={view.m("chat")})]
@@ -398,6 +407,7 @@ COMMUNITY_DOORS: dict[str, Door] = {
     "/c/{slug}/posts/{post_id:int}/flag": _post("flag"),
     "/c/{slug}/posts/{post_id:int}/hide": _post("leaders"),
     "/c/{slug}/live": _room,
+    "/c/{slug}/rooms": _room_list,
     "/c/{slug}/live/{room}": _room,
     "/c/{slug}/live/{room}/messages/{seq:int}/flag": _message_flag,
     "/c/{slug}/members": _leaders("quiet"),
@@ -451,10 +461,10 @@ OTHER_FRAMES = {
 
 # Cases checked (a case: one answer, or one notification in a list, against the policy), at the time of
 # writing: a shrinking matrix fails. 8 roles × 4 states × 59 community reads; 8 roles × (profiles twice,
-# directory, search, notifications, invitations); 8 roles × 4 states × (a join and 3 watches).
+# directory, search, notifications, invitations); 8 roles × 4 states × (a join, a room list and 3 watches).
 COMMUNITY_CASES = 1888
 SITE_CASES = 672
-LIVE_CASES = 128
+LIVE_CASES = 160
 
 
 def read_routes() -> set[str]:
@@ -766,6 +776,19 @@ async def test_live_rooms_and_watched_threads_answer_each_reader_as_the_policy_a
                         tally.mismatches.append(
                             f"{role} join {room}: frames show {sorted(shown)}, policy allows {sorted(expected)}"
                         )
+                    # The room list's watch (rooms:<slug>): the room's rule, and never a message's text.
+                    topic = f"rooms:{slug_of(state)}"
+                    await client.send({"type": "watch", "topic": topic})
+                    frames = await _pong(client)
+                    tally.cases += 1
+                    answers = [frame for frame in frames if frame.get("topic", frame.get("ref")) == topic]
+                    codes = {"not_found", "banned"} if view.actor.standing.banned else {"not_found"}
+                    if view.room != (answers[:1] == [{"type": "watching", "topic": topic}]) or (
+                        not view.room and (answers[0]["type"] != "error" or answers[0]["code"] not in codes)
+                    ):
+                        tally.mismatches.append(f"{role} watch {topic}: got {answers}")
+                    if leaked := markers_in(json.dumps(frames)):
+                        tally.mismatches.append(f"{role} watch {topic}: frames show {sorted(leaked)}")
                     for key in THREADS:
                         topic = f"thread:{world.threads[state, key]}"
                         start = len(client.frames)
