@@ -39,6 +39,7 @@ from server.routes.api import support as api_support
 from server.routes.pages import (
     accounts,
     communities,
+    experts,
     flags,
     forum,
     moderation,
@@ -111,6 +112,7 @@ def build_routes() -> list[BaseRoute]:
         *reading.routes,
         *review.routes,
         *flags.routes,
+        *experts.routes,
         *profiles.routes,
         *settings_pages.routes,
         *api_support.routes,

@@ -440,6 +440,7 @@ NOT_COMMUNITY_CONTENT = {
     "/api/v1/openapi.json", "/api/v1/session",
     "/communities/new", "/admin/proposals", "/api/v1/proposals",  # proposals for new communities
     "/admin/flags",  # site admins' queue of escalated flags (admins may read every forum)
+    "/admin/experts",  # site admins' page of expert badges (tests/server/routes/test_experts.py)
     # The rare-disease catalogue: reference data; the community it names as covering a condition is
     # never a hidden one (tests/server/routes/test_api_catalogue.py).
     "/api/v1/catalogue", "/api/v1/catalogue/{code}",

@@ -154,6 +154,11 @@ async def _pseudonymous_member(db: asyncpg.Connection, ids: dict[str, int]) -> d
     return {"username": "~777", "handle": "~777"}
 
 
+async def _an_expert(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, Any]:
+    await db.execute("UPDATE users SET is_expert = true, expert_credential = 'Nurse' WHERE id = $1", ids["member"])
+    return {}
+
+
 @dataclass(frozen=True)
 class Case:
     """One moderation or admin action: who may do it, and how to set up and send it."""
@@ -184,6 +189,8 @@ RESOURCE_FORM = {
 # Every unsafe route that moderates or administers, with who may use it.
 MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/admin/experts/{username}"): case(ADMINS, form={"expert": "on"}),
+    ("POST", "/admin/experts"): case(ADMINS, form={"username": "member", "credential": "Neurologist"}),
+    ("POST", "/admin/experts/{username}/revoke"): case(ADMINS, _an_expert, form={"reason": "Left"}),
     ("POST", "/admin/proposals/{proposal_id:int}/decision"): case(
         ADMINS, _proposal, form={"decision": "approve", "reason": ""}
     ),
