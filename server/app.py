@@ -38,6 +38,7 @@ from server.routes.api import search as api_search
 from server.routes.api import support as api_support
 from server.routes.pages import (
     accounts,
+    chat_knowledge,
     communities,
     experts,
     flags,
@@ -113,6 +114,7 @@ def build_routes() -> list[BaseRoute]:
         *review.routes,
         *flags.routes,
         *experts.routes,
+        *chat_knowledge.routes,
         *profiles.routes,
         *settings_pages.routes,
         *api_support.routes,

@@ -365,6 +365,21 @@ def _room_list(view: View, world: World, path: str) -> list[Ask]:
     return [found]
 
 
+def _propose_form(view: View, world: World, path: str) -> list[Ask]:
+    """Choosing chat messages to propose as a tip or thread: the room's messages, to those who may write there."""
+    nothing = path.replace("/main/", "/no-such-room/")
+    found = ask(view, path, ok=view.writes, readable=view.room, nothing=nothing, shown={view.m("chat")})
+    if view.actor.standing.banned and not view.room:
+        found = dataclasses.replace(found, twin=None, refusals=frozenset({403}))
+    return [found]
+
+
+def _proposal(view: View, world: World, path: str) -> list[Ask]:
+    """A chat proposal: read only by its proposer, its quoted authors and leaders; nobody in the cast made one."""
+    url = path.replace("{proposal_id:int}", NOTHING)
+    return [ask(view, url, ok=False, readable=False, nothing=url, refusals={303, 404})]
+
+
 def _message_flag(view: View, world: World, path: str) -> list[Ask]:
     nothing = path.replace("/messages/1/", f"/messages/{NOTHING}/")
     return [ask(view, path, ok=view.writes, readable=view.room, nothing=nothing, shown={view.m("chat")})]
@@ -410,6 +425,8 @@ COMMUNITY_DOORS: dict[str, Door] = {
     "/c/{slug}/rooms": _room_list,
     "/c/{slug}/live/{room}": _room,
     "/c/{slug}/live/{room}/messages/{seq:int}/flag": _message_flag,
+    "/c/{slug}/live/{room}/propose": _propose_form,
+    "/c/{slug}/quotes/{proposal_id:int}": _proposal,
     "/c/{slug}/members": _leaders("quiet"),
     "/c/{slug}/audit": _leaders(),
     "/c/{slug}/audit.csv": _leaders(),

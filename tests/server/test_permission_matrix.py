@@ -283,6 +283,9 @@ MEMBER_ROUTES = {
     ("POST", "/api/v1/posts/{post_id:int}/reaction"), ("DELETE", "/api/v1/posts/{post_id:int}/reaction"),
     ("POST", "/c/{slug}/posts/{post_id:int}/flag"), ("POST", "/c/{slug}/live/{room}/messages/{seq:int}/flag"),
     ("POST", "/c/{slug}/live/{room}/presence"),
+    # Chat to knowledge: leaders or an author propose, each quoted author answers for their own words
+    # (tests/server/routes/test_chat_knowledge.py).
+    ("POST", "/c/{slug}/live/{room}/propose"), ("POST", "/c/{slug}/quotes/{proposal_id:int}/answer"),
     ("POST", "/notifications/preferences"), ("POST", "/notifications/read"), ("POST", "/notifications/{notification_id:int}/read"),
     ("POST", "/api/v1/notifications/read"),
     ("POST", "/join/{token}"), ("POST", "/api/v1/invites/{token}/join"),
