@@ -6,7 +6,7 @@
   function start() {
     if (document.body.getAttribute("data-member") !== "1") return;
     var list = document.querySelector("[data-room-list]");
-    if (!list) return;
+    if (!list || list.getAttribute("data-counts") !== "1") return; // only members have unread counts
     var slug = list.getAttribute("data-room-list");
     var me = list.getAttribute("data-me") || "";
     // The room page's and thread page's own scripts keep the header's notification count.

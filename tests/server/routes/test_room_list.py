@@ -171,3 +171,19 @@ async def test_reading_a_room_on_one_process_lowers_its_count_on_the_members_pag
         finally:
             for client in (room_list, reading, writer):
                 await client.close()
+
+
+async def test_only_members_have_counts_so_only_their_lists_go_live(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    community = await create_community(db, rooms_open=True)  # a visitor may read the rooms
+    author = await _member(db, community, "amara")
+    main = await db.fetchval("SELECT id FROM rooms WHERE community_id = $1", community)
+    await _say(db, main, author, "hello")
+    visitor = await create_user(db, "visitor")
+    client.cookies.set(auth.SESSION_COOKIE, await create_session(db, visitor))
+    page = await client.get("/c/test-condition/rooms")
+    assert page.status_code == 200 and _counts(page.text) == {MAIN: "0"} and 'data-counts="1"' not in page.text
+    client.cookies.set(auth.SESSION_COOKIE, await create_session(db, await _member(db, community, "lucia")))
+    page = await client.get("/c/test-condition/rooms")
+    assert _counts(page.text) == {MAIN: "1"} and 'data-counts="1"' in page.text
