@@ -241,6 +241,22 @@ class Notify(ServerFrame, tag="notify"):
     count: int
 
 
+class RoomActivity(ServerFrame, tag="room_activity"):
+    """A new message in one of a community's rooms (to watchers of its room list): raise its unread count."""
+
+    room: str
+    seq: int
+    author: int | None = None  # the author's id as the room's frames give it; None for a deleted account
+
+
+class Unread(ServerFrame, tag="unread"):
+    """The member read a room (on any of their connections): this many messages are still unread there."""
+
+    room: str
+    seq: int  # the member's read position in the room
+    count: int
+
+
 AnyServerFrame = (
     Joined
     | Ack
@@ -256,6 +272,8 @@ AnyServerFrame = (
     | Watching
     | ThreadChanged
     | Notify
+    | RoomActivity
+    | Unread
 )
 
 

@@ -40,9 +40,11 @@ from server.routes.api import search as api_search
 from server.routes.api import support as api_support
 from server.routes.pages import (
     accounts,
+    chat_knowledge,
     communities,
     conversations,
     families,
+    experts,
     flags,
     forum,
     moderation,
@@ -115,6 +117,8 @@ def build_routes() -> list[BaseRoute]:
         *reading.routes,
         *review.routes,
         *flags.routes,
+        *experts.routes,
+        *chat_knowledge.routes,
         *profiles.routes,
         *settings_pages.routes,
         *api_support.routes,

@@ -35,6 +35,7 @@ from server.actions.events import (
     ReadingRulesChanged,
     RoomMessageGone,
     RoomMessageShown,
+    RoomRead,
 )
 from server.db.queries import conversations, rooms
 from server.db.queries.messages import Message
@@ -70,6 +71,11 @@ def thread_topic(thread_id: int, audience: str = "everyone") -> str:
 
 def member_topic(user_id: int) -> str:
     return f"member:{user_id}"
+
+
+def room_list_topic(community_slug: str) -> str:
+    """Watchers of a community's room list: told of each new message in its rooms (not its text)."""
+    return f"rooms:{community_slug}"
 
 
 def badge_for(is_leader: bool, is_expert: bool = False, is_admin: bool = False) -> str | None:
@@ -154,7 +160,8 @@ class Client:
     rooms: dict[str, int] = field(default_factory=dict)  # topic → community id
     # topic → the id presence knows this user by there (names.shown_id: minus the alias under a pseudonym)
     presence_ids: dict[str, int] = field(default_factory=dict)
-    watching: set[str] = field(default_factory=set)  # thread and member topics
+    watching: set[str] = field(default_factory=set)  # thread, member and room-list topics
+    room_lists: dict[str, int] = field(default_factory=dict)  # room-list topic → community id
 
 
 class LiveService:
@@ -279,6 +286,15 @@ class LiveService:
                 topic = room_topic(event.community_slug, event.room_slug)
                 frame = message_frame(topic, event.epoch, event.message)
                 await self.publish_frame(topic, frame, new_seq=event.message.seq if event.new else None)
+                if event.new and event.message.state == "visible":
+                    author = frame.author.id if frame.author is not None else None
+                    activity = protocol.RoomActivity(room=topic, seq=event.message.seq, author=author)
+                    await self.publish_frame(room_list_topic(event.community_slug), activity)
+            elif isinstance(event, RoomRead):
+                topic = room_topic(event.community_slug, event.room_slug)
+                await self.publish_frame(
+                    member_topic(event.user_id), protocol.Unread(room=topic, seq=event.seq, count=event.unread)
+                )
             elif isinstance(event, RoomMessageGone):
                 topic = room_topic(event.community_slug, event.room_slug)
                 gone = protocol.Removed(room=topic, seq=event.seq, rejected=event.rejected)
@@ -364,7 +380,8 @@ class LiveService:
             community = control.get("community")
             if session is not None and (client.session_hash is None or client.session_hash.hex() != session):
                 continue
-            if community is not None and community not in client.rooms.values():
+            in_community = community in client.rooms.values() or community in client.room_lists.values()
+            if community is not None and not in_community:
                 continue
             if control.get("resume"):
                 client.connection.abort(protocol.CloseCode.RESUME, "name changed")
@@ -380,7 +397,7 @@ class LiveService:
             return
         community_id = int(payload)
         for client in list(self.clients):
-            if community_id in client.rooms.values():
+            if community_id in client.rooms.values() or community_id in client.room_lists.values():
                 client.connection.abort(protocol.CloseCode.RESUME, "reading rules changed")
 
     async def _on_reconnect(self) -> None:

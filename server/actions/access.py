@@ -315,6 +315,21 @@ def require_can_write_in(actor: Actor, community: Where) -> User:
     return user
 
 
+def can_propose_from_chat(actor: Actor, community: Where, authors: set[int | None]) -> bool:
+    """Proposing chat messages as a tip or thread: those who may write here, and who either moderate
+    the community or wrote one of the messages (every other author is asked for consent)."""
+    if not can_write(actor, community) or actor.user is None:
+        return False
+    return actor.can_moderate or actor.user.id in authors
+
+
+def require_can_propose_from_chat(actor: Actor, community: Where, authors: set[int | None]) -> User:
+    user = require_can_write_in(actor, community)
+    if not can_propose_from_chat(actor, community, authors):
+        raise forbidden(_("Only leaders, or someone who wrote one of these messages, can propose them."))
+    return user
+
+
 def require_moderator(actor: Actor) -> User:
     """Leaders of this community and site admins; everyone else gets 403."""
     user = require_signed_in(actor)

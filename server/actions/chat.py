@@ -277,4 +277,9 @@ async def do_mark_read(
     """The member has read the room up to seq (never past its head)."""
     found = await rooms.by_names(connection, community_slug, room_slug)
     if found is not None:
-        await rooms.mark_read(connection, found.room.id, user.id, min(seq, found.room.last_seq))
+        async with events.unit_of_work(connection, single_statement=True):
+            position, unread = await rooms.mark_read_and_count(
+                connection, found.room.id, user.id, min(seq, found.room.last_seq)
+            )
+            # The member's other pages (room lists, on any process) lower this room's count.
+            events.emit(events.RoomRead(user.id, community_slug, room_slug, position, unread))

@@ -9,6 +9,7 @@ import asyncpg
 from server.actions import access, events
 from server.actions import catalogue as catalogue_actions
 from server.actions import proposals as proposal_actions
+from server.actions import rooms as room_actions
 from server.actions.access import (
     Actor,
     actor_for,
@@ -16,10 +17,12 @@ from server.actions.access import (
     require_not_banned,
     require_signed_in,
 )
-from server.db.queries import audit, communities, memberships, proposals, resources, rooms, sections, tips, users
+from server.db.queries import audit, communities, memberships, proposals, resources, sections, tips, users
 from server.db.queries.communities import Community as Community
 from server.db.queries.memberships import Leader as Leader
+from server.db.queries.names import shown_id
 from server.db.queries.resources import Resource
+from server.db.queries.rooms import Listed
 from server.db.queries.sections import Section
 from server.db.queries.tips import Tip
 from server.db.queries.users import User
@@ -57,12 +60,22 @@ class Overview:
     tips: list[Tip]
     # True when the reader proposed this community and may still take up the offer to lead it.
     leadership_offer: bool
-    # Unread live-room messages for a signed-in member.
-    room_unread: int = 0
+    # The live rooms the reader may read, with a member's unread messages in each.
+    rooms: list[Listed] = field(default_factory=list)
     # False in a members-only community for outsiders: tips are members' words (and name them).
     tips_readable: bool = True
     # What the rare-disease catalogue says about the conditions it covers (shown as catalogue data).
     catalogue: catalogue_actions.Facts | None = None
+
+    @property
+    def room_unread(self) -> int:
+        """Unread live-room messages in all the community's rooms."""
+        return sum(listed.unread for listed in self.rooms)
+
+    @property
+    def me(self) -> int | None:
+        """The reader's id as the community's live frames show it (minus their alias under a pseudonym)."""
+        return shown_id(self.actor.user.id, self.actor.standing.alias) if self.actor.user is not None else None
 
 
 def check_page(value: str | int | None) -> int:
@@ -159,9 +172,7 @@ async def overview(connection: asyncpg.Connection, community: Community, user: U
         else [],
         tips_readable=tips_readable,
         leadership_offer=offer,
-        room_unread=(await rooms.unread_counts(connection, user.id, [community.id])).get(community.id, 0)
-        if user
-        else 0,
+        rooms=await room_actions.listed_for(connection, actor, community),
         catalogue=await catalogue_actions.facts_for(connection, community.id),
     )
 

@@ -119,11 +119,23 @@ class ConversationEnded:
     conversation_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class RoomRead:
+    """A member read a room: how many messages are still unread there for them."""
+
+    user_id: int
+    community_slug: str
+    room_slug: str
+    seq: int  # read up to here
+    unread: int
+
+
 Event = (
     PostChanged
     | Notified
     | RoomMessageShown
     | RoomMessageGone
+    | RoomRead
     | MemberRemoved
     | MemberRenamed
     | ReadingRulesChanged

@@ -10,7 +10,6 @@ import asyncpg
 from server.actions import events
 from server.actions.access import Actor, actor_for, require_moderator, require_outranks
 from server.db.queries import audit, memberships, rooms, sanctions
-from server.db.queries.audit import AuditEntry
 from server.db.queries.memberships import Member
 from server.db.queries.rooms import Room
 from server.db.queries.sanctions import Sanction
@@ -181,14 +180,6 @@ async def members_view(connection: asyncpg.Connection, moderator: Actor) -> Memb
         await memberships.members(connection, moderator.community_id),
         await sanctions.active_for_community(connection, moderator.community_id),
     )
-
-
-async def audit_log(
-    connection: asyncpg.Connection, moderator: Actor, *, before_id: int | None, limit: int
-) -> list[AuditEntry]:
-    """The community's audit log, newest first (leaders and admins)."""
-    require_moderator(moderator)
-    return await audit.for_community(connection, moderator.community_id, before_id=before_id, limit=limit)
 
 
 async def do_set_slow_mode_in(connection: asyncpg.Connection, moderator: Actor, room_slug: str, seconds: int) -> Room:

@@ -132,6 +132,14 @@ def _text_from_data(kind: str, data: dict[str, object], *, title: str, community
             ),
             ("join_approved", "community"): _("A leader approved your request: you are a member of %(community)s now."),
             ("join_declined", "community"): _("A leader declined your request to join %(community)s."),
+            ("consent", "tip"): _(
+                "Someone would like to quote your words from %(room)s in a tip, “%(title)s”: nothing is "
+                "published until you accept or decline."
+            ),
+            ("consent", "thread"): _(
+                "Someone would like to quote your words from %(room)s in a new thread, “%(title)s”: nothing is "
+                "published until you accept or decline."
+            ),
         }
         template = texts.get((str(event), str(what)))
         return template % values if template else None

@@ -1,4 +1,4 @@
-"""Live rooms of a community: who may see them, leaders adding rooms, a member hiding their presence."""
+"""Live rooms of a community: who may see them, their list with unread counts, leaders adding rooms, a member hiding their presence."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from server.db.queries import audit, communities, messages, review, rooms
 from server.db.queries.communities import Community
 from server.db.queries.messages import Message
 from server.db.queries.names import shown_id
-from server.db.queries.rooms import Room
+from server.db.queries.rooms import Listed, Room
 from server.db.queries.users import User
 from server.errors import bad_request, conflict, not_found
 from server.i18n import _, format_duration
@@ -67,7 +67,7 @@ class RoomPage:
 
     community: Community
     room: Room
-    rooms: list[Room]
+    rooms: list[Listed]  # the community's rooms with the reader's unread counts
     history: list[Message]
     actor: Actor
     can_send: bool
@@ -111,7 +111,7 @@ async def open_room_page(
     return RoomPage(
         community=community,
         room=room,
-        rooms=await rooms.list_for_community(connection, community.id),
+        rooms=await rooms.listed(connection, community.id, _member_id(actor)),
         history=history,
         actor=actor,
         can_send=access.can_write(actor, community),
@@ -138,3 +138,40 @@ async def unread_counts(connection: asyncpg.Connection, user: User | None, commu
     if user is None or not community_ids:
         return {}
     return await rooms.unread_counts(connection, user.id, community_ids)
+
+
+@dataclass(frozen=True)
+class RoomList:
+    """A community's rooms as one reader may see them, each with that reader's unread count."""
+
+    community: Community
+    actor: Actor
+    rooms: list[Listed]
+
+    @property
+    def me(self) -> int | None:
+        """The reader's id as the rooms' frames show it (to leave their own messages out of the counts)."""
+        if self.actor.user is None:
+            return None
+        return shown_id(self.actor.user.id, self.actor.standing.alias)
+
+
+async def listed_for(connection: asyncpg.Connection, actor: Actor, community: Community) -> list[Listed]:
+    """The rooms with unread counts (members only count), or none for a reader who may not read them."""
+    if not access.can_read_room(actor, community):
+        return []
+    return await rooms.listed(connection, community.id, _member_id(actor))
+
+
+async def room_list(connection: asyncpg.Connection, user: User | None, slug: str) -> RoomList:
+    """A community's room list (its own page, and what a live `watch` of it checks), or 404."""
+    community = await communities.by_slug(connection, slug)
+    if community is None:
+        raise not_found()
+    actor = await actor_for(connection, user, community.id)
+    access.require_can_read_room(actor, community)
+    return RoomList(community, actor, await rooms.listed(connection, community.id, _member_id(actor)))
+
+
+def _member_id(actor: Actor) -> int | None:
+    return actor.user.id if actor.user is not None and actor.is_member else None

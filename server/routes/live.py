@@ -14,10 +14,20 @@ from channels.connection import Connection
 from channels.websocket_protocol import WRITE_NOWAIT
 from server import ratelimit
 from server.actions import DbConnection, access, chat, conversations, health, threads
+from server.actions import rooms as room_actions
 from server.actions.access import Actor, actor_for
 from server.errors import AppError, NotFound, Refused
 from server.i18n import _
-from server.live import Client, LiveService, member_topic, message_frame, shown_id, thread_topic, wire_user
+from server.live import (
+    Client,
+    LiveService,
+    member_topic,
+    message_frame,
+    room_list_topic,
+    shown_id,
+    thread_topic,
+    wire_user,
+)
 from server.routes import live_conversations
 
 log = logging.getLogger(__name__)
@@ -187,7 +197,7 @@ class LiveSession:
         )
 
     async def watch(self, name: str) -> None:
-        """Follow a forum thread or one's own notifications (never a room: rooms use join)."""
+        """Follow a forum thread, a community's room list or one's own notifications (never a room: rooms use join)."""
         for topic in await self._watch_topics(name):
             await self.live.hub.join(topic, self.connection)
             self.client.watching.add(topic)
@@ -197,6 +207,7 @@ class LiveSession:
         for topic in await self._watch_topics(name, check=False):
             if topic in self.client.watching:
                 self.client.watching.discard(topic)
+                self.client.room_lists.pop(topic, None)
                 await self.live.hub.leave(topic, self.connection)
 
     async def _watch_topics(self, name: str, *, check: bool = True) -> list[str]:
@@ -206,6 +217,13 @@ class LiveSession:
             if user is None:
                 raise Refused(_("Log in to get your notifications."))
             return [member_topic(user.id)]
+        if kind == "rooms" and value:
+            topic = room_list_topic(value)
+            if check:
+                # The room page's rule: a community whose rooms this reader may not read has none to list.
+                found = await self._db(lambda connection: room_actions.room_list(connection, user, value))
+                self.client.room_lists[topic] = found.community.id
+            return [topic]
         # ASCII digits only: str.isdigit() is also true of "²", which int() refuses.
         if kind == "thread" and value.isascii() and value.isdigit() and len(value) < 19:
             thread_id = int(value)

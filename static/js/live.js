@@ -581,6 +581,8 @@
     if (!again) {
       setStatus(label("online"), false);
       flushOutbox();
+      // Opening the room reads it: the member's room lists (static/js/rooms.js) lower its count.
+      if (readAtOpen !== null && lastSeq > readAtOpen) scheduleRead();
     } else if (frame.head_seq > lastSeq) {
       join(); // the server's live feed was interrupted: fill the gap from the database
     }

@@ -26,6 +26,7 @@
   function watchNotifications() {
     if (document.body.getAttribute("data-member") !== "1") return;
     if (document.getElementById("live-room") || document.getElementById("thread-posts")) return;
+    if (document.querySelector("[data-room-list][data-counts='1']")) return; // rooms.js's socket brings them
     var attempt = 0;
     function connect() {
       var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");

@@ -16,6 +16,7 @@ EXPECTED_TABLES = {
     "catalogue_conditions", "catalogue_symptoms", "catalogue_condition_symptoms",
     "catalogue_source", "community_conditions", "search_words", "search_word_trigrams",
     "family_facts", "family_connections", "conversation_messages", "person_blocks", "conversation_reports",
+    "chat_proposals", "chat_proposal_quotes",
 }  # fmt: skip
 
 

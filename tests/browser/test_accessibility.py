@@ -161,6 +161,7 @@ async def test_member_and_leader_pages_and_every_main_form_pass_axe_fit_a_phone_
         ("community-leader", f"/c/{CMS_SLUG}", None),
         ("thread", f"/c/{CMS_SLUG}/t/{intro}", None),
         ("live-room", f"/c/{CMS_SLUG}/live", "#live-status:text('Connected')"),
+        ("room-list", f"/c/{CMS_SLUG}/rooms", "[data-room-list][data-live='1']"),
         ("new-thread-form", f"/c/{CMS_SLUG}/forum/new", None),
         ("introduction-form", f"/c/{CMS_SLUG}/introductions/new", None),
         ("ask-form", f"/c/{CMS_SLUG}/ask", None),
@@ -172,6 +173,7 @@ async def test_member_and_leader_pages_and_every_main_form_pass_axe_fit_a_phone_
         ("members", f"/c/{CMS_SLUG}/members", None),
         ("review-queue", f"/c/{CMS_SLUG}/review", ".review-item"),
         ("audit-log", f"/c/{CMS_SLUG}/audit", None),
+        ("audit-log-filtered", f"/c/{CMS_SLUG}/audit?action=remove_message&since=2026-01-01", None),
         ("settings", "/settings", None),
         ("propose-community", "/communities/new", None),
         ("propose-find-in-catalogue", "/communities/new?find=DOK7", None),
@@ -179,6 +181,34 @@ async def test_member_and_leader_pages_and_every_main_form_pass_axe_fit_a_phone_
         ("notifications", "/notifications", None),
         ("search", "/search?q=daughter", None),
         ("profile", "/u/lucia", None),
+    ]:
+        await audit.visit(pages, web.base_url, name, path, ready)
+    audit.assert_none(*watched)
+    for context in contexts.values():
+        await context.close()
+
+
+async def test_site_admin_pages_pass_axe_fit_a_phone_and_log_no_errors(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str
+) -> None:
+    web = site[0]
+    await demo_db.execute(
+        "UPDATE users SET is_expert = true, expert_credential = 'Paediatric neurologist' WHERE username = 'amara'"
+    )
+    session = await _session(demo_db, "admin")
+    contexts = {
+        size["width"]: await signed_in_context(browser, web, session, viewport=size) for size in (DESKTOP, PHONE)
+    }
+    watched = [watch(context) for context in contexts.values()]
+    pages = await _both_widths(contexts)
+    audit = Audit(axe_source)
+    for page in pages.values():
+        await page.goto(web.base_url + "/")
+        await page.get_by_role("button", name="OK, got it").click()
+    for name, path, ready in [
+        ("admin-experts", "/admin/experts", ".expert-list li"),
+        ("admin-flags", "/admin/flags", None),
+        ("admin-proposals", "/admin/proposals", None),
     ]:
         await audit.visit(pages, web.base_url, name, path, ready)
     audit.assert_none(*watched)

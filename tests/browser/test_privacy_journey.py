@@ -199,7 +199,9 @@ async def test_a_member_chooses_a_pseudonym_and_only_a_leader_can_look_behind_it
     await row.get_by_role("button", name="Show the account behind this name (audited)").click()
     await expect(lead.get_by_role("status")).to_contain_text("@lucia")
     await lead.goto(f"{second.base_url}/c/{CMS_SLUG}/audit")
-    await expect(lead.locator("main")).to_contain_text("pseudonym_revealed")
+    # The audit log reads as a sentence (issue 15), naming the pseudonym, never the account.
+    await expect(lead.locator("main")).to_contain_text("looked at who is behind the pseudonym Rose Garden")
+    assert "lucia" not in (await lead.locator("table.audit").inner_text()).lower()
     assert errors.errors == []
     for context in (lucia, visitor, leader):
         await context.close()

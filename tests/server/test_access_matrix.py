@@ -356,6 +356,30 @@ def _room(view: View, world: World, path: str) -> list[Ask]:
     return [found]
 
 
+def _room_list(view: View, world: World, path: str) -> list[Ask]:
+    """The rooms' names and the reader's unread counts: the room page's rule (can_read_room)."""
+    nothing = path.replace(slug_of(view.state), NO_COMMUNITY)
+    found = ask(view, path, ok=True, readable=view.room, nothing=nothing)
+    if view.actor.standing.banned and not view.room:
+        found = dataclasses.replace(found, twin=None, refusals=frozenset({403}))
+    return [found]
+
+
+def _propose_form(view: View, world: World, path: str) -> list[Ask]:
+    """Choosing chat messages to propose as a tip or thread: the room's messages, to those who may write there."""
+    nothing = path.replace("/main/", "/no-such-room/")
+    found = ask(view, path, ok=view.writes, readable=view.room, nothing=nothing, shown={view.m("chat")})
+    if view.actor.standing.banned and not view.room:
+        found = dataclasses.replace(found, twin=None, refusals=frozenset({403}))
+    return [found]
+
+
+def _proposal(view: View, world: World, path: str) -> list[Ask]:
+    """A chat proposal: read only by its proposer, its quoted authors and leaders; nobody in the cast made one."""
+    url = path.replace("{proposal_id:int}", NOTHING)
+    return [ask(view, url, ok=False, readable=False, nothing=url, refusals={303, 404})]
+
+
 def _message_flag(view: View, world: World, path: str) -> list[Ask]:
     nothing = path.replace("/messages/1/", f"/messages/{NOTHING}/")
     return [ask(view, path, ok=view.writes, readable=view.room, nothing=nothing, shown={view.m("chat")})]
@@ -405,8 +429,11 @@ COMMUNITY_DOORS: dict[str, Door] = {
     "/c/{slug}/posts/{post_id:int}/flag": _post("flag"),
     "/c/{slug}/posts/{post_id:int}/hide": _post("leaders"),
     "/c/{slug}/live": _room,
+    "/c/{slug}/rooms": _room_list,
     "/c/{slug}/live/{room}": _room,
     "/c/{slug}/live/{room}/messages/{seq:int}/flag": _message_flag,
+    "/c/{slug}/live/{room}/propose": _propose_form,
+    "/c/{slug}/quotes/{proposal_id:int}": _proposal,
     "/c/{slug}/members": _leaders("quiet"),
     "/c/{slug}/audit": _leaders(),
     "/c/{slug}/audit.csv": _leaders(),
@@ -439,6 +466,7 @@ NOT_COMMUNITY_CONTENT = {
     "/api/v1/openapi.json", "/api/v1/session",
     "/communities/new", "/admin/proposals", "/api/v1/proposals",  # proposals for new communities
     "/admin/flags",  # site admins' queue of escalated flags (admins may read every forum)
+    "/admin/experts",  # site admins' page of expert badges (tests/server/routes/test_experts.py)
     # The rare-disease catalogue: reference data; the community it names as covering a condition is
     # never a hidden one (tests/server/routes/test_api_catalogue.py).
     "/api/v1/catalogue", "/api/v1/catalogue/{code}",
@@ -466,10 +494,10 @@ OTHER_FRAMES = {
 
 # Cases checked (a case: one answer, or one notification in a list, against the policy), at the time of
 # writing: a shrinking matrix fails. 8 roles × 4 states × 59 community reads; 8 roles × (profiles twice,
-# directory, search, notifications, invitations); 8 roles × 4 states × (a join and 3 watches).
+# directory, search, notifications, invitations); 8 roles × 4 states × (a join, a room list and 3 watches).
 COMMUNITY_CASES = 1888
 SITE_CASES = 672
-LIVE_CASES = 128
+LIVE_CASES = 160
 
 
 def read_routes() -> set[str]:
@@ -781,6 +809,19 @@ async def test_live_rooms_and_watched_threads_answer_each_reader_as_the_policy_a
                         tally.mismatches.append(
                             f"{role} join {room}: frames show {sorted(shown)}, policy allows {sorted(expected)}"
                         )
+                    # The room list's watch (rooms:<slug>): the room's rule, and never a message's text.
+                    topic = f"rooms:{slug_of(state)}"
+                    await client.send({"type": "watch", "topic": topic})
+                    frames = await _pong(client)
+                    tally.cases += 1
+                    answers = [frame for frame in frames if frame.get("topic", frame.get("ref")) == topic]
+                    codes = {"not_found", "banned"} if view.actor.standing.banned else {"not_found"}
+                    if view.room != (answers[:1] == [{"type": "watching", "topic": topic}]) or (
+                        not view.room and (answers[0]["type"] != "error" or answers[0]["code"] not in codes)
+                    ):
+                        tally.mismatches.append(f"{role} watch {topic}: got {answers}")
+                    if leaked := markers_in(json.dumps(frames)):
+                        tally.mismatches.append(f"{role} watch {topic}: frames show {sorted(leaked)}")
                     for key in THREADS:
                         topic = f"thread:{world.threads[state, key]}"
                         start = len(client.frames)

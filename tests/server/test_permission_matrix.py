@@ -174,6 +174,11 @@ async def _conversation_report(db: asyncpg.Connection, ids: dict[str, int]) -> d
     return {"report_id": report}
 
 
+async def _an_expert(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, Any]:
+    await db.execute("UPDATE users SET is_expert = true, expert_credential = 'Nurse' WHERE id = $1", ids["member"])
+    return {}
+
+
 @dataclass(frozen=True)
 class Case:
     """One moderation or admin action: who may do it, and how to set up and send it."""
@@ -204,6 +209,8 @@ RESOURCE_FORM = {
 # Every unsafe route that moderates or administers, with who may use it.
 MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/admin/experts/{username}"): case(ADMINS, form={"expert": "on"}),
+    ("POST", "/admin/experts"): case(ADMINS, form={"username": "member", "credential": "Neurologist"}),
+    ("POST", "/admin/experts/{username}/revoke"): case(ADMINS, _an_expert, form={"reason": "Left"}),
     ("POST", "/admin/proposals/{proposal_id:int}/decision"): case(
         ADMINS, _proposal, form={"decision": "approve", "reason": ""}
     ),
@@ -298,6 +305,9 @@ MEMBER_ROUTES = {
     ("POST", "/api/v1/posts/{post_id:int}/reaction"), ("DELETE", "/api/v1/posts/{post_id:int}/reaction"),
     ("POST", "/c/{slug}/posts/{post_id:int}/flag"), ("POST", "/c/{slug}/live/{room}/messages/{seq:int}/flag"),
     ("POST", "/c/{slug}/live/{room}/presence"),
+    # Chat to knowledge: leaders or an author propose, each quoted author answers for their own words
+    # (tests/server/routes/test_chat_knowledge.py).
+    ("POST", "/c/{slug}/live/{room}/propose"), ("POST", "/c/{slug}/quotes/{proposal_id:int}/answer"),
     ("POST", "/notifications/preferences"), ("POST", "/notifications/read"), ("POST", "/notifications/{notification_id:int}/read"),
     ("POST", "/api/v1/notifications/read"),
     ("POST", "/join/{token}"), ("POST", "/api/v1/invites/{token}/join"),

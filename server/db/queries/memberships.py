@@ -44,7 +44,8 @@ def standing_sql(community_id: str, user_id: str) -> str:
                   st_mute.ends_at AS mute_ends, st_mute.id AS mute_id, coalesce(st_mute.reason, '') AS mute_reason,
                   st_ban.id AS ban_id, coalesce(st_ban.reason, '') AS ban_reason,
                   (st_c.hold_first_posts AND coalesce(st_m.approved_posts, 0) < st_c.hold_release_after
-                   AND coalesce(st_m.role, '') <> 'leader' AND NOT st_u.is_admin) AS needs_review,
+                   AND coalesce(st_m.role, '') <> 'leader' AND NOT st_u.is_admin
+                   AND NOT st_u.is_expert) AS needs_review,
                   st_m.pseudonym, st_m.alias
            FROM users st_u
            JOIN communities st_c ON st_c.id = {community_id}

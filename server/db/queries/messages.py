@@ -107,6 +107,22 @@ async def after(
     return [_message(row) for row in rows]
 
 
+async def by_ids(connection: asyncpg.Connection, message_ids: list[int]) -> list[Message]:
+    """Messages by id, in seq order, whatever their state (callers decide what may be shown)."""
+    rows = await connection.fetch(_SELECT + " WHERE m.id = ANY($1::bigint[]) ORDER BY m.seq", message_ids)
+    return [_message(row) for row in rows]
+
+
+async def visible_by_seqs(connection: asyncpg.Connection, room_id: int, seqs: list[int]) -> list[Message]:
+    """The visible messages of a room among these seqs, in seq order."""
+    rows = await connection.fetch(
+        _SELECT + " WHERE m.room_id = $1 AND m.seq = ANY($2::bigint[]) AND m.state = 'visible' ORDER BY m.seq",
+        room_id,
+        seqs,
+    )
+    return [_message(row) for row in rows]
+
+
 async def recent(
     connection: asyncpg.Connection, room_id: int, *, viewer_id: int | None, include_removed: bool, limit: int
 ) -> list[Message]:

@@ -128,6 +128,54 @@ async def unread_counts(connection: asyncpg.Connection, user_id: int, community_
 
 
 @dataclass(frozen=True)
+class Listed:
+    """A room of a community's room list, with the reader's unread messages in it (0 for non-members)."""
+
+    room: Room
+    unread: int
+
+
+# Visible messages past the member's read position, not their own (the same rule as unread_counts).
+_UNREAD_IN_ROOM = """(SELECT count(*) FROM room_messages m
+        WHERE m.room_id = r.id AND m.seq > coalesce(rm.last_read_seq, 0)
+          AND m.state = 'visible' AND m.author_id IS DISTINCT FROM $2)"""
+
+
+async def listed(connection: asyncpg.Connection, community_id: int, member_id: int | None) -> list[Listed]:
+    """A community's rooms (main room first) with each one's unread count for a member, in one query."""
+    columns = ", ".join("r." + column for column in _COLUMNS.split(", "))
+    rows = await connection.fetch(
+        f"""SELECT {columns},
+               CASE WHEN $2::bigint IS NULL THEN 0 ELSE {_UNREAD_IN_ROOM} END AS unread
+            FROM rooms r LEFT JOIN room_members rm ON rm.room_id = r.id AND rm.user_id = $2
+            WHERE r.community_id = $1 ORDER BY r.is_main DESC, r.name""",
+        community_id,
+        member_id,
+    )
+    return [
+        Listed(Room(**{column: row[column] for column in Room.__dataclass_fields__}), row["unread"]) for row in rows
+    ]
+
+
+async def mark_read_and_count(connection: asyncpg.Connection, room_id: int, user_id: int, seq: int) -> tuple[int, int]:
+    """mark_read, answering the read position and how many visible messages of others are still unread
+    past it, in one round trip."""
+    row = await connection.fetchrow(
+        f"""WITH rm AS (
+              INSERT INTO room_members (room_id, user_id, last_read_seq) VALUES ($1, $2, $3)
+              ON CONFLICT (room_id, user_id) DO UPDATE
+              SET last_read_seq = GREATEST(room_members.last_read_seq, EXCLUDED.last_read_seq)
+              RETURNING room_id, last_read_seq)
+            SELECT rm.last_read_seq, {_UNREAD_IN_ROOM} AS unread FROM rm JOIN rooms r ON r.id = rm.room_id""",
+        room_id,
+        user_id,
+        seq,
+    )
+    assert row is not None
+    return int(row["last_read_seq"]), int(row["unread"])
+
+
+@dataclass(frozen=True)
 class RoomInCommunity:
     """A room with what the websocket needs to know of its community."""
 

@@ -207,7 +207,7 @@ async def anonymize(connection: asyncpg.Connection, user_id: int, *, display_nam
     Run it inside a transaction together with forget_personal_rows."""
     result = await connection.execute(
         """UPDATE users SET username = 'deleted-' || id, display_name = $2, bio = '', email = NULL,
-                  password_hash = NULL, is_admin = false, is_expert = false, language = NULL,
+                  password_hash = NULL, is_admin = false, is_expert = false, expert_credential = '', language = NULL,
                   time_zone = 'UTC', deleted_at = now()
            WHERE id = $1 AND deleted_at IS NULL""",
         user_id,

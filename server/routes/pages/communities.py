@@ -101,6 +101,8 @@ def _show(
         "view": view,
         "community": view.community,
         "room_unread": view.room_unread,
+        "room_list": view.rooms,
+        "me": view.me,
         "notice": notice_text(notice_key),
         "joined": notice_key == "joined" and view.actor.is_member,
         "errors": errors or {},

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.actions import communities, moderation, pseudonyms
-from server.errors import AppError, returns_to_form
-from server.routes.forms import read_form, redirect, text
+from server.actions import audit_log, communities, moderation, pseudonyms
+from server.actions.access import require_moderator
+from server.errors import AppError, InvalidInput, returns_to_form
+from server.routes.forms import errors_for, read_form, redirect, text
 from server.templating import render
 
 AUDIT_PAGE = 100
@@ -89,31 +91,60 @@ async def unban(request: Request) -> Response:
     return await _act(request, "unban")
 
 
+_AUDIT_FILTERS = ("member", "action", "since", "until")
+
+
+def _audit_filter_values(request: Request) -> dict[str, str]:
+    return {name: request.query_params.get(name, "")[:100] for name in _AUDIT_FILTERS}
+
+
 async def audit_page(request: Request) -> Response:
     before = request.query_params.get("before")
+    values = _audit_filter_values(request)
+    errors: dict[str, str] = {}
+    lines: list[audit_log.AuditLine] = []
     async with request.app.state.db.acquire() as connection:
         community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
-        entries = await moderation.audit_log(
-            connection,
-            actor,
-            before_id=int(before) if before and before.isdigit() and len(before) < 19 else None,
-            limit=AUDIT_PAGE,
-        )
-    return render(
-        request, "moderation/audit.html", {"community": community, "entries": entries, "page_size": AUDIT_PAGE}
-    )
+        try:
+            where = audit_log.read_filter(**values)
+        except InvalidInput as error:
+            require_moderator(actor)  # a refusal comes before any word about the filter
+            errors = errors_for(error)
+        else:
+            lines = await audit_log.read_log(
+                connection,
+                actor,
+                before_id=int(before) if before and before.isdigit() and len(before) < 19 else None,
+                limit=AUDIT_PAGE,
+                where=where,
+            )
+    kept = {name: value for name, value in values.items() if value}
+    context = {
+        "community": community,
+        "lines": lines,
+        "page_size": AUDIT_PAGE,
+        "values": values,
+        "errors": errors,
+        "choices": audit_log.action_choices(),
+        "filtered": bool(kept),
+        "query": urlencode(kept),
+    }
+    return render(request, "moderation/audit.html", context, status=400 if errors else 200)
 
 
 async def audit_csv(request: Request) -> Response:
+    """The same entries as the page (its filters apply), with the machine columns: codes, not sentences."""
     async with request.app.state.db.acquire() as connection:
         community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
-        entries = await moderation.audit_log(connection, actor, before_id=None, limit=100_000)
+        require_moderator(actor)
+        where = audit_log.read_filter(**_audit_filter_values(request))
+        lines = await audit_log.read_log(connection, actor, before_id=None, limit=100_000, where=where)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
         ["id", "when_utc", "who", "action", "target_member", "target_kind", "target_id", "reason", "details"]
     )
-    for entry in entries:
+    for entry in (line.entry for line in lines):
         writer.writerow(
             [
                 entry.id,

@@ -24,7 +24,7 @@ async def room_page(request: Request) -> Response:
         {
             "community": page.community,
             "room": page.room,
-            "rooms": page.rooms,
+            "room_list": page.rooms,
             "history": page.history,
             "topic": room_topic(page.community.slug, page.room.slug),
             "actor": page.actor,
@@ -44,6 +44,16 @@ async def room_page(request: Request) -> Response:
                 m.seq: badge_for(m.author_is_leader, m.author_is_expert, m.author_is_admin) for m in page.history
             },
         },
+    )
+
+
+async def room_list_page(request: Request) -> Response:
+    async with request.app.state.db.acquire() as connection:
+        found = await room_actions.room_list(connection, request.state.user, request.path_params["slug"])
+    return render(
+        request,
+        "live/rooms.html",
+        {"community": found.community, "actor": found.actor, "room_list": found.rooms, "me": found.me},
     )
 
 
@@ -68,6 +78,7 @@ async def set_presence(request: Request) -> Response:
 routes = [
     Route("/c/{slug}/live", room_page, methods=["GET"]),
     Route("/c/{slug}/live/{room}", room_page, methods=["GET"]),
+    Route("/c/{slug}/rooms", room_list_page, methods=["GET"]),
     Route("/c/{slug}/rooms", add_room, methods=["POST"]),
     Route("/c/{slug}/live/{room}/presence", set_presence, methods=["POST"]),
 ]
