@@ -15,6 +15,7 @@ EXPECTED_TABLES = {
     "notification_preferences", "community_invites", "join_requests",
     "catalogue_conditions", "catalogue_symptoms", "catalogue_condition_symptoms",
     "catalogue_source", "community_conditions", "search_words", "search_word_trigrams",
+    "room_message_edits", "room_message_reactions",
 }  # fmt: skip
 
 
