@@ -113,6 +113,11 @@ def wire_reactions(reactors: Iterable[Reactor]) -> list[protocol.Reaction]:
     return [protocol.Reaction(kind=kind, users=by_kind[kind]) for kind in REACTION_KINDS if kind in by_kind]
 
 
+def reactions_json(message: Message) -> str:
+    """A message's reactions as the room page hands them to its script (the frames' form)."""
+    return msgspec.json.encode(wire_reactions(message.reactions)).decode()
+
+
 def quote_of(message: Message) -> protocol.Quote | None:
     """What a reply shows of the message it answers: "message removed" once that is not visible."""
     if message.reply_to_seq is None:
