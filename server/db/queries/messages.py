@@ -51,7 +51,7 @@ EXCERPT_CHARS = 200
 
 # Author names come from the users row (a deleted account shows as "Former member"), or the
 # author's pseudonym in the room's community (server/db/queries/names.py).
-_COLUMNS = f"""
+_COLUMNS = """
     SELECT m.id, m.room_id, m.seq, m.author_id,
            CASE WHEN ms.pseudonym IS NULL THEN coalesce(u.username, '') ELSE '' END AS author_username,
            coalesce(ms.pseudonym, CASE WHEN u.deleted_at IS NULL THEN u.display_name END, 'Former member')
@@ -61,7 +61,9 @@ _COLUMNS = f"""
            coalesce(u.is_expert AND u.deleted_at IS NULL AND ms.pseudonym IS NULL, false) AS author_is_expert,
            coalesce(u.is_admin AND u.deleted_at IS NULL AND ms.pseudonym IS NULL, false) AS author_is_admin,
            m.client_msg_id, m.body, m.state, m.state_reason, m.created_at, m.edited_at,
-           ms.alias AS author_alias,
+           ms.alias AS author_alias"""
+# A reply's quote: the message it answers, as it is now.
+_QUOTE_COLUMNS = f""",
            p.seq AS reply_to_seq,
            CASE WHEN p.state = 'visible' THEN
                coalesce(pms.pseudonym, CASE WHEN pu.deleted_at IS NULL THEN pu.display_name END, 'Former member')
@@ -73,13 +75,20 @@ _FROM = """
     JOIN rooms r ON r.id = m.room_id
     LEFT JOIN users u ON u.id = m.author_id
     LEFT JOIN memberships ms ON ms.community_id = r.community_id AND ms.user_id = m.author_id
+"""
+_QUOTE_FROM = """
     LEFT JOIN room_messages p ON p.id = m.reply_to_id
     LEFT JOIN users pu ON pu.id = p.author_id
     LEFT JOIN memberships pms ON pms.community_id = r.community_id AND pms.user_id = p.author_id
 """
-_SELECT = _COLUMNS + _FROM
+_SELECT = _COLUMNS + _QUOTE_COLUMNS + _FROM + _QUOTE_FROM
 # History reads (a page, a join, a resume) also carry each message's reactions, in the same round trip.
-_SELECT_WITH_REACTIONS = _COLUMNS + f", {reactors_json('m.id', 'r.community_id')} AS reactions" + _FROM
+_SELECT_WITH_REACTIONS = (
+    _COLUMNS + _QUOTE_COLUMNS + f", {reactors_json('m.id', 'r.community_id')} AS reactions" + _FROM + _QUOTE_FROM
+)
+# The send path's idempotency check, run before every new message: the answer needs only the seq and
+# time of a message already stored, so it reads no quote (the statement costs what it did before replies).
+_SELECT_PLAIN = _COLUMNS + _FROM
 
 
 def _message(row: asyncpg.Record) -> Message:
@@ -93,7 +102,7 @@ async def by_client_id(
     connection: asyncpg.Connection, room_id: int, author_id: int, client_msg_id: str
 ) -> Message | None:
     row = await connection.fetchrow(
-        _SELECT + " WHERE m.room_id = $1 AND m.author_id = $2 AND m.client_msg_id = $3",
+        _SELECT_PLAIN + " WHERE m.room_id = $1 AND m.author_id = $2 AND m.client_msg_id = $3",
         room_id,
         author_id,
         client_msg_id,
