@@ -16,6 +16,7 @@ MAX_BODY_CHARS = 4000
 MAX_ROOM_CHARS = 128
 MAX_CLIENT_ID_CHARS = 64
 MAX_REASON_CHARS = 500
+MAX_MENTION_PREFIX_CHARS = 40
 
 
 class CloseCode(enum.IntEnum):
@@ -141,6 +142,13 @@ class AskEdits(ClientFrame, tag="edits"):
     seq: MessageSeq
 
 
+class FindMembers(ClientFrame, tag="members"):
+    """A writer asks for the room's members whose shown name starts with prefix (to @mention one)."""
+
+    room: Room
+    prefix: Annotated[str, msgspec.Meta(max_length=MAX_MENTION_PREFIX_CHARS)] = ""
+
+
 class Ping(ClientFrame, tag="ping"):
     pass
 
@@ -169,6 +177,7 @@ AnyClientFrame = (
     | DeleteMessage
     | React
     | AskEdits
+    | FindMembers
     | Ping
     | Watch
     | Unwatch
@@ -331,6 +340,14 @@ class Notify(ServerFrame, tag="notify"):
     count: int
 
 
+class Members(ServerFrame, tag="members"):
+    """The answer to `members`: up to 8 of the room's members whose shown name starts with the prefix."""
+
+    room: str
+    prefix: str
+    members: list[User]
+
+
 AnyServerFrame = (
     Joined
     | Ack
@@ -339,6 +356,7 @@ AnyServerFrame = (
     | Removed
     | Reactions
     | Edits
+    | Members
     | Presence
     | PresenceChange
     | UserTyping

@@ -12,8 +12,9 @@ from server.actions import access, events
 from server.actions import notifications as notify
 from server.actions.access import Actor, require_moderator
 from server.actions.thread_moderation import tell_author
-from server.db.queries import audit, message_reactions, messages, rooms
+from server.db.queries import audit, message_reactions, messages, notifications, rooms
 from server.db.queries.messages import EXCERPT_CHARS, Message, Stored, Version
+from server.db.queries.notifications import Mentionable
 from server.db.queries.rooms import Room, RoomInCommunity
 from server.db.queries.users import User
 from server.errors import InvalidInput, NotFound, RateLimited, bad_request, not_found
@@ -345,6 +346,17 @@ async def do_react(
             return  # already so: the frame was repeated
         reactors = await message_reactions.of_message(connection, message.id)
         events.emit(events.RoomReactionsChanged(community_slug, room.slug, seq, tuple(reactors)))
+
+
+MENTION_CHOICES = 8
+
+
+async def mention_candidates(
+    connection: asyncpg.Connection, actor: Actor, room: Room, community: access.Where, prefix: str
+) -> list[Mentionable]:
+    """Room members a writer may @mention, by the start of the name the community shows (8 at most)."""
+    access.require_can_write_in(actor, community)
+    return await notifications.mentionable(connection, room.id, prefix.strip().lstrip("@["), MENTION_CHOICES)
 
 
 async def edits_of(connection: asyncpg.Connection, actor: Actor, room: Room, seq: int) -> list[Version]:

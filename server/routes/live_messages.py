@@ -1,4 +1,5 @@
-"""The /ws frames that change a message already sent: the author's edit and delete, reactions, leaders' edit history."""
+"""The /ws frames about messages beyond sending them: the author's edit and delete, reactions, leaders' edit
+history, and the names a writer may @mention."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any, Protocol
 from channels import protocol
 from server.actions import DbConnection, chat
 from server.actions.access import User
+from server.live import shown_id
 
-ChangeFrame = protocol.EditMessage | protocol.DeleteMessage | protocol.React | protocol.AskEdits
+ChangeFrame = protocol.EditMessage | protocol.DeleteMessage | protocol.React | protocol.AskEdits | protocol.FindMembers
 
 
 class Session(Protocol):
@@ -26,7 +28,8 @@ class Session(Protocol):
 
 
 async def handle(session: Session, frame: ChangeFrame) -> None:
-    """Each is answered by the room's frame (`edit`, `remove`, `reactions`) or, for `edits`, to the sender only."""
+    """Each is answered by the room's frame (`edit`, `remove`, `reactions`) or, for `edits` and `members`,
+    to the sender only."""
     session._joined(frame.room)
     community_slug, _sep, room_slug = frame.room.partition("/")
 
@@ -58,6 +61,18 @@ async def handle(session: Session, frame: ChangeFrame) -> None:
                 kind=frame.kind,
                 on=frame.on,
             )
+        elif isinstance(frame, protocol.FindMembers):
+            found_members = await chat.mention_candidates(connection, actor, room, community, frame.prefix)
+            members = [
+                protocol.User(
+                    id=shown_id(m.user_id, m.alias),
+                    username=m.username,
+                    display_name=m.display_name,
+                    badge="leader" if m.is_leader else None,
+                )
+                for m in found_members
+            ]
+            session.send(protocol.encode_text(protocol.Members(room=frame.room, prefix=frame.prefix, members=members)))
         else:
             versions = await chat.edits_of(connection, actor, room, frame.seq)
             answer = protocol.Edits(

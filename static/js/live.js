@@ -985,6 +985,7 @@
         case "edit": onEdit(frame); break;
         case "reactions": onReactions(frame); break;
         case "edits": onVersions(frame); break;
+        case "members": if (composerBody) onMembers(frame); break;
         case "ack": onAck(frame); break;
         case "error": onError(frame); break;
         case "presence": onPresence(frame); break;
@@ -1138,12 +1139,15 @@
   });
 
   // --- @mentions: a list of the room's members while a name is typed after "@" -------------------
-  // The names offered are those this page knows (who is here, who wrote); the server resolves any
-  // member's name. A member is mentioned by the name this community shows: "@username", or their
-  // pseudonym, "@[Name with spaces]" when it has spaces (docs/protocol.md, send).
+  // The names offered: those this page knows at once (who is here, who wrote), then the room's
+  // members the server finds for what is typed (the `members` frame). A member is mentioned by the
+  // name this community shows: "@username", or their pseudonym, "@[Name with spaces]" when it has
+  // spaces (docs/protocol.md, send).
 
   var mentionChoices = [];
   var mentionActive = -1;
+  var mentionFound = {};   // user id -> person, from the server's answers
+  var mentionAsked = null; // the last prefix asked for
 
   function mentionHandle(person) {
     if (person.username) return "@" + person.username;
@@ -1163,6 +1167,7 @@
       if (!id || people[id] || !name) continue;
       people[id] = { id: id, username: items[i].getAttribute("data-author-username") || "", display_name: name.textContent };
     }
+    Object.keys(mentionFound).forEach(function (id) { if (!people[id]) people[id] = mentionFound[id]; });
     delete people[me];
     return Object.keys(people).map(function (id) { return people[id]; });
   }
@@ -1195,6 +1200,8 @@
     var query = mentionQuery();
     if (!query) { closeMentions(); return; }
     var wanted = query.text.toLowerCase();
+    var activeId = mentionActive >= 0 && mentionChoices[mentionActive] ? mentionChoices[mentionActive].id : null;
+    if (wanted !== mentionAsked && send({ type: "members", room: room, prefix: wanted })) mentionAsked = wanted;
     mentionChoices = knownPeople().filter(function (person) {
       return person.display_name.toLowerCase().split(/\s+/).some(function (word) { return word.indexOf(wanted) === 0; }) ||
         person.display_name.toLowerCase().indexOf(wanted) === 0 || person.username.toLowerCase().indexOf(wanted) === 0;
@@ -1210,6 +1217,7 @@
       mentionList.appendChild(option);
     });
     mentionActive = 0;
+    mentionChoices.forEach(function (person, index) { if (person.id === activeId) mentionActive = index; });
     mentionList.hidden = false;
     composerBody.setAttribute("aria-expanded", "true");
     showActiveMention();
@@ -1250,6 +1258,14 @@
       return true;
     }
     return false;
+  }
+
+  function onMembers(frame) {
+    frame.members.forEach(function (member) {
+      mentionFound[member.id] = { id: String(member.id), username: member.username, display_name: member.display_name };
+    });
+    var query = mentionQuery();
+    if (query && query.text.toLowerCase() === frame.prefix && document.activeElement === composerBody) updateMentions();
   }
 
   if (composerBody) composerBody.addEventListener("blur", function () { setTimeout(closeMentions, 150); });

@@ -121,6 +121,13 @@ async def test_a_member_replies_reacts_mentions_edits_and_deletes_in_the_room(
     await tomas.wait_for(lambda f: f["type"] == "notify")
     notified = await demo_db.fetch("SELECT kind, actor_id FROM notifications WHERE user_id = $1", tomas_id)
     assert [(row["kind"], row["actor_id"]) for row in notified] == [("mention", nadia_id)]
+    # Members who are neither here nor in the history are found by the server as the name is typed.
+    await _person(demo_db, "yusuf", "Yusuf Demir")
+    await box.type("@yus")
+    await expect(options).to_have_text(["Yusuf Demir (@yusuf)"])
+    await box.press("Tab")
+    await expect(box).to_have_value("@yusuf ")
+    await box.fill("")
 
     # Edit: her own message, in place; it reads "edited" for everyone.
     mine = _message(page, "Yes, twice a week since May.")

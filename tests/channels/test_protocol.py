@@ -18,6 +18,7 @@ from channels.protocol import (
     Edit,
     EditMessage,
     Error,
+    FindMembers,
     Join,
     Joined,
     Leave,
@@ -79,6 +80,7 @@ WHEN = datetime(2026, 11, 24, 3, 0, 5, tzinfo=UTC)
             React(room="cms/main", seq=12, kind="helped", on=False),
         ),
         ('{"type":"edits","room":"cms/main","seq":12}', AskEdits(room="cms/main", seq=12)),
+        ('{"type":"members","room":"cms/main","prefix":"am"}', FindMembers(room="cms/main", prefix="am")),
         ('{"type":"ping"}', Ping()),
     ],
 )
@@ -121,6 +123,7 @@ def test_unknown_fields_are_ignored_so_newer_clients_still_work() -> None:
         '{"type":"react","room":"a","seq":1,"kind":"thanks","on":"yes"}',
         '{"type":"send","room":"a","client_id":"c","body":"x","reply_to":0}',
         '{"type":"edits","room":"a","seq":-1}',
+        '{"type":"members","room":"a","prefix":"' + "x" * 41 + '"}',
     ],
 )
 def test_a_malformed_or_unknown_frame_is_a_bad_request(raw: str | bytes) -> None:
@@ -359,7 +362,20 @@ def test_the_protocol_document_names_every_frame_error_code_and_close_code() -> 
     from tests.harness import ROOT
 
     text = (ROOT / "docs" / "protocol.md").read_text()
-    client = ["join", "leave", "send", "typing", "read", "remove", "edit", "delete", "react", "edits", "ping"]
+    client = [
+        "join",
+        "leave",
+        "send",
+        "typing",
+        "read",
+        "remove",
+        "edit",
+        "delete",
+        "react",
+        "edits",
+        "members",
+        "ping",
+    ]
     server = [
         "joined",
         "ack",
@@ -368,6 +384,7 @@ def test_the_protocol_document_names_every_frame_error_code_and_close_code() -> 
         "remove",
         "reactions",
         "edits",
+        "members",
         "presence",
         "presence_change",
         "typing",

@@ -289,6 +289,7 @@ MEMBER_FRAMES = {
     protocol.EditMessage,
     protocol.DeleteMessage,
     protocol.React,
+    protocol.FindMembers,
     protocol.Join,
     protocol.Leave,
     protocol.Send,

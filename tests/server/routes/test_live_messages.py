@@ -329,3 +329,38 @@ async def test_editing_in_a_new_mention_notifies_only_the_newly_mentioned(
     await _answer(lucia, {"type": "edit", "room": ROOM, "seq": 1, "body": "thanks @amara and @omar"}, {"edit"})
     names = await db.fetch("SELECT u.username FROM notifications n JOIN users u ON u.id = n.user_id ORDER BY 1")
     assert [r["username"] for r in names] == ["amara", "omar"]
+
+
+async def test_writers_find_room_members_to_mention_by_the_name_the_community_shows(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    await db.execute("UPDATE communities SET rooms_open = true")
+    lucia = await _joined(server, await _member(db, "lucia"))
+    await _member(db, "amara", display_name="Amara Okafor")
+    await _member(db, "hidden", display_name="Amelia Account")
+    await db.execute(
+        "UPDATE memberships SET pseudonym = 'Amber Sky', alias = 99 WHERE user_id = (SELECT id FROM users WHERE username = 'hidden')"
+    )
+    await _member(db, "amos")
+    await add_sanction(db, community, await db.fetchval("SELECT id FROM users WHERE username = 'amos'"), "ban")
+    answer = await _answer(lucia, {"type": "members", "room": ROOM, "prefix": "am"}, {"members"})
+    assert answer["prefix"] == "am"
+    assert answer["members"] == [
+        {"id": 2, "username": "amara", "display_name": "Amara Okafor", "badge": None},
+        {"id": -99, "username": "", "display_name": "Amber Sky", "badge": None},
+    ]
+    # A word of the name counts; the username behind a pseudonym finds nobody.
+    sky = await _answer(lucia, {"type": "members", "room": ROOM, "prefix": "sky"}, {"members"})
+    assert [m["display_name"] for m in sky["members"]] == ["Amber Sky"]
+    behind = await _answer(lucia, {"type": "members", "room": ROOM, "prefix": "hidd"}, {"members"})
+    assert behind["members"] == []
+    # Only those who may write ask.
+    for session in (None, await _member(db, "muted")):
+        if session is not None:
+            await add_sanction(
+                db, community, await db.fetchval("SELECT id FROM users WHERE username = 'muted'"), "mute"
+            )
+        reader = await _joined(server, session)
+        refused = await _answer(reader, {"type": "members", "room": ROOM, "prefix": "am"}, {"members"})
+        assert refused["type"] == "error" and refused["code"] in {"forbidden", "muted"}
+        assert "Amara" not in str(reader.frames)
