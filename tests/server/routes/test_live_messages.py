@@ -4,6 +4,7 @@ over real websockets, Postgres and Redis on one process; tests/server/routes/tes
 from __future__ import annotations
 
 import asyncpg
+import httpx
 import pytest
 
 from tests.factories import add_member, add_sanction, create_community, create_session, create_user
@@ -317,6 +318,14 @@ async def test_a_mention_notifies_the_member_by_the_name_this_community_shows_an
     # The pseudonymous member is reached by the pseudonym only: their username behind it names nobody.
     assert [(r["username"], r["kind"]) for r in rows] == [("amara", "mention"), ("hidden", "mention")]
     assert rows[0]["url"] == "/c/test-condition/live/main#message-1"
+    # Amara's notifications page says who mentioned her where, and leads to the message.
+    amara = await db.fetchval("SELECT id FROM users WHERE username = 'amara'")
+    cookies = {"kindred_session": await create_session(db, amara)}
+    async with httpx.AsyncClient(base_url=server.base_url, cookies=cookies) as http:
+        page = (await http.get("/notifications")).text
+        opened = await http.get(f"/notifications/{await db.fetchval('SELECT min(id) FROM notifications')}")
+    assert "Lucia mentioned you in the live room Main room" in page
+    assert opened.headers["location"] == "/c/test-condition/live/main#message-1"
 
 
 async def test_editing_in_a_new_mention_notifies_only_the_newly_mentioned(
