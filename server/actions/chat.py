@@ -140,7 +140,7 @@ async def do_send_message(
 async def do_notify_mentions(connection: asyncpg.Connection, room: Room, community_slug: str, sent: Sent) -> None:
     """Members a new message @mentions hear of it (called after its ack: a plain message costs nothing here).
 
-    A held message's mentions are not sent: it may never be approved.
+    A held message's mentions are sent when a leader approves it (server/actions/review.py).
     """
     message = sent.message
     if sent.duplicate or message.state != "visible" or "@" not in message.body or message.author_id is None:
@@ -157,7 +157,7 @@ async def do_notify_mentions(connection: asyncpg.Connection, room: Room, communi
 
 
 def _mention_data(room: Room, community_slug: str, seq: int) -> dict[str, object]:
-    return {"event": "mention", "room": room.name, "url": f"/c/{community_slug}/live/{room.slug}#message-{seq}"}
+    return notify.room_mention_data(room.name, community_slug, room.slug, seq)
 
 
 async def _answered(connection: asyncpg.Connection, room: Room, seq: int) -> Message:

@@ -48,6 +48,11 @@ def room_mentioned_names(body: str) -> list[str]:
     return list(seen.values())[:MAX_MENTIONS]
 
 
+def room_mention_data(room_name: str, community_slug: str, room_slug: str, seq: int) -> dict[str, Any]:
+    """What a chat mention's notification keeps: the room's name, and the way to the message."""
+    return {"event": "mention", "room": room_name, "url": f"/c/{community_slug}/live/{room_slug}#message-{seq}"}
+
+
 async def notify_room_mentions(
     connection: asyncpg.Connection,
     *,
