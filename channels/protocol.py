@@ -16,6 +16,7 @@ MAX_BODY_CHARS = 4000
 MAX_ROOM_CHARS = 128
 MAX_CLIENT_ID_CHARS = 64
 MAX_REASON_CHARS = 500
+MAX_MENTION_PREFIX_CHARS = 40
 
 
 class CloseCode(enum.IntEnum):
@@ -82,10 +83,15 @@ class Leave(ClientFrame, tag="leave"):
     room: Room
 
 
+MessageSeq = Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
+ReactionKind = Literal["helped", "thanks"]
+
+
 class Send(ClientFrame, tag="send"):
     room: Room
     client_id: ClientId
     body: Annotated[str, msgspec.Meta(min_length=1)]
+    reply_to: MessageSeq | None = None  # the seq of the message this one answers (quoted with it)
 
 
 class Typing(ClientFrame, tag="typing"):
@@ -105,6 +111,44 @@ class Remove(ClientFrame, tag="remove"):
     reason: Annotated[str, msgspec.Meta(max_length=MAX_REASON_CHARS)] = ""
 
 
+class EditMessage(ClientFrame, tag="edit"):
+    """The author replaces the text of their own message (the same text again changes nothing)."""
+
+    room: Room
+    seq: MessageSeq
+    body: Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class DeleteMessage(ClientFrame, tag="delete"):
+    """The author deletes their own message (deleting it again changes nothing)."""
+
+    room: Room
+    seq: MessageSeq
+
+
+class React(ClientFrame, tag="react"):
+    """The member's reaction to a message becomes `kind` (on) or is taken back (off); repeating it changes nothing."""
+
+    room: Room
+    seq: MessageSeq
+    kind: ReactionKind
+    on: bool = True
+
+
+class AskEdits(ClientFrame, tag="edits"):
+    """A leader asks for the earlier texts of an edited message."""
+
+    room: Room
+    seq: MessageSeq
+
+
+class FindMembers(ClientFrame, tag="members"):
+    """A writer asks for the room's members whose shown name starts with prefix (to @mention one)."""
+
+    room: Room
+    prefix: Annotated[str, msgspec.Meta(max_length=MAX_MENTION_PREFIX_CHARS)] = ""
+
+
 class Ping(ClientFrame, tag="ping"):
     pass
 
@@ -122,7 +166,22 @@ class Unwatch(ClientFrame, tag="unwatch"):
     topic: Topic
 
 
-AnyClientFrame = Join | Leave | Send | Typing | Read | Remove | Ping | Watch | Unwatch
+AnyClientFrame = (
+    Join
+    | Leave
+    | Send
+    | Typing
+    | Read
+    | Remove
+    | EditMessage
+    | DeleteMessage
+    | React
+    | AskEdits
+    | FindMembers
+    | Ping
+    | Watch
+    | Unwatch
+)
 
 
 # --- server → client -------------------------------------------------------------------------
@@ -157,6 +216,22 @@ class Ack(ServerFrame, tag="ack"):
     created_at: datetime
 
 
+class Quote(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The message a reply answers: its seq, and while it is visible its shown author and first words."""
+
+    seq: int
+    author: str | None = None
+    excerpt: str | None = None
+    removed: bool = False  # removed, deleted or held: show "message removed", never its text
+
+
+class Reaction(msgspec.Struct, frozen=True):
+    """One kind of reaction to a message and who gave it (as the community shows them)."""
+
+    kind: str
+    users: list[User]
+
+
 class Message(ServerFrame, tag="message"):
     room: str
     seq: int
@@ -169,6 +244,8 @@ class Message(ServerFrame, tag="message"):
     edited_at: datetime | None = None
     held: bool = False  # waiting for a leader's review: only its author (and leaders) get it
     removed: bool = False  # removed by a leader: only leaders get it, to see what was removed
+    reply_to: Quote | None = None
+    reactions: list[Reaction] = []
 
 
 class Edit(ServerFrame, tag="edit"):
@@ -182,6 +259,28 @@ class Removed(ServerFrame, tag="remove"):
     room: str
     seq: int
     rejected: bool = False  # a held message the leaders did not approve: its author stops waiting too
+    deleted: bool = False  # its author deleted it: gone for everyone, leaders too
+
+
+class Reactions(ServerFrame, tag="reactions"):
+    """Every reaction a message has now (it replaces the ones shown)."""
+
+    room: str
+    seq: int
+    reactions: list[Reaction]
+
+
+class Version(msgspec.Struct, frozen=True):
+    body: str
+    written_at: datetime
+
+
+class Edits(ServerFrame, tag="edits"):
+    """The answer to a leader's `edits`: the message's earlier texts, oldest first."""
+
+    room: str
+    seq: int
+    versions: list[Version]
 
 
 class Presence(ServerFrame, tag="presence"):
@@ -257,12 +356,23 @@ class Unread(ServerFrame, tag="unread"):
     count: int
 
 
+class Members(ServerFrame, tag="members"):
+    """The answer to `members`: up to 8 of the room's members whose shown name starts with the prefix."""
+
+    room: str
+    prefix: str
+    members: list[User]
+
+
 AnyServerFrame = (
     Joined
     | Ack
     | Message
     | Edit
     | Removed
+    | Reactions
+    | Edits
+    | Members
     | Presence
     | PresenceChange
     | UserTyping
@@ -354,8 +464,8 @@ def decode_client_frame(raw: str | bytes) -> AnyClientFrame:
             raise ProtocolError(
                 "bad_request", f"The field {name} cannot contain the NUL character (U+0000).", ref=error_ref(frame)
             )
-    if isinstance(frame, Send) and len(frame.body) > MAX_BODY_CHARS:
-        raise ProtocolError("too_large", f"Messages are limited to {MAX_BODY_CHARS} characters.", ref=frame.client_id)
+    if isinstance(frame, Send | EditMessage) and len(frame.body) > MAX_BODY_CHARS:
+        raise ProtocolError("too_large", f"Messages are limited to {MAX_BODY_CHARS} characters.", ref=error_ref(frame))
     return frame
 
 

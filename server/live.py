@@ -33,11 +33,14 @@ from server.actions.events import (
     Notified,
     PostChanged,
     ReadingRulesChanged,
+    RoomMessageEdited,
     RoomMessageGone,
     RoomMessageShown,
+    RoomReactionsChanged,
     RoomRead,
 )
 from server.db.queries import conversations, rooms
+from server.db.queries.message_reactions import Reactor
 from server.db.queries.messages import Message
 from server.db.queries.names import shown_id as shown_id
 from server.db.queries.users import User
@@ -101,6 +104,39 @@ def wire_user(user: User, *, is_leader: bool, pseudonym: str | None = None, alia
     )
 
 
+# The forum's reaction set, in the order it is shown.
+REACTION_KINDS = ("helped", "thanks")
+
+
+def wire_reactions(reactors: Iterable[Reactor]) -> list[protocol.Reaction]:
+    """Reactions grouped by kind, each reactor by their wire id and the name the community shows."""
+    by_kind: dict[str, list[protocol.User]] = {}
+    for reactor in reactors:
+        by_kind.setdefault(reactor.kind, []).append(
+            protocol.User(
+                id=reactor.shown_user_id,
+                username=reactor.username,
+                display_name=reactor.display_name,
+                badge="leader" if reactor.is_leader else None,
+            )
+        )
+    return [protocol.Reaction(kind=kind, users=by_kind[kind]) for kind in REACTION_KINDS if kind in by_kind]
+
+
+def reactions_json(message: Message) -> str:
+    """A message's reactions as the room page hands them to its script (the frames' form)."""
+    return msgspec.json.encode(wire_reactions(message.reactions)).decode()
+
+
+def quote_of(message: Message) -> protocol.Quote | None:
+    """What a reply shows of the message it answers: "message removed" once that is not visible."""
+    if message.reply_to_seq is None:
+        return None
+    if message.reply_to_excerpt is None:
+        return protocol.Quote(seq=message.reply_to_seq, removed=True)
+    return protocol.Quote(seq=message.reply_to_seq, author=message.reply_to_author, excerpt=message.reply_to_excerpt)
+
+
 def message_frame(topic: str, epoch: str, message: Message) -> protocol.Message:
     author = None
     if message.author_id is not None and message.author_alias is not None:
@@ -131,6 +167,8 @@ def message_frame(topic: str, epoch: str, message: Message) -> protocol.Message:
         edited_at=message.edited_at,
         held=message.state == "held",
         removed=message.state == "hidden",
+        reply_to=quote_of(message),
+        reactions=wire_reactions(message.reactions),
     )
 
 
@@ -297,8 +335,16 @@ class LiveService:
                 )
             elif isinstance(event, RoomMessageGone):
                 topic = room_topic(event.community_slug, event.room_slug)
-                gone = protocol.Removed(room=topic, seq=event.seq, rejected=event.rejected)
+                gone = protocol.Removed(room=topic, seq=event.seq, rejected=event.rejected, deleted=event.deleted)
                 await self.publish_frame(topic, gone, new_seq=event.seq if event.new else None)
+            elif isinstance(event, RoomMessageEdited):
+                topic = room_topic(event.community_slug, event.room_slug)
+                edit = protocol.Edit(room=topic, seq=event.seq, body=event.body, edited_at=event.edited_at)
+                await self.publish_frame(topic, edit)
+            elif isinstance(event, RoomReactionsChanged):
+                topic = room_topic(event.community_slug, event.room_slug)
+                reactions = protocol.Reactions(room=topic, seq=event.seq, reactions=wire_reactions(event.reactors))
+                await self.publish_frame(topic, reactions)
             elif isinstance(event, PostChanged):
                 changed = protocol.ThreadChanged(thread=event.thread_id, post=event.post_id, change=event.change)
                 await self.publish_frame(thread_topic(event.thread_id, event.audience), changed)

@@ -17,7 +17,7 @@ import asyncpg
 from server.db.queries import memberships
 from server.db.queries.memberships import Standing
 from server.db.queries.users import User as User
-from server.errors import Refused, SignInRequired, conflict, forbidden, not_found
+from server.errors import NotYours, Refused, SignInRequired, conflict, forbidden, not_found
 from server.i18n import _, format_time
 
 RANK = {None: 0, "member": 1, "leader": 2}
@@ -165,6 +165,17 @@ def can_write(actor: Actor, community: Where) -> bool:
     """Posting, replying, chatting, typing, reacting, flagging, tips, editing one's own words:
     members in good standing of an active community."""
     return community.status == "active" and in_good_standing(actor)
+
+
+def can_change_own_message(actor: Actor, community: Where, author_id: int | None) -> bool:
+    """Editing or deleting a live-room message: only its author, and only while they may write there
+    (leaders remove others' messages instead, with can_moderate)."""
+    return can_write(actor, community) and actor.user is not None and author_id == actor.user.id
+
+
+def can_see_edit_history(actor: Actor) -> bool:
+    """The earlier texts of an edited chat message: the community's leaders and site admins."""
+    return actor.can_moderate
 
 
 def can_reply(actor: Actor, community: Where, *, thread_locked: bool) -> bool:
@@ -327,6 +338,14 @@ def require_can_propose_from_chat(actor: Actor, community: Where, authors: set[i
     user = require_can_write_in(actor, community)
     if not can_propose_from_chat(actor, community, authors):
         raise forbidden(_("Only leaders, or someone who wrote one of these messages, can propose them."))
+    return user
+
+
+def require_own_message(actor: Actor, community: Where, author_id: int | None) -> User:
+    """can_change_own_message, with the reason when refused (log in, join, muted, archived, not yours)."""
+    user = require_can_write_in(actor, community)
+    if not can_change_own_message(actor, community, author_id):
+        raise NotYours(_("Only its author can change or delete this message."))
     return user
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
 from channels.protocol import ResyncReason
 from channels.redis_client import REDIS_ERRORS
 from server.actions import access, events
+from server.actions import notifications as notify
 from server.actions.access import Actor, require_moderator
 from server.actions.thread_moderation import tell_author
-from server.db.queries import audit, messages, rooms
-from server.db.queries.messages import Message, Stored
+from server.db.queries import audit, message_reactions, messages, notifications, rooms
+from server.db.queries.messages import EXCERPT_CHARS, Message, Stored, Version
+from server.db.queries.notifications import Mentionable
 from server.db.queries.rooms import Room, RoomInCommunity
 from server.db.queries.users import User
 from server.errors import InvalidInput, NotFound, RateLimited, bad_request, not_found
@@ -30,15 +32,22 @@ class Sent:
     duplicate: bool  # True when this client id was already committed: same ack, nothing new
 
 
-def check_message(body: str, client_msg_id: str) -> str:
+def check_body(body: str) -> str:
     # Postgres text cannot hold NUL: refused as bad input, never as "unavailable" (which is retried).
-    if "\x00" in body or "\x00" in client_msg_id:
+    if "\x00" in body:
         raise bad_request(_("A message cannot contain the NUL character (U+0000)."))
     text = body.strip()
     if not text:
         raise bad_request(_("A message cannot be empty."))
     if len(text) > MAX_BODY_CHARS:
         raise InvalidInput(_("A message can have at most 4000 characters."), code="too_large")
+    return text
+
+
+def check_message(body: str, client_msg_id: str) -> str:
+    if "\x00" in client_msg_id:
+        raise bad_request(_("A message cannot contain the NUL character (U+0000)."))
+    text = check_body(body)
     if not client_msg_id or len(client_msg_id) > MAX_CLIENT_ID_CHARS:
         raise bad_request(_("Each message needs a client id of 1 to 64 characters."))
     return text
@@ -89,11 +98,13 @@ async def do_send_message(
     community: access.Where,
     client_msg_id: str,
     body: str,
+    reply_to: int | None = None,
 ) -> Sent:
     """Commit a message (or find the one already committed under this client id) and return it.
 
     Once committed it goes to the room: everyone gets it, or, held for review, everyone learns its
     seq is accounted for (only its author and the leaders see it, and the others get it if approved).
+    A reply (reply_to: the seq it answers) costs a query; a plain message, none more.
     """
     text = check_message(body, client_msg_id)
     # Site admins may read an archived community's rooms, not write in them.
@@ -104,18 +115,21 @@ async def do_send_message(
         return Sent(existing, room.epoch, duplicate=True)
     if not actor.can_moderate and not await limiter.hit(MESSAGES_PER_USER, str(user.id)):
         raise RateLimited(_("You are sending messages very quickly; please wait a moment."))
+    original = await _answered(connection, room, reply_to) if reply_to is not None else None
     await _check_slow_mode(limiter, room, actor)
     # A new member's first messages wait for a leader's approval (first-post hold).
     state = "held" if actor.standing.needs_review else "visible"
     async with events.unit_of_work(connection, single_statement=True, answer_first=True):
-        stored = await messages.store_next(connection, room.id, user.id, client_msg_id, text, state)
+        stored = await messages.store_next(
+            connection, room.id, user.id, client_msg_id, text, state, original.id if original else None
+        )
         if stored is None:
             # A concurrent retry through another process won the race: answer with its message.
             existing = await messages.by_client_id(connection, room.id, user.id, client_msg_id)
             if existing is None:
                 raise not_found(_("This room no longer exists."))
             return Sent(existing, room.epoch, duplicate=True)
-        message = _as_sent(stored, room, user, actor, client_msg_id, text)
+        message = _as_sent(stored, room, user, actor, client_msg_id, text, original)
         if message.state == "held":
             events.emit(events.RoomMessageGone(community_slug, room.slug, message.seq, new=True))
         else:
@@ -123,7 +137,46 @@ async def do_send_message(
     return Sent(message, stored.epoch, duplicate=False)
 
 
-def _as_sent(stored: Stored, room: Room, user: User, actor: Actor, client_msg_id: str, text: str) -> Message:
+async def do_notify_mentions(connection: asyncpg.Connection, room: Room, community_slug: str, sent: Sent) -> None:
+    """Members a new message @mentions hear of it (called after its ack: a plain message costs nothing here).
+
+    A held message's mentions are sent when a leader approves it (server/actions/review.py).
+    """
+    message = sent.message
+    if sent.duplicate or message.state != "visible" or "@" not in message.body or message.author_id is None:
+        return
+    async with events.unit_of_work(connection):
+        await notify.notify_room_mentions(
+            connection,
+            room_id=room.id,
+            community_id=room.community_id,
+            actor_id=message.author_id,
+            body=message.body,
+            data=_mention_data(room, community_slug, message.seq),
+        )
+
+
+def _mention_data(room: Room, community_slug: str, seq: int) -> dict[str, object]:
+    return notify.room_mention_data(room.name, community_slug, room.slug, seq)
+
+
+async def _answered(connection: asyncpg.Connection, room: Room, seq: int) -> Message:
+    """The message a reply answers: one everyone in the room can see."""
+    original = await messages.by_seq(connection, room.id, seq)
+    if original is None or original.state != "visible":
+        raise not_found(_("The message you are replying to is no longer there."))
+    return original
+
+
+def _as_sent(
+    stored: Stored,
+    room: Room,
+    user: User,
+    actor: Actor,
+    client_msg_id: str,
+    text: str,
+    original: Message | None = None,
+) -> Message:
     """The message as everyone will see it, built from what is in hand (no second read)."""
     return Message(
         id=stored.id,
@@ -143,6 +196,9 @@ def _as_sent(stored: Stored, room: Room, user: User, actor: Actor, client_msg_id
         created_at=stored.created_at,
         edited_at=None,
         author_alias=actor.standing.alias,
+        reply_to_seq=original.seq if original else None,
+        reply_to_author=original.author_display_name if original else None,
+        reply_to_excerpt=original.body[:EXCERPT_CHARS] if original else None,
     )
 
 
@@ -187,6 +243,132 @@ async def do_remove_message(
     return removed
 
 
+# --- authors' edits and deletions, reactions ---------------------------------------------------
+
+
+async def _message_at(connection: asyncpg.Connection, room: Room, seq: int) -> Message:
+    message = await messages.by_seq(connection, room.id, seq)
+    if message is None:
+        raise not_found(_("That message does not exist."))
+    return message
+
+
+async def do_edit_message(
+    connection: asyncpg.Connection,
+    actor: Actor,
+    room: Room,
+    *,
+    community_slug: str,
+    community: access.Where,
+    seq: int,
+    body: str,
+) -> None:
+    """The author changes their message's text; the room sees it "edited", leaders can read the earlier texts.
+
+    The same text again (a repeated frame) changes nothing and tells nobody.
+    """
+    text = check_body(body)
+    message = await _message_at(connection, room, seq)
+    user = access.require_own_message(actor, community, message.author_id)
+    if message.state == "deleted":
+        raise not_found(_("That message does not exist."))
+    if message.state != "visible":
+        raise InvalidInput(_("This message cannot be edited now."))
+    async with events.unit_of_work(connection):
+        edited_at = await messages.edit(connection, message.id, text)
+        if edited_at is None:
+            return  # the same text: nothing changed
+        events.emit(events.RoomMessageEdited(community_slug, room.slug, seq, text, edited_at))
+        await notify.notify_room_mentions(
+            connection,
+            room_id=room.id,
+            community_id=room.community_id,
+            actor_id=user.id,
+            body=text,
+            already=message.body,
+            data=_mention_data(room, community_slug, seq),
+        )
+
+
+async def do_delete_message(
+    connection: asyncpg.Connection,
+    actor: Actor,
+    room: Room,
+    *,
+    community_slug: str,
+    community: access.Where,
+    seq: int,
+) -> None:
+    """The author deletes their message: it goes for everyone, leaders too (deleting it again changes nothing)."""
+    message = await _message_at(connection, room, seq)
+    user = access.require_own_message(actor, community, message.author_id)
+    async with events.unit_of_work(connection):
+        if await messages.delete(connection, message.id, user.id):
+            events.emit(events.RoomMessageGone(community_slug, room.slug, seq, deleted=True))
+
+
+REACTION_KINDS = ("helped", "thanks")
+
+
+async def do_react(
+    connection: asyncpg.Connection,
+    actor: Actor,
+    room: Room,
+    *,
+    community_slug: str,
+    community: access.Where,
+    seq: int,
+    kind: str,
+    on: bool,
+) -> None:
+    """The member's reaction becomes `kind` (on; it replaces their other kind) or is taken back (off).
+
+    The forum's set and rules: one reaction per member per message, never to one's own. Repeating a
+    frame changes nothing and tells nobody.
+    """
+    if kind not in REACTION_KINDS:
+        raise bad_request(_("Choose “I helped” or “thank you”."))
+    user = access.require_can_write_in(actor, community)
+    message = await _message_at(connection, room, seq)
+    if message.state != "visible":
+        raise not_found(_("That message does not exist."))
+    if message.author_id == user.id:
+        raise bad_request(_("You cannot react to your own message."))
+    async with events.unit_of_work(connection):
+        # Marking the message changed first locks its row: reactions to it are counted one at a time.
+        await message_reactions.touch(connection, message.id)
+        current = await message_reactions.current(connection, message.id, user.id)
+        if on and current != kind:
+            await message_reactions.put(connection, message.id, user.id, kind)
+        elif not on and current == kind:
+            await message_reactions.remove(connection, message.id, user.id, kind)
+        else:
+            return  # already so: the frame was repeated
+        reactors = await message_reactions.of_message(connection, message.id)
+        events.emit(events.RoomReactionsChanged(community_slug, room.slug, seq, tuple(reactors)))
+
+
+MENTION_CHOICES = 8
+
+
+async def mention_candidates(
+    connection: asyncpg.Connection, actor: Actor, room: Room, community: access.Where, prefix: str
+) -> list[Mentionable]:
+    """Room members a writer may @mention, by the start of the name the community shows (8 at most)."""
+    access.require_can_write_in(actor, community)
+    return await notifications.mentionable(connection, room.id, prefix.strip().lstrip("@["), MENTION_CHOICES)
+
+
+async def edits_of(connection: asyncpg.Connection, actor: Actor, room: Room, seq: int) -> list[Version]:
+    """A message's earlier texts, oldest first: for the community's leaders and site admins only."""
+    if not access.can_see_edit_history(actor):
+        require_moderator(actor)
+    message = await _message_at(connection, room, seq)
+    if message.state == "deleted":
+        raise not_found(_("That message does not exist."))
+    return await messages.versions(connection, message.id)
+
+
 # --- what a socket reads ------------------------------------------------------------------------
 
 # A fresh join without `since` gets this many recent messages; a resume replays at most REPLAY_LIMIT.
@@ -219,6 +401,9 @@ class Replay:
     history holds (seq, message) in seq order; message None means "not for this reader" (removed,
     or someone else's held message), so the client knows that seq is accounted for. resync is set
     instead when the client's place cannot be honoured (epoch_changed, ahead_of_head, too_far_behind).
+    changes (a resume only): messages up to `since` that changed (edited, deleted, removed, approved,
+    reacted to) when the room's head was `since` or later, in their current state, or None where this
+    reader may no longer see them; applying one the client already has changes nothing.
     """
 
     found: RoomInCommunity
@@ -228,6 +413,7 @@ class Replay:
     resync: ResyncReason | None
     history: list[tuple[int, Message | None]]
     presence_hidden: bool
+    changes: list[tuple[Message, bool]] = field(default_factory=list)
 
 
 async def replay(
@@ -267,8 +453,14 @@ async def replay(
             (message.seq, message if messages.visible_to(message, viewer, moderator=actor.can_moderate) else None)
             for message in await messages.in_range(connection, room.id, since, head_seq)
         ]
+    changes: list[tuple[Message, bool]] = []
+    if since is not None:
+        changes = [
+            (message, messages.visible_to(message, viewer, moderator=actor.can_moderate))
+            for message in await messages.changed_since(connection, room.id, since, REPLAY_LIMIT)
+        ]
     hidden = await rooms.hides_presence(connection, room.id, viewer) if viewer is not None else False
-    return Replay(found, actor, current_epoch, head_seq, None, history, hidden)
+    return Replay(found, actor, current_epoch, head_seq, None, history, hidden, changes)
 
 
 async def do_mark_read(

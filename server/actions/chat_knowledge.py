@@ -53,7 +53,7 @@ def compose(community: Community, room: Room, note: str, quoted: list[Message]) 
     parts = [note] if note else []
     for message in quoted:
         lines = "\n".join(f"> {line}" if line else ">" for line in message.body.splitlines())
-        link = f"/c/{community.slug}/live/{room.slug}#m-{message.seq}"
+        link = f"/c/{community.slug}/live/{room.slug}#message-{message.seq}"
         source = _("%(name)s, [in the live room](%(link)s)") % {"name": message.author_display_name, "link": link}
         parts.append(f"{lines}\n>\n> — {source}")
     return "\n\n".join(parts)

@@ -19,10 +19,12 @@ import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 import asyncpg
 
+from server.db.queries.message_reactions import Reactor
 from server.db.queries.messages import Message
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,28 @@ class RoomMessageGone:
     seq: int
     rejected: bool = False
     new: bool = False
+    deleted: bool = False  # its author deleted it: gone for leaders too
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMessageEdited:
+    """A chat message's author changed its text."""
+
+    community_slug: str
+    room_slug: str
+    seq: int
+    body: str
+    edited_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RoomReactionsChanged:
+    """The reactions to a chat message changed: every reactor it has now, in order."""
+
+    community_slug: str
+    room_slug: str
+    seq: int
+    reactors: tuple[Reactor, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +160,8 @@ Event = (
     | RoomMessageShown
     | RoomMessageGone
     | RoomRead
+    | RoomMessageEdited
+    | RoomReactionsChanged
     | MemberRemoved
     | MemberRenamed
     | ReadingRulesChanged

@@ -18,6 +18,9 @@ from server.i18n import _, ngettext
 
 # @name, not inside an email address or a word; usernames are 3-32 of [A-Za-z0-9_.-].
 MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_.-]{3,32})")
+# In a live room a member is mentioned by the name the community shows: "@username", or their
+# pseudonym there, "@Name" or, with spaces, "@[Name with spaces]" (what the composer's list inserts).
+ROOM_MENTION = re.compile(r"(?<![\w@.])@(?:\[([^\]\n]{2,40})\]|([\w.'-]{2,40}))")
 MAX_MENTIONS = 20  # more than this in one post is a broadcast, not a mention
 PAGE_SIZE = 30
 
@@ -33,6 +36,49 @@ def mentioned_usernames(body: str) -> list[str]:
         if len(name) >= 3 and name.lower() not in seen:
             seen[name.lower()] = name
     return list(seen.values())[:MAX_MENTIONS]
+
+
+def room_mentioned_names(body: str) -> list[str]:
+    """Names @mentioned in a chat message, in order, without repeats (a trailing dot ends a sentence)."""
+    seen: dict[str, str] = {}
+    for match in ROOM_MENTION.finditer(body):
+        name = (match.group(1) or match.group(2).rstrip(".")).strip()
+        if len(name) >= 2 and name.lower() not in seen:
+            seen[name.lower()] = name
+    return list(seen.values())[:MAX_MENTIONS]
+
+
+def room_mention_data(room_name: str, community_slug: str, room_slug: str, seq: int) -> dict[str, Any]:
+    """What a chat mention's notification keeps: the room's name, and the way to the message."""
+    return {"event": "mention", "room": room_name, "url": f"/c/{community_slug}/live/{room_slug}#message-{seq}"}
+
+
+async def notify_room_mentions(
+    connection: asyncpg.Connection,
+    *,
+    room_id: int,
+    community_id: int,
+    actor_id: int,
+    body: str,
+    already: str = "",
+    data: dict[str, Any],
+) -> list[Created]:
+    """Notify the members a chat message mentions (not those `already` mentioned by its earlier text) who
+    may read the room; nothing is read from the database for a message that mentions nobody."""
+    before = {name.lower() for name in room_mentioned_names(already)}
+    names = [name for name in room_mentioned_names(body) if name.lower() not in before]
+    if not names:
+        return []
+    users = await notifications.room_readers_named(connection, room_id, names)
+    return await create(
+        connection,
+        [(user_id, "mention") for user_id in users],
+        community_id=community_id,
+        thread_id=None,
+        post_id=None,
+        actor_id=actor_id,
+        data=data,
+    )
 
 
 class Recipients:
@@ -199,10 +245,12 @@ def describe(notification: Notification) -> Item:
     }
     template = texts.get(notification.kind)
     data = notification.data if isinstance(notification.data, dict) else {}
+    if notification.kind == "mention" and data.get("room"):
+        template = _("%(who)s mentioned you in the live room %(room)s")
     from_data = _text_from_data(notification.kind, data, title=title, community=community)
     private = _private_text(notification.kind, data, who=who, community=community)
     if template is not None:
-        text = template % {"who": who, "title": title, "community": community}
+        text = template % {"who": who, "title": title, "community": community, "room": str(data.get("room", ""))}
     elif private is not None:
         text = private
     elif from_data is not None:

@@ -189,6 +189,16 @@ async def do_approve_message(
         assert approved is not None
         events.emit(events.RoomMessageShown(community_slug, room.slug, room.epoch, approved))
         await review.count_approved(connection, room.community_id, message.author_id)
+        # The members it @mentions hear of it now that everyone can read it.
+        if message.author_id is not None:
+            await notify.notify_room_mentions(
+                connection,
+                room_id=room.id,
+                community_id=room.community_id,
+                actor_id=message.author_id,
+                body=message.body,
+                data=notify.room_mention_data(room.name, community_slug, room.slug, message.seq),
+            )
         await audit.record(
             connection,
             community_id=room.community_id,

@@ -15,7 +15,7 @@ from channels.websocket_protocol import WRITE_NOWAIT
 from server import ratelimit
 from server.actions import DbConnection, access, chat, conversations, health, threads
 from server.actions import rooms as room_actions
-from server.actions.access import Actor, actor_for
+from server.actions.access import Actor, User, actor_for
 from server.errors import AppError, NotFound, Refused
 from server.i18n import _
 from server.live import (
@@ -28,7 +28,7 @@ from server.live import (
     thread_topic,
     wire_user,
 )
-from server.routes import live_conversations
+from server.routes import live_conversations, live_messages
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,10 @@ class LiveSession:
         self.live = live
         self.client = client
         self.connection = client.connection
+
+    @property
+    def user(self) -> User | None:
+        return self.client.user
 
     def send(self, text: str) -> None:
         self.connection.send(text)
@@ -80,6 +84,8 @@ class LiveSession:
                 await self.read(frame)
             elif isinstance(frame, protocol.Remove):
                 await self.remove(frame)
+            elif isinstance(frame, live_messages.ChangeFrame):
+                await live_messages.handle(self, frame)
             elif isinstance(frame, protocol.Ping):
                 self.send(protocol.encode_text(protocol.Pong()))
             elif isinstance(frame, protocol.Watch):
@@ -186,6 +192,13 @@ class LiveSession:
                 self.send(protocol.encode_text(message_frame(frame.room, found.epoch, message)))
             else:
                 self.send(protocol.encode_text(protocol.Removed(room=frame.room, seq=seq)))
+        # Earlier messages changed since the client's place: their state now (docs/protocol.md, Resuming).
+        for message, visible in found.changes:
+            if visible:
+                self.send(protocol.encode_text(message_frame(frame.room, found.epoch, message)))
+            if not visible or message.state == "hidden":
+                gone = protocol.Removed(room=frame.room, seq=message.seq, deleted=message.state == "deleted")
+                self.send(protocol.encode_text(gone))
         standing = found.actor.standing
         return (
             found.found.room.community_id,
@@ -270,6 +283,7 @@ class LiveSession:
                 community=chat.community_of(found),
                 client_msg_id=frame.client_id,
                 body=frame.body,
+                reply_to=frame.reply_to,
             )
             # The ack goes out now, the message committed, before anything is awaited again: its
             # publication (started at the commit, chat.do_send_message) and this process's fan-out
@@ -291,6 +305,7 @@ class LiveSession:
                 # Only the author sees a held message (marked "waiting for review"); the room was told
                 # its seq is accounted for (chat.do_send_message).
                 self.send(protocol.encode_text(message_frame(frame.room, sent.epoch, sent.message)))
+            await chat.do_notify_mentions(connection, found.room, found.community_slug, sent)
 
         await self._db(work)
 

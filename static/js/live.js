@@ -24,6 +24,10 @@
   var scroller = document.getElementById("message-scroller") || list;
   var jumpButton = document.getElementById("jump-latest");
   var enterSendsBox = document.getElementById("enter-sends");
+  var replyBar = document.getElementById("reply-bar");
+  var replyText = document.getElementById("reply-text");
+  var mentionList = document.getElementById("mention-list");
+  var replyTo = null; // {seq, author, excerpt} while the member is writing a reply
   // Where the "new messages" line goes: the seq this member had read when the page opened.
   var readAtOpen = root.getAttribute("data-last-read");
   readAtOpen = me && readAtOpen !== null && readAtOpen !== "" ? parseInt(readAtOpen, 10) || 0 : null;
@@ -139,6 +143,346 @@
     return item;
   }
 
+  // --- what a message carries: its quote, "edited", its reactions ------------------------------
+
+  function setSeq(item, seq) {
+    item.setAttribute("data-seq", String(seq));
+    item.id = "message-" + seq;
+    item.tabIndex = -1; // a quote's link moves the focus here
+  }
+
+  // A reply's quote of the message it answers; "message removed" once that is gone, never its text.
+  function renderQuote(item, quote) {
+    var old = item.querySelector(".reply-quote");
+    if (old) old.parentNode.removeChild(old);
+    if (!quote) return;
+    var box = document.createElement("blockquote");
+    box.className = "reply-quote";
+    box.setAttribute("data-seq", String(quote.seq));
+    if (quote.removed || quote.excerpt == null) {
+      var gone = document.createElement("p");
+      gone.className = "placeholder";
+      gone.textContent = label("message-removed");
+      box.appendChild(gone);
+    } else {
+      var meta = document.createElement("p");
+      meta.className = "meta";
+      var link = document.createElement("a");
+      link.href = "#message-" + quote.seq;
+      link.textContent = label("in-reply").replace("%(name)s", quote.author || "");
+      meta.appendChild(link);
+      box.appendChild(meta);
+      var excerpt = document.createElement("p");
+      excerpt.className = "reply-excerpt";
+      excerpt.textContent = quote.excerpt;
+      box.appendChild(excerpt);
+    }
+    item.insertBefore(box, item.querySelector(".message-body"));
+  }
+
+  // Replies quoting a message that went away: they say so now, and forget its words.
+  function quotesGone(seq) {
+    var quotes = list.querySelectorAll('.reply-quote[data-seq="' + seq + '"]');
+    for (var i = 0; i < quotes.length; i++) renderQuote(quotes[i].parentNode, { seq: seq, removed: true });
+  }
+
+  function markEdited(item, editedAt) {
+    if (!editedAt) return;
+    var mark = item.querySelector(".edited-mark");
+    if (!mark) {
+      mark = document.createElement(moderator ? "button" : "span");
+      mark.className = moderator ? "edited-mark link-button" : "edited-mark";
+      if (moderator) mark.type = "button";
+      mark.textContent = label("edited");
+      var time = item.querySelector(".message-meta time");
+      if (time) time.insertAdjacentElement("afterend", mark);
+      else item.querySelector(".message-meta").appendChild(mark);
+    }
+    mark.setAttribute("data-edited", editedAt);
+  }
+
+  var REACTIONS = ["helped", "thanks"];
+
+  function reactionsOf(item) {
+    try { return JSON.parse(item.getAttribute("data-reactions") || "[]") || []; } catch (e) { return []; }
+  }
+
+  function myReaction(item) {
+    var found = null;
+    reactionsOf(item).forEach(function (reaction) {
+      reaction.users.forEach(function (user) { if (String(user.id) === me) found = reaction.kind; });
+    });
+    return found;
+  }
+
+  // Counts and who reacted (by the names this community shows). The reader's own can be taken back here.
+  function renderReactions(item, reactions) {
+    if (reactions) item.setAttribute("data-reactions", JSON.stringify(reactions));
+    reactions = reactionsOf(item);
+    var row = item.querySelector(".message-reactions");
+    if (row) row.parentNode.removeChild(row);
+    if (!reactions.length) return;
+    row = document.createElement("div");
+    row.className = "message-reactions reactions";
+    reactions.forEach(function (reaction) {
+      var names = reaction.users.map(function (user) { return user.display_name; }).join(", ");
+      var text = label(reaction.kind) + " · " + reaction.users.length;
+      var mine = reaction.users.some(function (user) { return String(user.id) === me; });
+      var chip;
+      if (mayReact(item)) {
+        chip = document.createElement("button");
+        chip.type = "button";
+        chip.className = "reaction small";
+        chip.setAttribute("data-react", reaction.kind);
+        chip.setAttribute("aria-pressed", mine ? "true" : "false");
+      } else {
+        chip = document.createElement("span");
+        chip.className = "reaction-count meta";
+      }
+      chip.textContent = text;
+      row.appendChild(chip);
+      var who = document.createElement("span");
+      who.className = "meta reactors";
+      who.textContent = label("reacted").replace("%(what)s", label(reaction.kind)).replace("%(names)s", names);
+      row.appendChild(who);
+    });
+    var body = item.querySelector(".message-body");
+    body.insertAdjacentElement("afterend", row);
+  }
+
+  function authoredByMe(item) { return !!me && String(item.getAttribute("data-author")) === me; }
+  function isOrdinary(item) {
+    return item.hasAttribute("data-seq") && !item.classList.contains("pending") &&
+      !item.classList.contains("held") && !item.classList.contains("removed");
+  }
+  function mayReact(item) { return !!composer && isOrdinary(item) && !authoredByMe(item); }
+
+  function react(item, kind) {
+    var on = myReaction(item) !== kind;
+    send({ type: "react", room: room, seq: parseInt(item.getAttribute("data-seq"), 10), kind: kind, on: on });
+  }
+
+  // --- the message menu: one "Message actions" button per message opens its actions --------------
+  // Each entry: {name, label (a data-label- name), shows(item), run(item)}. Other features add theirs
+  // with addMenuItem (moderators' actions, for instance); the menu is built when it is opened.
+
+  var menuItems = [];
+
+  function addMenuItem(entry) { menuItems.push(entry); }
+
+  addMenuItem({ name: "reply", label: "reply", shows: function (item) { return !!composer && isOrdinary(item); },
+    run: function (item) { startReply(item); } });
+  REACTIONS.forEach(function (kind) {
+    addMenuItem({ name: "react-" + kind, label: kind, pressed: function (item) { return myReaction(item) === kind; },
+      shows: mayReact, run: function (item) { react(item, kind); } });
+  });
+  addMenuItem({ name: "edit", label: "edit", shows: function (item) { return !!composer && isOrdinary(item) && authoredByMe(item); },
+    run: function (item) { startEdit(item); } });
+  addMenuItem({ name: "delete", label: "delete",
+    shows: function (item) { return !!composer && authoredByMe(item) && item.hasAttribute("data-seq") && !item.classList.contains("pending"); },
+    run: function (item) { confirmDelete(item); } });
+
+  // Asked in the page, not in a browser dialog: the question, then "Delete" or "Cancel".
+  function confirmDelete(item) {
+    var box = document.createElement("div");
+    box.className = "message-menu delete-confirm";
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", label("confirm-delete"));
+    var question = document.createElement("p");
+    question.className = "meta";
+    question.textContent = label("confirm-delete");
+    var yes = document.createElement("button");
+    yes.type = "button";
+    yes.className = "small";
+    yes.textContent = label("delete");
+    var no = document.createElement("button");
+    no.type = "button";
+    no.className = "secondary small";
+    no.textContent = label("cancel");
+    box.appendChild(question);
+    box.appendChild(yes);
+    box.appendChild(no);
+    var toggle = item.querySelector(".message-menu-toggle");
+    var close = function () {
+      if (box.parentNode) box.parentNode.removeChild(box);
+      if (toggle) toggle.focus();
+    };
+    yes.addEventListener("click", function () {
+      send({ type: "delete", room: room, seq: parseInt(item.getAttribute("data-seq"), 10) });
+      close();
+    });
+    no.addEventListener("click", close);
+    item.querySelector(".message-meta").insertAdjacentElement("afterend", box);
+    yes.focus();
+  }
+
+  function ensureMenuButton(item) {
+    if (item.querySelector(".message-menu-toggle") || !item.hasAttribute("data-seq")) return;
+    var shown = menuItems.some(function (entry) { return entry.shows(item); });
+    if (!shown) return;
+    var toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "message-menu-toggle secondary small";
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.setAttribute("aria-label", label("actions"));
+    toggle.textContent = "⋯";
+    var meta = item.querySelector(".message-meta");
+    meta.appendChild(toggle);
+  }
+
+  function closeMenus(except) {
+    var open = list.querySelectorAll(".message-menu");
+    for (var i = 0; i < open.length; i++) {
+      if (open[i] === except) continue;
+      var owner = open[i].parentNode;
+      var toggle = owner.querySelector(".message-menu-toggle");
+      if (toggle) toggle.setAttribute("aria-expanded", "false");
+      open[i].parentNode.removeChild(open[i]);
+    }
+  }
+
+  function openMenu(item, toggle) {
+    closeMenus(null);
+    var menu = document.createElement("div");
+    menu.className = "message-menu";
+    menu.id = "menu-" + item.getAttribute("data-seq");
+    menuItems.forEach(function (entry) {
+      if (!entry.shows(item)) return;
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary small menu-" + entry.name;
+      button.textContent = label(entry.label);
+      if (entry.pressed) button.setAttribute("aria-pressed", entry.pressed(item) ? "true" : "false");
+      button.addEventListener("click", function () {
+        closeMenus(null);
+        toggle.focus();
+        entry.run(item);
+      });
+      menu.appendChild(button);
+    });
+    toggle.setAttribute("aria-controls", menu.id);
+    toggle.setAttribute("aria-expanded", "true");
+    item.querySelector(".message-meta").insertAdjacentElement("afterend", menu);
+    var first = menu.querySelector("button");
+    if (first) first.focus();
+  }
+
+  // Everything a message shows besides its words, for one built here or sent with the page.
+  function decorate(item) {
+    renderReactions(item, null);
+    ensureMenuButton(item);
+  }
+
+  // --- replying and editing ---------------------------------------------------------------------
+
+  function startReply(item) {
+    var author = item.querySelector(".author");
+    var body = item.querySelector(".message-body");
+    replyTo = { seq: parseInt(item.getAttribute("data-seq"), 10), author: author ? author.textContent : "",
+      excerpt: body ? body.textContent.slice(0, 200) : "" };
+    replyText.textContent = label("replying").replace("%(name)s", replyTo.author) + ": " + replyTo.excerpt;
+    replyBar.hidden = false;
+    composerBody.focus();
+  }
+
+  function cancelReply() {
+    replyTo = null;
+    if (replyBar) replyBar.hidden = true;
+  }
+
+  function startEdit(item) {
+    if (item.querySelector(".edit-form")) return;
+    var body = item.querySelector(".message-body");
+    var form = document.createElement("form");
+    form.className = "edit-form";
+    var fieldId = "edit-" + item.getAttribute("data-seq");
+    var fieldLabel = document.createElement("label");
+    fieldLabel.className = "visually-hidden";
+    fieldLabel.setAttribute("for", fieldId);
+    fieldLabel.textContent = label("edit-field");
+    var field = document.createElement("textarea");
+    field.id = fieldId;
+    field.rows = 2;
+    field.maxLength = 4000;
+    field.value = body.textContent;
+    var save = document.createElement("button");
+    save.type = "submit";
+    save.className = "small";
+    save.textContent = label("save");
+    var cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "secondary small";
+    cancel.textContent = label("cancel");
+    form.appendChild(fieldLabel);
+    form.appendChild(field);
+    form.appendChild(save);
+    form.appendChild(cancel);
+    var done = function () {
+      form.parentNode.removeChild(form);
+      body.hidden = false;
+      var toggle = item.querySelector(".message-menu-toggle");
+      if (toggle) toggle.focus();
+    };
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = field.value.trim();
+      if (text && text !== body.textContent) {
+        send({ type: "edit", room: room, seq: parseInt(item.getAttribute("data-seq"), 10), body: text });
+      }
+      done();
+    });
+    cancel.addEventListener("click", done);
+    field.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { event.preventDefault(); done(); }
+    });
+    body.hidden = true;
+    body.insertAdjacentElement("afterend", form);
+    field.focus();
+  }
+
+  function onEdit(frame) {
+    var item = elementForSeq(frame.seq);
+    if (!item) return;
+    item.querySelector(".message-body").textContent = frame.body;
+    markEdited(item, frame.edited_at);
+  }
+
+  function onReactions(frame) {
+    var item = elementForSeq(frame.seq);
+    if (item) renderReactions(item, frame.reactions);
+  }
+
+  // A leader reads a message's earlier texts (the "edited" mark is their button).
+  function showVersions(item) {
+    send({ type: "edits", room: room, seq: parseInt(item.getAttribute("data-seq"), 10) });
+  }
+
+  function onVersions(frame) {
+    var item = elementForSeq(frame.seq);
+    if (!item) return;
+    var old = item.querySelector(".versions");
+    if (old) old.parentNode.removeChild(old);
+    var box = document.createElement("div");
+    box.className = "versions";
+    var title = document.createElement("p");
+    title.className = "meta";
+    title.textContent = label("versions");
+    box.appendChild(title);
+    var entries = document.createElement("ol");
+    frame.versions.forEach(function (version) {
+      var entry = document.createElement("li");
+      var time = document.createElement("time");
+      time.setAttribute("datetime", version.written_at);
+      time.textContent = formatTime(version.written_at);
+      entry.appendChild(time);
+      entry.appendChild(document.createTextNode(" " + version.body));
+      entries.appendChild(entry);
+    });
+    if (!frame.versions.length) title.textContent = label("no-versions");
+    else box.appendChild(entries);
+    item.querySelector(".message-body").insertAdjacentElement("afterend", box);
+  }
+
   function addRemoveButton(item, seq) {
     if (!moderator) return;
     var button = document.createElement("button");
@@ -199,6 +543,7 @@
       var item = buildMessage(myName(), null, outbox[id].createdAt, outbox[id].body);
       item.setAttribute("data-client-id", id);
       item.setAttribute("data-author", me);
+      renderQuote(item, outbox[id].replyTo);
       markPending(item, false);
       list.appendChild(item);
     });
@@ -349,6 +694,12 @@
     var existing = elementForSeq(frame.seq);
     var mine = frame.client_id ? elementForClientId(frame.client_id) : null;
     if (existing) {
+      // A message already shown, sent again with its current state (a resume after it changed).
+      var shownBody = existing.querySelector(".message-body");
+      if (shownBody && shownBody.textContent !== frame.body) shownBody.textContent = frame.body;
+      markEdited(existing, frame.edited_at);
+      if (frame.reply_to) renderQuote(existing, frame.reply_to);
+      renderReactions(existing, frame.reactions || []);
       if (frame.held && !existing.classList.contains("held")) addState(existing, reviewLabel(frame), "held");
       // Approved by a leader (or shown again after flags were dismissed): it is an ordinary message now.
       if (!frame.held && !frame.removed) {
@@ -362,9 +713,12 @@
     }
     var author = frame.author ? frame.author.display_name : "";
     var item = buildMessage(author, frame.author && frame.author.badge, frame.created_at, frame.body);
-    item.setAttribute("data-seq", String(frame.seq));
+    setSeq(item, frame.seq);
     item.setAttribute("data-client-id", frame.client_id || "");
     item.setAttribute("data-author", frame.author ? String(frame.author.id) : "");
+    item.setAttribute("data-author-username", frame.author ? frame.author.username : "");
+    renderQuote(item, frame.reply_to);
+    markEdited(item, frame.edited_at);
     addRemoveButton(item, frame.seq);
     if (mine && frame.author && String(frame.author.id) === me) {
       mine.parentNode.removeChild(mine);
@@ -374,6 +728,8 @@
     if (frame.held) addState(item, reviewLabel(frame), "held");
     if (frame.removed) addState(item, label("removed"), "removed");
     if (!frame.held && !frame.removed) addFlagLink(item, frame.seq, frame.author ? frame.author.id : "");
+    renderReactions(item, frame.reactions || []);
+    ensureMenuButton(item);
     insertInOrder(item, frame.seq);
     listChanged(false);
     accountFor(frame.seq);
@@ -397,7 +753,11 @@
 
   function onRemove(frame) {
     var item = elementForSeq(frame.seq);
-    if (item) {
+    if (item || frame.deleted) quotesGone(frame.seq);
+    if (item && frame.deleted) {
+      item.parentNode.removeChild(item); // its author deleted it: gone for leaders too
+      relayout();
+    } else if (item) {
       if (item.classList.contains("held") && String(item.getAttribute("data-author")) === me) {
         // Our own message waiting for review: a plain remove is meant for everyone else; a
         // rejected one is the leaders' answer (the reason comes as a notification).
@@ -449,8 +809,9 @@
       return;
     }
     clearPending(item);
-    item.setAttribute("data-seq", String(frame.seq));
+    setSeq(item, frame.seq);
     addRemoveButton(item, frame.seq);
+    ensureMenuButton(item);
     item.parentNode.removeChild(item);
     insertInOrder(item, frame.seq);
     relayout();
@@ -596,7 +957,9 @@
 
   function flushOutbox() {
     Object.keys(outbox).forEach(function (id) {
-      send({ type: "send", room: room, client_id: id, body: outbox[id].body });
+      var frame = { type: "send", room: room, client_id: id, body: outbox[id].body };
+      if (outbox[id].replyTo) frame.reply_to = outbox[id].replyTo.seq;
+      send(frame);
     });
   }
 
@@ -621,6 +984,10 @@
         case "joined": onJoined(frame); break;
         case "message": onMessage(frame); break;
         case "remove": onRemove(frame); break;
+        case "edit": onEdit(frame); break;
+        case "reactions": onReactions(frame); break;
+        case "edits": onVersions(frame); break;
+        case "members": if (composerBody) onMembers(frame); break;
         case "ack": onAck(frame); break;
         case "error": onError(frame); break;
         case "presence": onPresence(frame); break;
@@ -690,17 +1057,22 @@
       }
       var id = newClientId();
       var createdAt = new Date().toISOString();
-      outbox[id] = { body: body, createdAt: createdAt };
+      outbox[id] = { body: body, createdAt: createdAt, replyTo: replyTo };
       saveOutbox();
       var item = buildMessage(myName(), null, createdAt, body);
       item.setAttribute("data-client-id", id);
       item.setAttribute("data-author", me);
+      renderQuote(item, replyTo);
       markPending(item, false);
       list.appendChild(item);
       if (emptyNote) { emptyNote.parentNode.removeChild(emptyNote); emptyNote = null; }
       composerBody.value = "";
+      closeMentions();
       listChanged(true);
-      send({ type: "send", room: room, client_id: id, body: body });
+      var frame = { type: "send", room: room, client_id: id, body: body };
+      if (replyTo) frame.reply_to = replyTo.seq;
+      cancelReply();
+      send(frame);
     });
     // Enter sends and Shift+Enter starts a new line, unless the member prefers the button (kept in
     // this browser). Never while an input method is composing a word (Japanese, Chinese...).
@@ -712,6 +1084,8 @@
       });
     }
     composerBody.addEventListener("keydown", function (event) {
+      if (mentionKey(event)) return;
+      if (event.key === "Escape" && replyTo) { cancelReply(); return; }
       if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
       if (enterSendsBox && !enterSendsBox.checked) return;
       event.preventDefault();
@@ -719,6 +1093,7 @@
       else composer.dispatchEvent(new Event("submit", { cancelable: true }));
     });
     composerBody.addEventListener("input", function () {
+      updateMentions();
       var now = Date.now();
       if (now - lastTypingSent > 3000 && composerBody.value) {
         lastTypingSent = now;
@@ -727,16 +1102,181 @@
     });
   }
 
+  if (replyBar) document.getElementById("reply-cancel").addEventListener("click", function () {
+    cancelReply();
+    composerBody.focus();
+  });
+
   list.addEventListener("click", function (event) {
-    var button = event.target.closest ? event.target.closest(".remove-message") : null;
+    if (!event.target.closest) return;
+    var toggle = event.target.closest(".message-menu-toggle");
+    if (toggle) {
+      if (toggle.getAttribute("aria-expanded") === "true") closeMenus(null);
+      else openMenu(toggle.closest("li.message"), toggle);
+      return;
+    }
+    var chip = event.target.closest("button[data-react]");
+    if (chip) { react(chip.closest("li.message"), chip.getAttribute("data-react")); return; }
+    var edited = event.target.closest("button.edited-mark");
+    if (edited) { showVersions(edited.closest("li.message")); return; }
+    var quote = event.target.closest(".reply-quote a");
+    if (quote) {
+      var target = elementForSeq(quote.closest(".reply-quote").getAttribute("data-seq"));
+      if (target) { event.preventDefault(); target.scrollIntoView({ block: "center" }); target.focus(); }
+      return;
+    }
+    var button = event.target.closest(".remove-message");
     if (!button) return;
     var reason = window.prompt(label("remove")) || "";
     send({ type: "remove", room: room, seq: parseInt(button.getAttribute("data-seq"), 10), reason: reason });
   });
 
+  list.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var menu = event.target.closest ? event.target.closest(".message-menu") : null;
+    if (!menu) return;
+    var toggle = menu.parentNode.querySelector(".message-menu-toggle");
+    closeMenus(null);
+    if (toggle) toggle.focus();
+  });
+
+  // --- @mentions: a list of the room's members while a name is typed after "@" -------------------
+  // The names offered: those this page knows at once (who is here, who wrote), then the room's
+  // members the server finds for what is typed (the `members` frame). A member is mentioned by the
+  // name this community shows: "@username", or their pseudonym, "@[Name with spaces]" when it has
+  // spaces (docs/protocol.md, send).
+
+  var mentionChoices = [];
+  var mentionActive = -1;
+  var mentionFound = {};   // user id -> person, from the server's answers
+  var mentionAsked = null; // the last prefix asked for
+
+  function mentionHandle(person) {
+    if (person.username) return "@" + person.username;
+    return /\s/.test(person.display_name) ? "@[" + person.display_name + "]" : "@" + person.display_name;
+  }
+
+  function knownPeople() {
+    var people = {};
+    Object.keys(presenceMembers).forEach(function (id) {
+      var member = presenceMembers[id];
+      people[id] = { id: String(id), username: member.username, display_name: member.display_name };
+    });
+    var items = list.querySelectorAll("li.message[data-author]");
+    for (var i = 0; i < items.length; i++) {
+      var id = items[i].getAttribute("data-author");
+      var name = items[i].querySelector(".author");
+      if (!id || people[id] || !name) continue;
+      people[id] = { id: id, username: items[i].getAttribute("data-author-username") || "", display_name: name.textContent };
+    }
+    Object.keys(mentionFound).forEach(function (id) { if (!people[id]) people[id] = mentionFound[id]; });
+    delete people[me];
+    return Object.keys(people).map(function (id) { return people[id]; });
+  }
+
+  function mentionQuery() {
+    var before = composerBody.value.slice(0, composerBody.selectionStart);
+    var found = before.match(/(^|[\s(])@\[?([^\s@\[\]]{0,40})$/);
+    return found ? { text: found[2], start: before.length - found[2].length - (found[0].indexOf("[") >= 0 ? 2 : 1) } : null;
+  }
+
+  function closeMentions() {
+    if (!mentionList) return;
+    mentionChoices = [];
+    mentionActive = -1;
+    mentionList.hidden = true;
+    mentionList.textContent = "";
+    composerBody.setAttribute("aria-expanded", "false");
+    composerBody.removeAttribute("aria-activedescendant");
+  }
+
+  function showActiveMention() {
+    var options = mentionList.querySelectorAll("li");
+    for (var i = 0; i < options.length; i++) options[i].setAttribute("aria-selected", i === mentionActive ? "true" : "false");
+    if (mentionActive >= 0) composerBody.setAttribute("aria-activedescendant", "mention-" + mentionActive);
+    else composerBody.removeAttribute("aria-activedescendant");
+  }
+
+  function updateMentions() {
+    if (!mentionList) return;
+    var query = mentionQuery();
+    if (!query) { closeMentions(); return; }
+    var wanted = query.text.toLowerCase();
+    var activeId = mentionActive >= 0 && mentionChoices[mentionActive] ? mentionChoices[mentionActive].id : null;
+    if (wanted !== mentionAsked && send({ type: "members", room: room, prefix: wanted })) mentionAsked = wanted;
+    mentionChoices = knownPeople().filter(function (person) {
+      return person.display_name.toLowerCase().split(/\s+/).some(function (word) { return word.indexOf(wanted) === 0; }) ||
+        person.display_name.toLowerCase().indexOf(wanted) === 0 || person.username.toLowerCase().indexOf(wanted) === 0;
+    }).sort(function (a, b) { return a.display_name.localeCompare(b.display_name); }).slice(0, 8);
+    if (!mentionChoices.length) { closeMentions(); return; }
+    mentionList.textContent = "";
+    mentionChoices.forEach(function (person, index) {
+      var option = document.createElement("li");
+      option.id = "mention-" + index;
+      option.setAttribute("role", "option");
+      option.textContent = person.display_name + (person.username ? " (@" + person.username + ")" : "");
+      option.addEventListener("mousedown", function (event) { event.preventDefault(); chooseMention(index); });
+      mentionList.appendChild(option);
+    });
+    mentionActive = 0;
+    mentionChoices.forEach(function (person, index) { if (person.id === activeId) mentionActive = index; });
+    mentionList.hidden = false;
+    composerBody.setAttribute("aria-expanded", "true");
+    showActiveMention();
+  }
+
+  function chooseMention(index) {
+    var query = mentionQuery();
+    var person = mentionChoices[index];
+    if (!query || !person) { closeMentions(); return; }
+    var value = composerBody.value;
+    var caret = composerBody.selectionStart;
+    var inserted = mentionHandle(person) + " ";
+    composerBody.value = value.slice(0, query.start) + inserted + value.slice(caret);
+    var at = query.start + inserted.length;
+    composerBody.setSelectionRange(at, at);
+    closeMentions();
+    composerBody.focus();
+  }
+
+  // Arrows move in the list, Enter or Tab choose, Escape closes it; true when the key was the list's.
+  function mentionKey(event) {
+    if (!mentionList || mentionList.hidden || !mentionChoices.length) return false;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      var step = event.key === "ArrowDown" ? 1 : -1;
+      mentionActive = (mentionActive + step + mentionChoices.length) % mentionChoices.length;
+      showActiveMention();
+      return true;
+    }
+    if (event.key === "Enter" || event.key === "Tab") {
+      event.preventDefault();
+      chooseMention(mentionActive < 0 ? 0 : mentionActive);
+      return true;
+    }
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeMentions();
+      return true;
+    }
+    return false;
+  }
+
+  function onMembers(frame) {
+    frame.members.forEach(function (member) {
+      mentionFound[member.id] = { id: String(member.id), username: member.username, display_name: member.display_name };
+    });
+    var query = mentionQuery();
+    if (query && query.text.toLowerCase() === frame.prefix && document.activeElement === composerBody) updateMentions();
+  }
+
+  if (composerBody) composerBody.addEventListener("blur", function () { setTimeout(closeMentions, 150); });
+
   showSlowMode();
   localizeHistory();
   showPendingFromOutbox();
+  var pageItems = list.querySelectorAll("li.message[data-seq]");
+  for (var p = 0; p < pageItems.length; p++) decorate(pageItems[p]);
   relayout();
   scrollToLatest();
   revealComposer();

@@ -17,6 +17,7 @@ EXPECTED_TABLES = {
     "catalogue_source", "community_conditions", "search_words", "search_word_trigrams",
     "family_facts", "family_connections", "conversation_messages", "person_blocks", "conversation_reports",
     "chat_proposals", "chat_proposal_quotes",
+    "room_message_edits", "room_message_reactions",
 }  # fmt: skip
 
 

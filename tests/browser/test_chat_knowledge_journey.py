@@ -95,7 +95,7 @@ async def test_a_leader_turns_chat_into_a_thread_with_each_authors_consent(
         await expect(post).to_contain_text("breathing game with bubbles")
         await expect(post).not_to_contain_text("oxygen was low")
         await post.get_by_role("link", name="in the live room").click()
-        await expect(page.locator(f"#m-{said['lucia']}")).to_be_visible()
+        await expect(page.locator(f"#message-{said['lucia']}")).to_be_visible()
         assert watched.errors == []
     finally:
         for context in contexts:

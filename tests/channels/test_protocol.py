@@ -12,9 +12,13 @@ from channels.protocol import (
     MAX_BODY_CHARS,
     MAX_FRAME_BYTES,
     Ack,
+    AskEdits,
     CloseCode,
+    DeleteMessage,
     Edit,
+    EditMessage,
     Error,
+    FindMembers,
     Join,
     Joined,
     Leave,
@@ -24,6 +28,7 @@ from channels.protocol import (
     Presence,
     PresenceChange,
     ProtocolError,
+    React,
     Read,
     Remove,
     Removed,
@@ -60,6 +65,22 @@ WHEN = datetime(2026, 11, 24, 3, 0, 5, tzinfo=UTC)
             Remove(room="cms/main", seq=12, reason="spam"),
         ),
         ('{"type":"remove","room":"cms/main","seq":12}', Remove(room="cms/main", seq=12)),
+        (
+            '{"type":"send","room":"cms/main","client_id":"c-2","body":"yes","reply_to":12}',
+            Send(room="cms/main", client_id="c-2", body="yes", reply_to=12),
+        ),
+        (
+            '{"type":"edit","room":"cms/main","seq":12,"body":"fixed"}',
+            EditMessage(room="cms/main", seq=12, body="fixed"),
+        ),
+        ('{"type":"delete","room":"cms/main","seq":12}', DeleteMessage(room="cms/main", seq=12)),
+        ('{"type":"react","room":"cms/main","seq":12,"kind":"thanks"}', React(room="cms/main", seq=12, kind="thanks")),
+        (
+            '{"type":"react","room":"cms/main","seq":12,"kind":"helped","on":false}',
+            React(room="cms/main", seq=12, kind="helped", on=False),
+        ),
+        ('{"type":"edits","room":"cms/main","seq":12}', AskEdits(room="cms/main", seq=12)),
+        ('{"type":"members","room":"cms/main","prefix":"am"}', FindMembers(room="cms/main", prefix="am")),
         ('{"type":"ping"}', Ping()),
     ],
 )
@@ -95,6 +116,14 @@ def test_unknown_fields_are_ignored_so_newer_clients_still_work() -> None:
         '{"type":"read","room":"a","seq":9223372036854775808}',
         '{"type":"join","room":"a","since":100000000000000000000}',
         '{"type":"remove","room":"a","seq":3,"reason":"' + "x" * 501 + '"}',
+        '{"type":"edit","room":"a","seq":0,"body":"x"}',
+        '{"type":"edit","room":"a","seq":1,"body":""}',
+        '{"type":"delete","room":"a"}',
+        '{"type":"react","room":"a","seq":1,"kind":"like"}',
+        '{"type":"react","room":"a","seq":1,"kind":"thanks","on":"yes"}',
+        '{"type":"send","room":"a","client_id":"c","body":"x","reply_to":0}',
+        '{"type":"edits","room":"a","seq":-1}',
+        '{"type":"members","room":"a","prefix":"' + "x" * 41 + '"}',
     ],
 )
 def test_a_malformed_or_unknown_frame_is_a_bad_request(raw: str | bytes) -> None:
@@ -333,13 +362,29 @@ def test_the_protocol_document_names_every_frame_error_code_and_close_code() -> 
     from tests.harness import ROOT
 
     text = (ROOT / "docs" / "protocol.md").read_text()
-    client = ["join", "leave", "send", "typing", "read", "remove", "ping"]
+    client = [
+        "join",
+        "leave",
+        "send",
+        "typing",
+        "read",
+        "remove",
+        "edit",
+        "delete",
+        "react",
+        "edits",
+        "members",
+        "ping",
+    ]
     server = [
         "joined",
         "ack",
         "message",
         "edit",
         "remove",
+        "reactions",
+        "edits",
+        "members",
         "presence",
         "presence_change",
         "typing",

@@ -89,10 +89,25 @@ def _frame_of(kind: str, thread_id: int) -> st.SearchStrategy[dict[str, Any]]:
     fields: dict[str, st.SearchStrategy[Any]] = {
         "join": {"room": _rooms(thread_id), "since": st.none() | _seqs(), "epoch": st.none() | texts | json_values},
         "leave": {"room": _rooms(thread_id)},
-        "send": {"room": _rooms(thread_id), "client_id": _client_ids(), "body": _bodies()},
+        "send": {
+            "room": _rooms(thread_id),
+            "client_id": _client_ids(),
+            "body": _bodies(),
+            "reply_to": st.none() | _seqs(),
+        },
         "typing": {"room": _rooms(thread_id)},
         "read": {"room": _rooms(thread_id), "seq": _seqs()},
         "remove": {"room": _rooms(thread_id), "seq": _seqs(), "reason": st.text(max_size=20) | json_values},
+        "edit": {"room": _rooms(thread_id), "seq": _seqs(), "body": _bodies()},
+        "delete": {"room": _rooms(thread_id), "seq": _seqs()},
+        "react": {
+            "room": _rooms(thread_id),
+            "seq": _seqs(),
+            "kind": st.sampled_from(["helped", "thanks", "like", ""]) | json_values,
+            "on": st.booleans() | json_values,
+        },
+        "edits": {"room": _rooms(thread_id), "seq": _seqs()},
+        "members": {"room": _rooms(thread_id), "prefix": texts | st.text(min_size=39, max_size=42) | json_values},
         "ping": {},
         "watch": {"topic": _topics(thread_id)},
         "unwatch": {"topic": _topics(thread_id)},
@@ -118,7 +133,22 @@ def _frames(thread_id: int) -> st.SearchStrategy[dict[str, Any]]:
     return typed | odd_type
 
 
-KINDS = ("join", "leave", "send", "typing", "read", "remove", "ping", "watch", "unwatch")
+KINDS = (
+    "join",
+    "leave",
+    "send",
+    "typing",
+    "read",
+    "remove",
+    "edit",
+    "delete",
+    "react",
+    "edits",
+    "members",
+    "ping",
+    "watch",
+    "unwatch",
+)
 
 
 def frame_kind(frame: dict[str, Any]) -> str:

@@ -479,7 +479,9 @@ NOT_COMMUNITY_CONTENT = {
 }  # fmt: skip
 
 # Websocket frames that read: join (a room's history) and watch (a thread's changes). The rest write,
-# leave, or answer only the sender.
+# leave, or answer only the sender (`edits`, a message's earlier texts, only to leaders and site admins:
+# tests/server/test_permission_matrix.py reads it as every role; `members`, names to @mention, only to
+# those who may write in the room: tests/server/routes/test_live_messages.py).
 READ_FRAMES = {protocol.Join, protocol.Watch}
 OTHER_FRAMES = {
     protocol.Leave,
@@ -489,6 +491,11 @@ OTHER_FRAMES = {
     protocol.Ping,
     protocol.Unwatch,
     protocol.Remove,
+    protocol.EditMessage,
+    protocol.DeleteMessage,
+    protocol.React,
+    protocol.AskEdits,
+    protocol.FindMembers,
 }
 
 

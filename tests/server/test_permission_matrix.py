@@ -327,9 +327,14 @@ MEMBER_ROUTES = {
     ("POST", "/api/v1/conversations/{conversation_id:int}/block"),
 }  # fmt: skip
 
-# Websocket frames: only `remove` moderates; the rest are a member's own actions.
-MODERATION_FRAMES = {protocol.Remove}
+# Websocket frames: `remove` moderates and `edits` reads what only leaders may (a message's earlier texts);
+# the rest are a member's own actions (`edit` and `delete` only of one's own message: test_live_messages.py).
+MODERATION_FRAMES = {protocol.Remove, protocol.AskEdits}
 MEMBER_FRAMES = {
+    protocol.EditMessage,
+    protocol.DeleteMessage,
+    protocol.React,
+    protocol.FindMembers,
     protocol.Join,
     protocol.Leave,
     protocol.Send,
@@ -346,6 +351,7 @@ TABLES = [
     "threads", "posts", "post_revisions", "rooms", "room_messages", "resources", "tips", "reactions", "flags",
     "moderation_actions", "sanctions", "notifications", "community_invites", "join_requests",
     "family_facts", "family_connections", "conversation_messages", "person_blocks", "conversation_reports",
+    "room_message_edits", "room_message_reactions",
 ]  # fmt: skip
 
 
@@ -443,4 +449,34 @@ async def test_only_leaders_and_admins_can_remove_a_live_message(
         else:
             assert answer["type"] == "error" and answer["code"] in {"forbidden"}
             assert await _snapshot(db) == before
+        await client.close()
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_only_leaders_and_admins_can_read_the_earlier_texts_of_an_edited_live_message(
+    settings: Settings, db: asyncpg.Connection, role: str
+) -> None:
+    ids = await create_cast(db)
+    await db.execute("UPDATE communities SET rooms_open = true WHERE id = $1", ids["community"])
+    await _message(db, ids)
+    message_id = await db.fetchval("SELECT id FROM room_messages")
+    await db.execute(
+        "INSERT INTO room_message_edits (message_id, body, written_at) VALUES ($1, 'the first words', now())",
+        message_id,
+    )
+    async with live_server(settings) as server:
+        session = await create_session(db, ids[role]) if role != "anonymous" else None
+        client = await LiveClient.connect(server.ws_url, server.base_url, session)
+        joined = await client.join("test-condition/main")
+        if joined["type"] != "joined":
+            assert role == "banned" and joined["code"] == "banned"
+            return
+        start = len(client.frames)
+        await client.send({"type": "edits", "room": "test-condition/main", "seq": 1})
+        answer = await client.wait_for(lambda f: f["type"] in {"edits", "error"}, start=start)
+        if role in MODERATORS:
+            assert [version["body"] for version in answer["versions"]] == ["the first words"]
+        else:
+            assert answer["type"] == "error" and answer["code"] == "forbidden"
+            assert "the first words" not in str(client.frames)
         await client.close()

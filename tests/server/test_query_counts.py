@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from server.db.pool import KindredConnection, _init_connection
-from tests.factories import add_member, create_cast, create_post, create_thread, create_user, login
+from tests.factories import add_member, create_cast, create_post, create_session, create_thread, create_user, login
 from tests.harness import LiveServer
+from tests.live_client import LiveClient
 
 # The whole budget of a page for a signed-in member: the session with the header's unread count
 # (middleware, one query); the community (with the thread, on a thread page) with the reader's standing,
@@ -123,3 +124,29 @@ async def test_the_query_counter_does_see_every_query(
     await _count(client, counted, f"/c/test-condition/t/{thread}")
     assert any("FROM posts p" in query for query in counted.queries)
     assert any("communities" in query for query in counted.queries)
+
+
+async def test_a_plain_live_message_costs_the_same_three_queries_as_before_replies_and_reactions(
+    server: LiveServer, db: asyncpg.Connection, counted: QueryLog
+) -> None:
+    """The hot send path: the room with the sender's standing, the idempotency check and the numbered insert.
+
+    Replies, reactions and mentions (issue 13) add nothing to a plain message; a reply adds one read of
+    the message it answers, and a mention is looked up only after the ack.
+    """
+    cast = await create_cast(db)
+    client = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, cast["member"]))
+    await client.join("test-condition/main")
+    await client.say("test-condition/main", "warm-up")  # codecs and caches
+    counted.queries.clear()
+    assert (await client.say("test-condition/main", "a plain message"))["type"] == "ack"
+    plain = len(counted.queries)
+    counted.queries.clear()
+    await client.send(
+        {"type": "send", "room": "test-condition/main", "client_id": "r", "body": "a reply", "reply_to": 1}
+    )
+    await client.wait_for(lambda f: f["type"] == "ack" and f["client_id"] == "r")
+    reply = len(counted.queries)
+    await client.close()
+    assert plain == 3, counted.queries
+    assert reply == plain + 1

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from server.db.queries.access import audience_of_ids, forum_readable_by
+from server.db.queries.access import audience_of_ids, forum_readable_by, room_readable_by
 from server.db.queries.names import membership_of, shown_name, shown_username
 
 # Kinds a member can switch off (the ones the forum creates); other engineers add their own.
@@ -254,5 +254,59 @@ async def members_named(connection: asyncpg.Connection, community_id: int, usern
            ORDER BY u.id""",
         community_id,
         [name.lower() for name in usernames],
+    )
+    return [record["id"] for record in records]
+
+
+@dataclass(frozen=True)
+class Mentionable:
+    """A member one may @mention in a room, as its community shows them."""
+
+    user_id: int
+    alias: int | None
+    username: str
+    display_name: str
+    is_leader: bool
+
+
+async def mentionable(connection: asyncpg.Connection, room_id: int, prefix: str, limit: int) -> list[Mentionable]:
+    """Members of the room's community who may read the room and whose shown name (or, without a
+    pseudonym, username) or one of its words starts with `prefix` (case-insensitive), by name."""
+    records = await connection.fetch(
+        f"""SELECT u.id AS user_id, m.alias, coalesce({shown_username("u", "m")}, '') AS username,
+                   {shown_name("u", "m")} AS display_name, m.role = 'leader' AS is_leader
+            FROM rooms r
+            JOIN communities c ON c.id = r.community_id
+            JOIN memberships m ON m.community_id = c.id
+            JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL
+            WHERE r.id = $1
+              AND ($2 = '' OR lower({shown_name("u", "m")}) LIKE $2 || '%' OR lower({shown_name("u", "m")}) LIKE '% ' || $2 || '%'
+                   OR (m.pseudonym IS NULL AND lower(u.username) LIKE $2 || '%'))
+              AND {room_readable_by("c", "u.id", "u.is_admin")}
+            ORDER BY lower({shown_name("u", "m")}), u.id LIMIT $3""",
+        room_id,
+        prefix.lower().replace("\\", "").replace("%", "").replace("_", "\\_"),
+        limit,
+    )
+    return [Mentionable(**dict(record)) for record in records]
+
+
+async def room_readers_named(connection: asyncpg.Connection, room_id: int, names: list[str]) -> list[int]:
+    """Members of the room's community who may read the room, named as the community shows them
+    (case-insensitive): by pseudonym where they use one there, else by username (never by the
+    username behind a pseudonym, which would tell who they are)."""
+    if not names:
+        return []
+    records = await connection.fetch(
+        f"""SELECT u.id FROM rooms r
+            JOIN communities c ON c.id = r.community_id
+            JOIN memberships m ON m.community_id = c.id
+            JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL
+            WHERE r.id = $1
+              AND (lower(m.pseudonym) = ANY($2::text[]) OR (m.pseudonym IS NULL AND lower(u.username) = ANY($2::text[])))
+              AND {room_readable_by("c", "u.id", "u.is_admin")}
+            ORDER BY u.id""",
+        room_id,
+        [name.lower() for name in names],
     )
     return [record["id"] for record in records]

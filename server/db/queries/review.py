@@ -153,7 +153,9 @@ async def hold_for_flags(
         )
     else:
         done = await connection.fetchval(
-            """UPDATE room_messages SET state = 'held', state_reason = $2, state_changed_by = $3
+            # changed_at_seq: a client resuming from before now is told it is gone (queries/messages.py).
+            """UPDATE room_messages SET state = 'held', state_reason = $2, state_changed_by = $3,
+                   changed_at_seq = (SELECT last_seq FROM rooms WHERE rooms.id = room_messages.room_id)
                WHERE id = $1 AND state = 'visible' RETURNING true""",
             message_id,
             FLAGGED,

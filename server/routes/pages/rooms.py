@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from server.actions import chat, communities
 from server.actions import rooms as room_actions
-from server.live import badge_for, room_topic
+from server.live import badge_for, reactions_json, room_topic
 from server.routes.forms import read_form, redirect, text
 from server.templating import render
 
@@ -40,6 +40,7 @@ async def room_page(request: Request) -> Response:
             "slow_wait": await chat.slow_mode_wait(request.app.state.limiter, page.room, page.actor)
             if page.can_send
             else 0,
+            "reactions": {m.seq: reactions_json(m) for m in page.history},
             "badges": {
                 m.seq: badge_for(m.author_is_leader, m.author_is_expert, m.author_is_admin) for m in page.history
             },

@@ -35,6 +35,12 @@ RULES: dict[str, Rule] = {
     "reply_to_locked_thread": lambda actor, community: access.can_reply(actor, community, thread_locked=True),
     "moderate": lambda actor, community: access.can_moderate(actor),
     "see_membership": access.can_see_membership,
+    # A live-room message of their own, and one of someone else (an account id no role has).
+    "change_own_message": lambda actor, community: access.can_change_own_message(
+        actor, community, actor.user.id if actor.user else None
+    ),
+    "change_someone_elses_message": lambda actor, community: access.can_change_own_message(actor, community, -1),
+    "see_edit_history": lambda actor, community: access.can_see_edit_history(actor),
 }
 MEMBERS_LIST_PUBLIC = EVERYONE
 MEMBERS_LIST_PRIVATE = frozenset({"member", "muted", "leader"})
@@ -43,8 +49,19 @@ WRITING = {
     "reply_to_open_thread": MEMBERS_IN_GOOD_STANDING,
     "reply_to_locked_thread": MODERATORS,
     "moderate": MODERATORS,
+    "change_own_message": MEMBERS_IN_GOOD_STANDING,
+    "change_someone_elses_message": NOBODY,
+    "see_edit_history": MODERATORS,
 }
-READ_ONLY = {"write": NOBODY, "reply_to_open_thread": NOBODY, "reply_to_locked_thread": NOBODY, "moderate": MODERATORS}
+READ_ONLY = {
+    "write": NOBODY,
+    "reply_to_open_thread": NOBODY,
+    "reply_to_locked_thread": NOBODY,
+    "moderate": MODERATORS,
+    "change_own_message": NOBODY,
+    "change_someone_elses_message": NOBODY,
+    "see_edit_history": MODERATORS,
+}
 
 # (status, visibility, introductions and rooms opened by the leaders) -> rule -> who may.
 EXPECTED: dict[tuple[str, str, bool], dict[str, frozenset[str]]] = {

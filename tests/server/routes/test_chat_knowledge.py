@@ -88,12 +88,12 @@ async def test_nothing_is_published_until_every_quoted_author_answers_and_declin
     body = await db.fetchval("SELECT body_md FROM posts WHERE thread_id = $1", row["thread_id"])
     assert body.startswith("From the chat.")
     assert "A wedge pillow helped" in body and "pulse oximeter" in body and "humidifier" not in body
-    assert f"Lucia, [in the live room](/c/{SLUG}/live/main#m-{first})" in body
-    assert f"Nadia, [in the live room](/c/{SLUG}/live/main#m-{third})" in body
+    assert f"Lucia, [in the live room](/c/{SLUG}/live/main#message-{first})" in body
+    assert f"Nadia, [in the live room](/c/{SLUG}/live/main#message-{third})" in body
     shown = await client.get(f"/c/{SLUG}/t/{row['thread_id']}")
-    assert shown.status_code == 200 and f'href="/c/{SLUG}/live/main#m-{first}"' in shown.text
+    assert shown.status_code == 200 and f'href="/c/{SLUG}/live/main#message-{first}"' in shown.text
     # The room page has the anchor the link points at.
-    assert f'id="m-{first}"' in (await client.get(f"/c/{SLUG}/live/main")).text
+    assert f'id="message-{first}"' in (await client.get(f"/c/{SLUG}/live/main")).text
     # Decided: a late answer changes nothing.
     late = await client.post(f"/c/{SLUG}/quotes/{proposal}/answer", data={"decision": "decline", "csrf_token": token})
     assert late.status_code == 409

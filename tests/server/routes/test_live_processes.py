@@ -297,3 +297,32 @@ async def test_re_joining_a_room_under_load_never_sends_a_seq_twice_on_one_conne
         await rejoiner.wait_for(lambda f: f["type"] == "message" and f["seq"] == head)
         assert _duplicates_between_joined(rejoiner.frames, ROOM) == []
         assert set(rejoiner.seqs(ROOM)) == set(range(1, head + 1))
+
+
+async def test_edits_deletions_and_reactions_reach_clients_on_the_other_process_and_a_resume_there(
+    settings: Settings, db: asyncpg.Connection, community: int, tmp_path: Path
+) -> None:
+    with web_processes(settings, tmp_path) as (first, second):
+        author = await _connect(first, settings, await _session(db, "lucia"))
+        reader = await _connect(second, settings, await _session(db, "amara"))
+        await author.join(ROOM)
+        joined = await reader.join(ROOM)
+        await author.say(ROOM, "first")
+        await author.say(ROOM, "second")
+        await reader.wait_for(lambda f: f["type"] == "message" and f["seq"] == 2)
+        await author.send({"type": "edit", "room": ROOM, "seq": 1, "body": "first, edited"})
+        edit = await reader.wait_for(lambda f: f["type"] == "edit")
+        assert (edit["seq"], edit["body"]) == (1, "first, edited")
+        await reader.send({"type": "react", "room": ROOM, "seq": 2, "kind": "helped"})
+        shown = await author.wait_for(lambda f: f["type"] == "reactions")
+        assert [(r["kind"], [u["username"] for u in r["users"]]) for r in shown["reactions"]] == [("helped", ["amara"])]
+        await author.send({"type": "delete", "room": ROOM, "seq": 2})
+        assert (await reader.wait_for(lambda f: f["type"] == "remove"))["deleted"] is True
+        # A client of the first process that was away since seq 2 resumes on the second and sees it all.
+        away = await _connect(second, settings, await _session(db, "omar"))
+        assert (await away.join(ROOM, since=2, epoch=joined["epoch"]))["type"] == "joined"
+        await away.send({"type": "ping"})
+        await away.wait_for(lambda f: f["type"] == "pong")
+        changes = [(f["type"], f["seq"]) for f in away.frames if f["type"] in {"message", "remove"}]
+        assert changes == [("message", 1), ("remove", 2)]
+        assert away.messages(ROOM)[0]["body"] == "first, edited"

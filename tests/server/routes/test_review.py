@@ -423,3 +423,23 @@ async def test_approving_a_held_reply_updates_open_thread_pages_and_the_notified
     assert (changed["thread"], changed["post"], changed["change"]) == (thread, reply, "new")
     assert (await reader.wait_for(lambda f: f["type"] == "notify"))["count"] == 1  # the thread author's reply
     await reader.close()
+
+
+async def test_a_held_chat_message_notifies_the_members_it_mentions_only_once_approved(
+    server: LiveServer, client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    newbie = await _newcomer(db, cast["community"])
+    author = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, newbie))
+    await author.join(ROOM)
+    ack = await author.say(ROOM, "Thank you @member for the welcome")
+    await author.send({"type": "ping"})
+    await author.wait_for(lambda f: f["type"] == "pong")
+    mentions = "SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = 'mention'"
+    assert await db.fetchval(mentions, cast["member"]) == 0
+    message_id = await db.fetchval("SELECT id FROM room_messages WHERE seq = $1", ack["seq"])
+    token = await login(client, "leader")
+    approved = await client.post(f"/c/{SLUG}/review/messages/{message_id}/approve", data={"csrf_token": token})
+    assert approved.status_code == 303
+    assert await db.fetchval(mentions, cast["member"]) == 1
+    await author.close()
