@@ -8,10 +8,10 @@ import asyncpg
 from redis.exceptions import RedisError
 
 from channels.protocol import ResyncReason
-from server.actions import access, events
+from server.actions import access, events, waiting
 from server.actions.access import Actor, require_moderator
 from server.actions.thread_moderation import tell_author
-from server.db.queries import audit, messages, rooms
+from server.db.queries import audit, flags, messages, rooms
 from server.db.queries.messages import Message, Stored
 from server.db.queries.rooms import Room, RoomInCommunity
 from server.db.queries.users import User
@@ -120,6 +120,19 @@ async def do_send_message(
             events.emit(events.RoomMessageGone(community_slug, room.slug, message.seq, new=True))
         else:
             events.emit(events.RoomMessageShown(community_slug, room.slug, stored.epoch, message, new=True))
+    if message.state == "held":
+        # The leaders are told a newcomer's first message waits (after the message itself is committed and
+        # acknowledged: its own small unit of work, paid only while the member's hold applies).
+        async with events.unit_of_work(connection):
+            await waiting.tell_held(
+                connection,
+                community_id=room.community_id,
+                community_slug=community_slug,
+                item=f"message:{message.id}",
+                what="message",
+                author_id=user.id,
+                room=room.name,
+            )
     return Sent(message, stored.epoch, duplicate=False)
 
 
@@ -168,6 +181,9 @@ async def do_remove_message(
             target_id=message.id,
             reason=clean,
         )
+        # Removing a flagged message answers its flags, as hiding a flagged post does.
+        await flags.resolve(connection, post_id=None, message_id=message.id, status="upheld", handled_by=user.id)
+        await waiting.settle(connection, room.community_id, f"message:{message.id}")
         # The author is told privately, with the reason; once (removing it again changes nothing).
         if message.state != "hidden" and message.author_id != user.id:
             await tell_author(

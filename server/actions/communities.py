@@ -8,6 +8,7 @@ import asyncpg
 
 from server.actions import access, events
 from server.actions import catalogue as catalogue_actions
+from server.actions import notifications as notify
 from server.actions import proposals as proposal_actions
 from server.actions.access import (
     Actor,
@@ -63,6 +64,8 @@ class Overview:
     tips_readable: bool = True
     # What the rare-disease catalogue says about the conditions it covers (shown as catalogue data).
     catalogue: catalogue_actions.Facts | None = None
+    # For leaders: their unread notices about items waiting in the review queue (its badge).
+    review_waiting: int = 0
 
 
 def check_page(value: str | int | None) -> int:
@@ -163,6 +166,7 @@ async def overview(connection: asyncpg.Connection, community: Community, user: U
         if user
         else 0,
         catalogue=await catalogue_actions.facts_for(connection, community.id),
+        review_waiting=await notify.waiting_count(connection, actor.user_id, community.id) if actor.can_moderate else 0,
     )
 
 

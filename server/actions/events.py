@@ -48,6 +48,17 @@ class Notified:
 
     user_id: int
     notification_id: int
+    # The community (slug) whose review queue this notification is about ("" for none): a leader's badge there.
+    review: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationsSettled:
+    """An item waiting for leaders (or admins) was dealt with: this member's notifications about it are read."""
+
+    user_id: int
+    count: int
+    review: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +115,14 @@ class ReadingRulesChanged:
 
 
 Event = (
-    PostChanged | Notified | RoomMessageShown | RoomMessageGone | MemberRemoved | MemberRenamed | ReadingRulesChanged
+    PostChanged
+    | Notified
+    | NotificationsSettled
+    | RoomMessageShown
+    | RoomMessageGone
+    | MemberRemoved
+    | MemberRenamed
+    | ReadingRulesChanged
 )
 
 

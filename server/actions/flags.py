@@ -16,7 +16,7 @@ from typing import cast
 
 import asyncpg
 
-from server.actions import events
+from server.actions import events, waiting
 from server.actions import notifications as notify
 from server.actions.access import Actor, require_admin, require_can_write, require_moderator, require_outranks
 from server.actions.thread_moderation import (
@@ -173,15 +173,21 @@ async def _notify_flag(connection: asyncpg.Connection, item: Item, flagger_id: i
         return []
     where = await communities.by_id(connection, community)
     slug = where.slug if where else ""
-    return await notify.create(
+    return await notify.tell_waiting(
         connection,
         [(user_id, kind) for user_id in people if user_id != item.author_id],
         community_id=community,
-        thread_id=None,
-        post_id=None,
+        community_slug=slug,
+        item=item_key(item),
         actor_id=flagger_id,
-        data={"event": "new", "what": item.kind, "url": f"/c/{slug}/review"},
+        data={"event": "new", "what": item.kind},
+        url=f"/c/{slug}/review",
     )
+
+
+def item_key(item: Item) -> str:
+    """How notifications name the item (waiting.settle marks them read once it is dealt with)."""
+    return f"{'post' if item.post else 'message'}:{item.id}"
 
 
 async def find_item(
@@ -349,6 +355,7 @@ async def do_resolve(
             reason=clean,
             details={"flags": handled},
         )
+        await waiting.settle(connection, item.community_id, item_key(item))
         if uphold:
             notified = await tell_author(
                 connection,

@@ -14,7 +14,7 @@ from channels.connection import Connection
 from channels.websocket_protocol import WRITE_NOWAIT
 from server import ratelimit
 from server.actions import DbConnection, access, chat, health, threads
-from server.actions.access import Actor, actor_for
+from server.actions.access import Actor
 from server.errors import AppError, NotFound, Refused
 from server.i18n import _
 from server.live import Client, LiveService, member_topic, message_frame, shown_id, thread_topic, wire_user
@@ -270,11 +270,18 @@ class LiveSession:
         await self._db(work)
 
     async def typing(self, frame: protocol.Typing) -> None:
-        community_id = self._joined(frame.room)
+        self._joined(frame.room)
         user = self.client.user
         if user is None:
             raise Refused(_("Log in to take part."))
-        actor: Actor = await self._db(lambda connection: actor_for(connection, user, community_id))
+        community_slug, _sep, room_slug = frame.room.partition("/")
+
+        async def work(connection: DbConnection) -> Actor:
+            # The room's standing: a mute scoped to this room stops typing here too.
+            _found, actor = await chat.room_for(connection, user, community_slug, room_slug)
+            return actor
+
+        actor: Actor = await self._db(work)
         # Typing is writing: only those who may send are shown typing (no error: it is a hint).
         if access.in_good_standing(actor):
             standing = actor.standing

@@ -400,6 +400,7 @@ COMMUNITY_DOORS: dict[str, Door] = {
     "/c/{slug}/live": _room,
     "/c/{slug}/live/{room}": _room,
     "/c/{slug}/live/{room}/messages/{seq:int}/flag": _message_flag,
+    "/c/{slug}/live/{room}/messages/{seq:int}/moderate": _leaders(),
     "/c/{slug}/members": _leaders("quiet"),
     "/c/{slug}/audit": _leaders(),
     "/c/{slug}/audit.csv": _leaders(),
@@ -452,7 +453,7 @@ OTHER_FRAMES = {
 # Cases checked (a case: one answer, or one notification in a list, against the policy), at the time of
 # writing: a shrinking matrix fails. 8 roles × 4 states × 59 community reads; 8 roles × (profiles twice,
 # directory, search, notifications, invitations); 8 roles × 4 states × (a join and 3 watches).
-COMMUNITY_CASES = 1888
+COMMUNITY_CASES = 1920
 SITE_CASES = 672
 LIVE_CASES = 128
 

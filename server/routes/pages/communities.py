@@ -101,6 +101,7 @@ def _show(
         "view": view,
         "community": view.community,
         "room_unread": view.room_unread,
+        "review_waiting": view.review_waiting,
         "notice": notice_text(notice_key),
         "joined": notice_key == "joined" and view.actor.is_member,
         "errors": errors or {},
