@@ -185,6 +185,11 @@ async def _notify_flag(connection: asyncpg.Connection, item: Item, flagger_id: i
     )
 
 
+def escalation_key(community_id: int) -> str:
+    """How the admins' notices about a community's overdue flags are named (settled when none is left open)."""
+    return f"escalated:{community_id}"
+
+
 def item_key(item: Item) -> str:
     """How notifications name the item (waiting.settle marks them read once it is dealt with)."""
     return f"{'post' if item.post else 'message'}:{item.id}"
@@ -356,6 +361,8 @@ async def do_resolve(
             details={"flags": handled},
         )
         await waiting.settle(connection, item.community_id, item_key(item))
+        if not await flags.open_escalated(connection, item.community_id):
+            await waiting.settle(connection, item.community_id, escalation_key(item.community_id))
         if uphold:
             notified = await tell_author(
                 connection,
@@ -389,14 +396,17 @@ async def escalate_overdue(connection: asyncpg.Connection, minutes: int) -> int:
         for row in escalated:
             by_community[row.community_id] = by_community.get(row.community_id, 0) + 1
         for community_id, count in by_community.items():
-            await notify.create(
+            slug = next(row.community_slug for row in escalated if row.community_id == community_id)
+            # Settled once none of the community's escalated flags is open any more (do_resolve).
+            await notify.tell_waiting(
                 connection,
                 [(admin_id, "flag") for admin_id in admins],
                 community_id=community_id,
-                thread_id=None,
-                post_id=None,
+                community_slug=slug,
+                item=escalation_key(community_id),
                 actor_id=None,
-                data={"event": "escalated", "count": count, "minutes": minutes, "url": "/admin/flags"},
+                data={"event": "escalated", "count": count, "minutes": minutes},
+                url="/admin/flags",
             )
     return len(escalated)
 

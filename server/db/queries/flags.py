@@ -308,3 +308,12 @@ async def escalate_item(connection: asyncpg.Connection, *, post_id: int | None, 
         message_id,
     )
     return int(result.split()[-1])
+
+
+async def open_escalated(connection: asyncpg.Connection, community_id: int) -> bool:
+    """Whether the community still has an open flag escalated to the site admins."""
+    found: bool = await connection.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM flags WHERE community_id = $1 AND status = 'open' AND escalated_at IS NOT NULL)",
+        community_id,
+    )
+    return found

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
+from server.actions import flags as flag_actions
 from server.db.queries import notifications
 from tests.factories import add_member, create_cast, create_post, create_session, create_thread, create_user, login
 from tests.harness import LiveServer
@@ -167,3 +168,22 @@ async def test_what_waits_for_leaders_goes_in_their_email_digest_without_opting_
         cast["leader"],
     )
     assert await notifications.digest_recipients(db) == []
+
+
+async def test_the_admins_notice_of_overdue_flags_is_settled_once_none_of_them_is_open(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    thread = await create_thread(db, cast["community"], cast["leader"], "Sleep tips")
+    post = await create_post(db, thread, cast["member"], "Buy my miracle cure")
+    await db.execute(
+        """INSERT INTO flags (community_id, post_id, subject_user_id, flagger_id, reason, created_at)
+           VALUES ($1, $2, $3, $4, 'spam', now() - interval '2 hours')""",
+        cast["community"], post, cast["member"], cast["muted"],
+    )  # fmt: skip
+    assert await flag_actions.escalate_overdue(db, 60) == 1
+    assert await notifications.unread_count(db, cast["admin"]) == 1
+    token = await login(client, "siteadmin")
+    assert "waited for a leader too long" in (await client.get("/notifications")).text
+    await client.post(f"/c/{SLUG}/review/posts/{post}/uphold", data={"reason": "Spam", "csrf_token": token})
+    assert await notifications.unread_count(db, cast["admin"]) == 0
