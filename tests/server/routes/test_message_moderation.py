@@ -205,3 +205,31 @@ async def test_someone_who_does_not_lead_the_community_cannot_moderate_from_a_me
         answer = await client.post(url, data={**form, "csrf_token": token})
         assert answer.status_code in {401, 403}, (url, answer.status_code)
     assert await table_rows(db, *TABLES) == before
+
+
+async def test_a_member_muted_in_one_room_is_not_shown_typing_there_but_is_in_another(
+    server: LiveServer, client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    await _second_room(db, cast["community"])
+    seq = await _chat(db, cast["member"])
+    token = await login(client, "leader")
+    await client.post(
+        f"/c/{SLUG}/live/main/messages/{seq}/mute",
+        data={"scope": "room", "duration": "1h", "mute_reason": "Pause", "csrf_token": token},
+    )
+    typist = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, cast["member"]))
+    watcher = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, cast["leader"]))
+    for room in (f"{SLUG}/main", f"{SLUG}/parents"):
+        await typist.join(room)
+        await watcher.join(room)
+    # Frames of one socket are handled in order: the muted room's typing is dropped before the other is shown.
+    await typist.send({"type": "typing", "room": f"{SLUG}/main"})
+    await typist.send({"type": "typing", "room": f"{SLUG}/parents"})
+    await watcher.wait_for(lambda f: f["type"] == "typing" and f["room"] == f"{SLUG}/parents")
+    start = len(watcher.frames)
+    await watcher.send({"type": "ping"})
+    await watcher.wait_for(lambda f: f["type"] == "pong", start=start)
+    assert [f["room"] for f in watcher.frames if f["type"] == "typing"] == [f"{SLUG}/parents"]
+    await typist.close()
+    await watcher.close()
