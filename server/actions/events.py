@@ -59,6 +59,8 @@ class NotificationsSettled:
     user_id: int
     count: int
     review: str = ""
+    # Which item (so that two items settled in one transaction stay two events: see _publish's dedup).
+    item: str = ""
 
 
 @dataclass(frozen=True, slots=True)

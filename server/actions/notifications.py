@@ -117,7 +117,8 @@ async def tell_waiting(
 async def settle(connection: asyncpg.Connection, *, community_id: int | None, community_slug: str, item: str) -> None:
     """The item no longer waits: its notifications are read for everyone told, and their badges drop live."""
     for user_id, count in (await notifications.settle_item(connection, community_id, item)).items():
-        events.emit(events.NotificationsSettled(user_id, count, community_slug if community_id is not None else ""))
+        review = community_slug if community_id is not None else ""
+        events.emit(events.NotificationsSettled(user_id, count, review, item))
 
 
 async def waiting_count(connection: asyncpg.Connection, user_id: int, community_id: int) -> int:

@@ -187,3 +187,23 @@ async def test_the_admins_notice_of_overdue_flags_is_settled_once_none_of_them_i
     assert "waited for a leader too long" in (await client.get("/notifications")).text
     await client.post(f"/c/{SLUG}/review/posts/{post}/uphold", data={"reason": "Spam", "csrf_token": token})
     assert await notifications.unread_count(db, cast["admin"]) == 0
+
+
+async def test_two_notices_settled_at_once_drop_the_badge_by_two(
+    server: LiveServer, client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    thread = await create_thread(db, cast["community"], cast["member"], "Sleep tips")
+    post = await create_post(db, thread, cast["leader"], "A leader's unkind words")
+    token = await login(client, "member")
+    await client.post(f"/c/{SLUG}/posts/{post}/flag", data={"reason": "unkind", "note": "", "csrf_token": token})
+    await db.execute("UPDATE flags SET created_at = now() - interval '2 hours'")
+    assert await flag_actions.escalate_overdue(db, 60) == 1
+    # The site admin holds two notices about it: the flag about a leader, and its escalation.
+    assert await notifications.unread_count(db, cast["admin"]) == 2
+    badge = await _watch_badge(server, db, cast["admin"])
+    token = await login(client, "siteadmin")
+    await client.post(f"/c/{SLUG}/review/posts/{post}/uphold", data={"reason": "Unkind", "csrf_token": token})
+    assert await badge.wait_for(lambda f: f["type"] == "notify") == {"type": "notify", "count": -2, "review": SLUG}
+    assert await notifications.unread_count(db, cast["admin"]) == 0
+    await badge.close()
