@@ -335,9 +335,13 @@ class ThreadChanged(ServerFrame, tag="thread"):
 
 
 class Notify(ServerFrame, tag="notify"):
-    """The member has new notifications (count is how many just arrived)."""
+    """The member's unread notifications changed by count (negative: items others dealt with were read).
+
+    review: the community (slug) whose review queue the change is about, for a leader's badge there.
+    """
 
     count: int
+    review: str | None = None
 
 
 class RoomActivity(ServerFrame, tag="room_activity"):

@@ -30,6 +30,7 @@ from server.actions.events import (
     Event,
     MemberRemoved,
     MemberRenamed,
+    NotificationsSettled,
     Notified,
     PostChanged,
     ReadingRulesChanged,
@@ -318,7 +319,7 @@ class LiveService:
 
     async def publish_events(self, batch: Sequence[Event]) -> None:
         """A unit of work committed (server/actions/events.py): each event, as the frame its watchers expect."""
-        counts: dict[int, int] = {}
+        counts: dict[tuple[int, str], int] = {}
         for event in batch:
             if isinstance(event, RoomMessageShown):
                 topic = room_topic(event.community_slug, event.room_slug)
@@ -349,7 +350,10 @@ class LiveService:
                 changed = protocol.ThreadChanged(thread=event.thread_id, post=event.post_id, change=event.change)
                 await self.publish_frame(thread_topic(event.thread_id, event.audience), changed)
             elif isinstance(event, Notified):
-                counts[event.user_id] = counts.get(event.user_id, 0) + 1
+                counts[event.user_id, event.review] = counts.get((event.user_id, event.review), 0) + 1
+            elif isinstance(event, NotificationsSettled):
+                key = (event.user_id, event.review)
+                counts[key] = counts.get(key, 0) - event.count
             elif isinstance(event, MemberRemoved):
                 await self.close_user_sockets(event.user_id, community_id=event.community_id)
             elif isinstance(event, MemberRenamed):
@@ -366,8 +370,10 @@ class LiveService:
                 ended = protocol.Error(code="forbidden", message="This conversation has ended.", ref=topic)
                 await self.publish_frame(topic, ended)
         # Members' open pages count up by how many notifications just arrived for them.
-        for user_id, count in counts.items():
-            await self.publish_frame(member_topic(user_id), protocol.Notify(count=count))
+        # (and down by how many were read for them: an item waiting for leaders was dealt with).
+        for (user_id, review), count in counts.items():
+            if count:
+                await self.publish_frame(member_topic(user_id), protocol.Notify(count=count, review=review or None))
 
     async def close_user_sockets(
         self,

@@ -5,14 +5,14 @@ community deletes it with the membership). An accepted connection is a conversat
 messages like a room (last_seq, epoch, one client id per author), see docs/protocol.md.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03
 """
 
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

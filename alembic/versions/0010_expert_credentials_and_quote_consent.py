@@ -8,14 +8,14 @@ chat_proposal_quotes: each quoted message and its author's answer (asked, accept
 is published until no answer is awaited; declined messages are left out (server/actions/chat_knowledge.py).
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-03
 """
 
 from alembic import op
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

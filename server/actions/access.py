@@ -254,10 +254,14 @@ def muted_notice(actor: Actor) -> str | None:
 # --- the guards --------------------------------------------------------------------------------
 
 
-async def actor_for(connection: asyncpg.Connection, user: User | None, community_id: int) -> Actor:
+async def actor_for(
+    connection: asyncpg.Connection, user: User | None, community_id: int, *, room_id: int | None = None
+) -> Actor:
+    """The user as the community sees them; with room_id, as that room does (a mute scoped to the room
+    counts there, and nowhere else: every door of a room asks with its room)."""
     if user is None:
         return Actor(None, community_id, ANONYMOUS)
-    return Actor(user, community_id, await memberships.standing(connection, community_id, user.id))
+    return Actor(user, community_id, await memberships.standing(connection, community_id, user.id, room_id))
 
 
 def require_signed_in(actor: Actor) -> User:
@@ -278,8 +282,15 @@ def require_not_banned(actor: Actor) -> None:
 def _muted_message(actor: Actor) -> str:
     until = actor.standing.muted_until
     assert until is not None
+    in_room = actor.standing.mute_room_id is not None
     if until.year >= 9999:
-        message = _("You are muted in this community until a leader lifts it.")
+        message = (
+            _("You are muted in this room until a leader lifts it.")
+            if in_room
+            else _("You are muted in this community until a leader lifts it.")
+        )
+    elif in_room:
+        message = _("You are muted in this room until %(time)s.") % {"time": format_time(until)}
     else:
         message = _("You are muted in this community until %(time)s.") % {"time": format_time(until)}
     if actor.standing.mute_reason:

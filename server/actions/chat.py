@@ -8,11 +8,11 @@ import asyncpg
 
 from channels.protocol import ResyncReason
 from channels.redis_client import REDIS_ERRORS
-from server.actions import access, events
+from server.actions import access, events, waiting
 from server.actions import notifications as notify
 from server.actions.access import Actor, require_moderator
 from server.actions.thread_moderation import tell_author
-from server.db.queries import audit, message_reactions, messages, notifications, rooms
+from server.db.queries import audit, flags, message_reactions, messages, notifications, rooms
 from server.db.queries.messages import EXCERPT_CHARS, Message, Stored, Version
 from server.db.queries.notifications import Mentionable
 from server.db.queries.rooms import Room, RoomInCommunity
@@ -134,6 +134,19 @@ async def do_send_message(
             events.emit(events.RoomMessageGone(community_slug, room.slug, message.seq, new=True))
         else:
             events.emit(events.RoomMessageShown(community_slug, room.slug, stored.epoch, message, new=True))
+    if message.state == "held":
+        # The leaders are told a newcomer's first message waits (after the message itself is committed and
+        # acknowledged: its own small unit of work, paid only while the member's hold applies).
+        async with events.unit_of_work(connection):
+            await waiting.tell_held(
+                connection,
+                community_id=room.community_id,
+                community_slug=community_slug,
+                item=f"message:{message.id}",
+                what="message",
+                author_id=user.id,
+                room=room.name,
+            )
     return Sent(message, stored.epoch, duplicate=False)
 
 
@@ -224,6 +237,9 @@ async def do_remove_message(
             target_id=message.id,
             reason=clean,
         )
+        # Removing a flagged message answers its flags, as hiding a flagged post does.
+        await flags.resolve(connection, post_id=None, message_id=message.id, status="upheld", handled_by=user.id)
+        await waiting.settle(connection, room.community_id, f"message:{message.id}")
         # The author is told privately, with the reason; once (removing it again changes nothing).
         if message.state != "hidden" and message.author_id != user.id:
             await tell_author(

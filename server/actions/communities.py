@@ -8,6 +8,7 @@ import asyncpg
 
 from server.actions import access, events
 from server.actions import catalogue as catalogue_actions
+from server.actions import notifications as notify
 from server.actions import proposals as proposal_actions
 from server.actions import rooms as room_actions
 from server.actions.access import (
@@ -66,6 +67,8 @@ class Overview:
     tips_readable: bool = True
     # What the rare-disease catalogue says about the conditions it covers (shown as catalogue data).
     catalogue: catalogue_actions.Facts | None = None
+    # For leaders: their unread notices about items waiting in the review queue (its badge).
+    review_waiting: int = 0
 
     @property
     def room_unread(self) -> int:
@@ -174,6 +177,7 @@ async def overview(connection: asyncpg.Connection, community: Community, user: U
         leadership_offer=offer,
         rooms=await room_actions.listed_for(connection, actor, community),
         catalogue=await catalogue_actions.facts_for(connection, community.id),
+        review_waiting=await notify.waiting_count(connection, actor.user_id, community.id) if actor.can_moderate else 0,
     )
 
 

@@ -50,6 +50,19 @@ class Notified:
 
     user_id: int
     notification_id: int
+    # The community (slug) whose review queue this notification is about ("" for none): a leader's badge there.
+    review: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationsSettled:
+    """An item waiting for leaders (or admins) was dealt with: this member's notifications about it are read."""
+
+    user_id: int
+    count: int
+    review: str = ""
+    # Which item (so that two items settled in one transaction stay two events: see _publish's dedup).
+    item: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +170,7 @@ class RoomRead:
 Event = (
     PostChanged
     | Notified
+    | NotificationsSettled
     | RoomMessageShown
     | RoomMessageGone
     | RoomRead

@@ -16,7 +16,7 @@ from typing import cast
 
 import asyncpg
 
-from server.actions import events
+from server.actions import events, waiting
 from server.actions import notifications as notify
 from server.actions.access import Actor, require_admin, require_can_write, require_moderator, require_outranks
 from server.actions.thread_moderation import (
@@ -173,15 +173,26 @@ async def _notify_flag(connection: asyncpg.Connection, item: Item, flagger_id: i
         return []
     where = await communities.by_id(connection, community)
     slug = where.slug if where else ""
-    return await notify.create(
+    return await notify.tell_waiting(
         connection,
         [(user_id, kind) for user_id in people if user_id != item.author_id],
         community_id=community,
-        thread_id=None,
-        post_id=None,
+        community_slug=slug,
+        item=item_key(item),
         actor_id=flagger_id,
-        data={"event": "new", "what": item.kind, "url": f"/c/{slug}/review"},
+        data={"event": "new", "what": item.kind},
+        url=f"/c/{slug}/review",
     )
+
+
+def escalation_key(community_id: int) -> str:
+    """How the admins' notices about a community's overdue flags are named (settled when none is left open)."""
+    return f"escalated:{community_id}"
+
+
+def item_key(item: Item) -> str:
+    """How notifications name the item (waiting.settle marks them read once it is dealt with)."""
+    return f"{'post' if item.post else 'message'}:{item.id}"
 
 
 async def find_item(
@@ -349,6 +360,9 @@ async def do_resolve(
             reason=clean,
             details={"flags": handled},
         )
+        await waiting.settle(connection, item.community_id, item_key(item))
+        if not await flags.open_escalated(connection, item.community_id):
+            await waiting.settle(connection, item.community_id, escalation_key(item.community_id))
         if uphold:
             notified = await tell_author(
                 connection,
@@ -382,14 +396,17 @@ async def escalate_overdue(connection: asyncpg.Connection, minutes: int) -> int:
         for row in escalated:
             by_community[row.community_id] = by_community.get(row.community_id, 0) + 1
         for community_id, count in by_community.items():
-            await notify.create(
+            slug = next(row.community_slug for row in escalated if row.community_id == community_id)
+            # Settled once none of the community's escalated flags is open any more (do_resolve).
+            await notify.tell_waiting(
                 connection,
                 [(admin_id, "flag") for admin_id in admins],
                 community_id=community_id,
-                thread_id=None,
-                post_id=None,
+                community_slug=slug,
+                item=escalation_key(community_id),
                 actor_id=None,
-                data={"event": "escalated", "count": count, "minutes": minutes, "url": "/admin/flags"},
+                data={"event": "escalated", "count": count, "minutes": minutes},
+                url="/admin/flags",
             )
     return len(escalated)
 

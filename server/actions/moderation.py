@@ -9,7 +9,8 @@ import asyncpg
 
 from server.actions import events
 from server.actions.access import Actor, actor_for, require_moderator, require_outranks
-from server.db.queries import audit, memberships, rooms, sanctions
+from server.actions.thread_moderation import tell_author
+from server.db.queries import audit, memberships, rooms, sanctions, users
 from server.db.queries.memberships import Member
 from server.db.queries.rooms import Room
 from server.db.queries.sanctions import Sanction
@@ -60,33 +61,78 @@ async def do_mute(
     connection: asyncpg.Connection, moderator: Actor, username: str, *, duration: str, reason: str
 ) -> datetime | None:
     """Mute a member in this community for a chosen time; it ends by itself."""
-    leader = require_moderator(moderator)
+    require_moderator(moderator)
     target = await _target(connection, moderator, username)
+    return await mute_member(connection, moderator, target.user.id, room=None, duration=duration, reason=reason)
+
+
+async def mute_member(
+    connection: asyncpg.Connection,
+    moderator: Actor,
+    user_id: int,
+    *,
+    room: Room | None,
+    duration: str,
+    reason: str,
+    community_slug: str = "",
+) -> datetime | None:
+    """Mute a member (whom the moderator outranks) in one room of this community, or (room None) in all of it,
+    for a chosen time, with a reason; the member is told privately, with the reason and the end."""
+    leader = require_moderator(moderator)
+    target = await actor_for(connection, await _user(connection, user_id), moderator.community_id)
+    require_outranks(moderator, target)
+    if room is not None and room.community_id != moderator.community_id:
+        raise not_found()
     clean = _reason(reason)
     ends_at = mute_end(duration)
     async with events.unit_of_work(connection):
-        await sanctions.lift_active(connection, moderator.community_id, target.user.id, "mute", leader.id)
+        # A new mute replaces the one of the same scope; a community mute and a room's are independent.
+        await sanctions.lift_active(
+            connection, moderator.community_id, user_id, "mute", leader.id, scope=room.id if room else None
+        )
         await sanctions.create(
             connection,
             community_id=moderator.community_id,
-            user_id=target.user.id,
+            user_id=user_id,
             kind="mute",
             reason=clean,
             created_by=leader.id,
             ends_at=ends_at,
+            room_id=room.id if room else None,
         )
         await audit.record(
             connection,
             community_id=moderator.community_id,
             actor_id=leader.id,
             action="mute",
-            target_user_id=target.user.id,
+            target_user_id=user_id,
             target_kind="user",
-            target_id=target.user.id,
+            target_id=user_id,
             reason=clean,
-            details={"ends_at": ends_at.isoformat() if ends_at else None},
+            details={"ends_at": ends_at.isoformat() if ends_at else None, "room": room.slug if room else None},
+        )
+        await tell_author(
+            connection,
+            author_id=user_id,
+            actor_id=leader.id,
+            community_id=moderator.community_id,
+            data={
+                "event": "muted",
+                "what": "room" if room else "community",
+                "room": room.name if room else "",
+                "reason": clean,
+                "ends_at": ends_at.isoformat() if ends_at else None,
+                "url": f"/c/{community_slug}/live/{room.slug}" if room and community_slug else "",
+            },
         )
     return ends_at
+
+
+async def _user(connection: asyncpg.Connection, user_id: int) -> User:
+    user = await users.by_id(connection, user_id)
+    if user is None:
+        raise not_found(_("There is no member with that name."))
+    return user
 
 
 async def _lift(connection: asyncpg.Connection, moderator: Actor, username: str, kind: str, action: str) -> None:

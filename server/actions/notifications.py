@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -14,7 +15,7 @@ from server.db.queries.notifications import FORUM_KINDS as FORUM_KINDS
 from server.db.queries.notifications import Created, Notification, Preference
 from server.db.queries.users import User
 from server.errors import SignInRequired, bad_request, not_found
-from server.i18n import _, ngettext
+from server.i18n import _, format_time, ngettext
 
 # @name, not inside an email address or a word; usernames are 3-32 of [A-Za-z0-9_.-].
 MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_.-]{3,32})")
@@ -115,8 +116,10 @@ async def create(
     post_id: int | None,
     actor_id: int | None,
     data: dict[str, Any] | None = None,
+    review: str = "",
 ) -> list[Created]:
-    """Store notifications; once the unit of work commits, each member's open pages count theirs."""
+    """Store notifications; once the unit of work commits, each member's open pages count theirs
+    (review: the slug of the community whose review queue they are about, for leaders' badges there)."""
     created = await notifications.create_many(
         connection,
         recipients,
@@ -127,8 +130,46 @@ async def create(
         data=data,
     )
     for row in created:
-        events.emit(events.Notified(row.user_id, row.id))
+        events.emit(events.Notified(row.user_id, row.id, review))
     return created
+
+
+async def tell_waiting(
+    connection: asyncpg.Connection,
+    people: list[tuple[int, str]],
+    *,
+    community_id: int | None,
+    community_slug: str,
+    item: str,
+    actor_id: int | None,
+    data: dict[str, Any],
+    url: str,
+) -> list[Created]:
+    """Tell leaders (or site admins) that an item waits for them: a held post or message, a flag, someone at
+    risk, a proposal. `item` names it ("message:12", "post:3", "proposal:5") so that `settle` marks every one
+    of these notifications read, for everyone, once someone deals with it."""
+    return await create(
+        connection,
+        people,
+        community_id=community_id,
+        thread_id=None,
+        post_id=None,
+        actor_id=actor_id,
+        data={**data, "item": item, "url": url},
+        review=community_slug if community_id is not None else "",
+    )
+
+
+async def settle(connection: asyncpg.Connection, *, community_id: int | None, community_slug: str, item: str) -> None:
+    """The item no longer waits: its notifications are read for everyone told, and their badges drop live."""
+    for user_id, count in (await notifications.settle_item(connection, community_id, item)).items():
+        review = community_slug if community_id is not None else ""
+        events.emit(events.NotificationsSettled(user_id, count, review, item))
+
+
+async def waiting_count(connection: asyncpg.Connection, user_id: int, community_id: int) -> int:
+    """How many unread notices about items in this community's review queue the leader has (their badge)."""
+    return await notifications.waiting_count(connection, user_id, community_id)
 
 
 async def send(
@@ -159,6 +200,8 @@ def _text_from_data(kind: str, data: dict[str, object], *, title: str, community
         "community": str(data.get("community") or community),
         "room": str(data.get("room") or ""),
         "reason": str(data.get("reason") or ""),
+        "until": _until(data.get("ends_at")),
+        "message": str(data.get("message") or ""),
     }
     event, what = data.get("event"), data.get("what")
     if kind == "moderation":
@@ -186,6 +229,21 @@ def _text_from_data(kind: str, data: dict[str, object], *, title: str, community
                 "Someone would like to quote your words from %(room)s in a new thread, “%(title)s”: nothing is "
                 "published until you accept or decline."
             ),
+            ("held_again", "post"): _(
+                "A leader sent your post in “%(title)s” back for review: it is hidden until a leader looks again."
+            ),
+            ("held_again", "message"): _(
+                "A leader sent your message in %(room)s back for review: it is hidden until a leader looks again."
+            ),
+            ("muted", "room"): _("A leader muted you in %(room)s until %(until)s. Reason: %(reason)s"),
+            ("muted", "community"): _("A leader muted you in %(community)s until %(until)s. Reason: %(reason)s"),
+            ("support", "person"): _("A leader of %(community)s writes to you, privately: %(message)s"),
+            ("crisis_care", "flag"): _(
+                "A leader of %(community)s is looking after the person you were worried about. Thank you for telling us."
+            ),
+            ("crisis_handover", "flag"): _(
+                "The Kindred team is now also looking after the person you were worried about in %(community)s."
+            ),
         }
         template = texts.get((str(event), str(what)))
         return template % values if template else None
@@ -199,7 +257,23 @@ def _text_from_data(kind: str, data: dict[str, object], *, title: str, community
             ) % {**values, "num": count}
         return _("Something in %(community)s was flagged for review.") % values
     if kind == "crisis":
+        if event == "handed_over":
+            return (
+                _("A leader of %(community)s handed someone who may be at risk over to you: please look now.") % values
+            )
         return _("Someone may be at risk in %(community)s: please look at the review queue now.") % values
+    if kind == "review":
+        waiting = {
+            "message": _("A new member's first message in %(room)s waits for review in %(community)s."),
+            "post": _("A new member's post in “%(title)s” waits for review in %(community)s."),
+            "thread": _("A new member's thread “%(title)s” waits for review in %(community)s."),
+            "introduction": _(
+                "A new member introduced themselves in %(community)s: their introduction waits for review."
+            ),
+            "proposal": _("Someone proposed a community for %(community)s: it waits for a site admin."),
+        }
+        template = waiting.get(str(what))
+        return template % values if template else None
     if kind == "proposal":
         if data.get("status") == "approved":
             return _("Your proposal for %(community)s was approved: the community is open.") % values
@@ -220,6 +294,16 @@ def _private_text(kind: str, data: dict[str, object], *, who: str, community: st
     }
     template = texts.get((kind, str(data.get("event"))))
     return template % values if template else None
+
+
+def _until(ends_at: object) -> str:
+    """A mute's end in the reader's language and time zone ("until a leader lifts it" for none)."""
+    if not isinstance(ends_at, str) or not ends_at:
+        return _("a leader lifts it")
+    try:
+        return format_time(datetime.fromisoformat(ends_at))
+    except ValueError:
+        return ends_at
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from server.actions import events
+from server.actions import events, waiting
 from server.actions import notifications as notify
 from server.actions.threads import (
     POST_PAGE_SIZE,
@@ -92,6 +92,15 @@ async def do_reply(
         )
         events.emit(events.PostChanged(thread.id, post.id, "new", _audience(thread, post)))
         if held:
+            await waiting.tell_held(
+                connection,
+                community_id=thread.community_id,
+                community_slug=place.community.slug,
+                item=f"post:{post.id}",
+                what="post",
+                author_id=author.id,
+                title=thread.title,
+            )
             return Replied(post, thread, [])
         await threads.note_reply(connection, thread.id)
         recipients = await reply_recipients(

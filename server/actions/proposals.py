@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from server.actions import catalogue, events
+from server.actions import catalogue, events, waiting
 from server.actions import notifications as notify
 from server.actions.access import actor_for, require_admin
 from server.db.queries import catalogue as catalogue_queries
@@ -192,7 +192,9 @@ async def do_propose(connection: asyncpg.Connection, user: User | None, data: Pr
             raise conflict(_("Please try again in a moment."))
         if data.codes:
             await catalogue_queries.link(connection, community.id, data.codes)
-        return await proposals.create(connection, community.id, proposer.id, data.reason)
+        proposal = await proposals.create(connection, community.id, proposer.id, data.reason)
+        await waiting.tell_proposal(connection, proposal_id=proposal.id, name=community.name, proposer_id=proposer.id)
+        return proposal
 
 
 async def list_for_admin(connection: asyncpg.Connection, user: User | None) -> list[Proposal]:
@@ -246,6 +248,7 @@ async def do_decide(
             raise not_found(_("We could not find that proposal."))
         if not await proposals.decide(connection, proposal_id, status=status, decided_by=admin.id, reason=reason):
             raise conflict(_("This proposal has already been decided."))
+        await waiting.settle(connection, None, f"proposal:{proposal_id}")
         if status == "approved":
             await communities.set_status(connection, proposal.community_id, "active")
             if await rooms.in_community(connection, proposal.community_id, None) is None:

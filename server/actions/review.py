@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from server.actions import events
+from server.actions import events, waiting
 from server.actions import flags as flag_actions
 from server.actions import notifications as notify
 from server.actions.access import Actor, require_moderator, require_outranks
@@ -96,6 +96,7 @@ async def do_approve_post(connection: asyncpg.Connection, actor: Actor, post_id:
             target_id=place.id,
             details={"thread_id": place.thread_id, "opening": place.is_first},
         )
+        await waiting.settle(connection, place.community_id, f"post:{place.id}")
         created = await notify.send(
             connection,
             recipients,
@@ -142,6 +143,7 @@ async def do_reject_post(connection: asyncpg.Connection, actor: Actor, post_id: 
             reason=clean,
             details={"thread_id": place.thread_id, "opening": place.is_first},
         )
+        await waiting.settle(connection, place.community_id, f"post:{place.id}")
         # The author can no longer open a rejected thread, so the notice does not point into it.
         notified = await tell_author(
             connection,
@@ -209,6 +211,7 @@ async def do_approve_message(
             target_id=message.id,
             details={"room": room.slug, "seq": message.seq},
         )
+        await waiting.settle(connection, room.community_id, f"message:{message.id}")
         notified = await tell_author(
             connection,
             author_id=message.author_id,
@@ -248,6 +251,7 @@ async def do_reject_message(
             reason=clean,
             details={"room": room.slug, "seq": message.seq},
         )
+        await waiting.settle(connection, room.community_id, f"message:{message.id}")
         notified = await tell_author(
             connection,
             author_id=message.author_id,

@@ -10,6 +10,7 @@ from datetime import timedelta
 import asyncpg
 
 from server.actions import access, events
+from server.actions import notifications as notify
 from server.actions.access import Actor, actor_for, require_member, require_moderator
 from server.db.queries import audit, communities, messages, review, rooms
 from server.db.queries.communities import Community
@@ -75,6 +76,7 @@ class RoomPage:
     last_read_seq: int | None  # where the "new messages" line goes; None for visitors
     muted_notice: str | None  # shown instead of the composer to a muted member: until when, and why
     review_note: str  # how long leaders usually take, for a member whose messages wait for review ("" otherwise)
+    review_waiting: int = 0  # for leaders: unread notices about items waiting in the review queue
 
     @property
     def me(self) -> int | None:
@@ -92,7 +94,7 @@ async def room_in(
     room = await rooms.in_community(connection, community.id, room_slug) if community is not None else None
     if community is None or room is None:
         raise not_found()
-    return community, room, await actor_for(connection, user, community.id)
+    return community, room, await actor_for(connection, user, community.id, room_id=room.id)
 
 
 async def open_room_page(
@@ -119,6 +121,7 @@ async def open_room_page(
         last_read_seq=await rooms.last_read(connection, room.id, user.id) if user else None,
         muted_notice=access.muted_notice(actor),
         review_note=await review_note(connection, actor) if actor.standing.needs_review else "",
+        review_waiting=await notify.waiting_count(connection, actor.user_id, community.id) if actor.can_moderate else 0,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from server.actions import access, events
+from server.actions import access, events, waiting
 from server.actions import notifications as notify
 from server.actions.access import ANONYMOUS, Actor, actor_for, require_moderator, require_outranks
 from server.db.queries import audit, communities, flags, posts, review, threads, users
@@ -119,6 +119,7 @@ async def do_hide_post(connection: asyncpg.Connection, actor: Actor, post_id: in
             reason=clean,
             details={"thread_id": place.thread_id},
         )
+        await waiting.settle(connection, place.community_id, f"post:{place.id}")
         notified = await tell_author(
             connection,
             author_id=place.author_id,

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from server.actions import access, events
+from server.actions import access, events, waiting
 from server.actions import notifications as notify
 from server.actions.access import ANONYMOUS, Actor, require_moderator
 from server.db.queries import communities, posts, threads
@@ -304,6 +304,15 @@ async def do_create_thread(
         )
         events.emit(events.PostChanged(thread_id, post.id, "new", audience))
         if held:
+            await waiting.tell_held(
+                connection,
+                community_id=community_id,
+                community_slug=place.community.slug,
+                item=f"post:{post.id}",
+                what="introduction" if kind == "introduction" else "thread",
+                author_id=user.id,
+                title=title,
+            )
             return Started(thread_id, post.id, [], held=True)
         await threads.note_community_activity(connection, community_id)
         recipients = extra_recipients or notify.Recipients()

@@ -57,6 +57,8 @@ def _labels(language: str) -> dict[str, str]:
         "reject": _("Reject…"),
         "flag": _("Flag"),
         "review_flags": _("Review the flags"),
+        "hold": _("Send back to review"),
+        "mute_author": _("Mute the author"),
         "held": _("Waiting for review: only you and the community's leaders can see it until a leader approves it."),
         "in_reply_to": _("In reply to %(name)s"),
         "former": _("a former member"),

@@ -15,7 +15,7 @@ from channels.websocket_protocol import WRITE_NOWAIT
 from server import ratelimit
 from server.actions import DbConnection, access, chat, conversations, health, threads
 from server.actions import rooms as room_actions
-from server.actions.access import Actor, User, actor_for
+from server.actions.access import Actor, User
 from server.errors import AppError, NotFound, Refused
 from server.i18n import _
 from server.live import (
@@ -313,11 +313,18 @@ class LiveSession:
         if (conversation := conversations.id_of(frame.room)) is not None:
             await live_conversations.typing(self, frame, conversation)
             return
-        community_id = self._joined(frame.room)
+        self._joined(frame.room)
         user = self.client.user
         if user is None:
             raise Refused(_("Log in to take part."))
-        actor: Actor = await self._db(lambda connection: actor_for(connection, user, community_id))
+        community_slug, _sep, room_slug = frame.room.partition("/")
+
+        async def work(connection: DbConnection) -> Actor:
+            # The room's standing: a mute scoped to this room stops typing here too.
+            _found, actor = await chat.room_for(connection, user, community_slug, room_slug)
+            return actor
+
+        actor: Actor = await self._db(work)
         # Typing is writing: only those who may send are shown typing (no error: it is a hint).
         if access.in_good_standing(actor):
             standing = actor.standing

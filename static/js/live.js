@@ -994,7 +994,7 @@
         case "presence_change": onPresenceChange(frame); break;
         case "typing": onTyping(frame); break;
         case "resync": resync(); break;
-        case "notify": if (window.kindredNotified) window.kindredNotified(frame.count); break;
+        case "notify": if (window.kindredNotified) window.kindredNotified(frame.count, frame.review); break;
         default: break;
       }
     };

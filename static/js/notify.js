@@ -2,24 +2,40 @@
 (function () {
   "use strict";
 
-  // Adds `count` to the unread badge of the header's Notifications link (creating it if needed).
-  window.kindredNotified = function (count) {
-    var link = document.querySelector(".notifications-link");
-    if (!link || !count) return;
-    var unread = (parseInt(link.getAttribute("data-unread") || "0", 10) || 0) + count;
-    link.setAttribute("data-unread", String(unread));
-    var badge = link.querySelector(".notification-count");
+  // Moves a count badge inside `link` by `count` (negative: read elsewhere), from its data attribute.
+  function moveBadge(link, attribute, className, count) {
+    var total = Math.max(0, (parseInt(link.getAttribute(attribute) || "0", 10) || 0) + count);
+    link.setAttribute(attribute, String(total));
+    var badge = link.querySelector("." + className);
+    if (!total) {
+      if (badge) badge.parentNode.removeChild(badge);
+      return;
+    }
     if (!badge) {
       badge = document.createElement("span");
-      badge.className = "badge notification-count";
+      badge.className = "badge " + className;
       link.appendChild(document.createTextNode(" "));
       link.appendChild(badge);
     }
-    badge.textContent = unread >= 100 ? "99+" : String(unread);
+    badge.textContent = total >= 100 ? "99+" : String(total);
     var hidden = document.createElement("span");
     hidden.className = "visually-hidden";
-    hidden.textContent = " " + (link.getAttribute("data-label-unread") || "");
+    hidden.textContent = " " + (link.getAttribute(attribute === "data-unread" ? "data-label-unread" : "data-label-waiting") || "");
     badge.appendChild(hidden);
+  }
+
+  // Adds `count` (negative when notifications were read for this member: an item a leader dealt with) to the
+  // header's unread badge, and, when the change is about a community's review queue (`review`, its slug), to
+  // that queue's badge on the page.
+  window.kindredNotified = function (count, review) {
+    if (!count) return;
+    var link = document.querySelector(".notifications-link");
+    if (link) moveBadge(link, "data-unread", "notification-count", count);
+    if (!review) return;
+    var queues = document.querySelectorAll(".review-link");
+    for (var i = 0; i < queues.length; i++) {
+      if (queues[i].getAttribute("data-community") === review) moveBadge(queues[i], "data-waiting", "review-count", count);
+    }
   };
 
   // Pages without a live script of their own open a small socket just for notifications.
@@ -34,7 +50,7 @@
       ws.onmessage = function (event) {
         var frame;
         try { frame = JSON.parse(event.data); } catch (e) { return; }
-        if (frame.type === "notify") window.kindredNotified(frame.count);
+        if (frame.type === "notify") window.kindredNotified(frame.count, frame.review);
       };
       ws.onclose = function (event) {
         if (event.code === 1008 || event.code === 4001) return;

@@ -46,7 +46,7 @@
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       if (frame.type === "thread" && String(frame.thread) === thread) refresh();
-      if (frame.type === "notify" && window.kindredNotified) window.kindredNotified(frame.count);
+      if (frame.type === "notify" && window.kindredNotified) window.kindredNotified(frame.count, frame.review);
     };
     ws.onclose = function (event) {
       if (socket !== ws || event.code === 1008 || event.code === 4001) return;

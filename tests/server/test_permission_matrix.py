@@ -82,6 +82,32 @@ async def _flagged_message(db: asyncpg.Connection, ids: dict[str, int]) -> dict[
     return {"item_id": message_id}
 
 
+async def _chat_message(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, Any]:
+    message_id = await _message(db, ids)
+    return {"seq": await db.fetchval("SELECT seq FROM room_messages WHERE id = $1", message_id)}
+
+
+async def _at_risk(db: asyncpg.Connection, ids: dict[str, int], kind: str) -> dict[str, Any]:
+    """A post or chat message of a member someone fears is at risk (an open at_risk flag)."""
+    if kind == "post":
+        item_id = (await _post(db, ids))["post_id"]
+    else:
+        item_id = await _message(db, ids)
+    await db.execute(
+        f"INSERT INTO flags (community_id, {kind}_id, subject_user_id, flagger_id, reason) VALUES ($1, $2, $3, $4, 'at_risk')",
+        ids["community"], item_id, ids["member"], ids["muted"],
+    )  # fmt: skip
+    return {"item_id": item_id}
+
+
+async def _at_risk_post(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, Any]:
+    return await _at_risk(db, ids, "post")
+
+
+async def _at_risk_message(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, Any]:
+    return await _at_risk(db, ids, "message")
+
+
 async def _tip(db: asyncpg.Connection, ids: dict[str, int]) -> dict[str, Any]:
     tip_id = await db.fetchval(
         "INSERT INTO tips (community_id, author_id, name, description) VALUES ($1, $2, 'Rest', 'Rest a lot') RETURNING id",
@@ -282,6 +308,28 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/c/{slug}/review/messages/{item_id:int}/dismiss"): case(MODERATORS, _flagged_message),
     # A reported private conversation goes to site admins, never to leaders.
     ("POST", "/admin/conversation-reports/{report_id:int}/resolve"): case(ADMINS, _conversation_report),
+    # Moderation from a message's own menu (server/routes/pages/message_moderation.py).
+    ("POST", "/c/{slug}/live/{room}/messages/{seq:int}/remove"): case(
+        MODERATORS, _chat_message, form={"reason": "Spam"}
+    ),
+    ("POST", "/c/{slug}/live/{room}/messages/{seq:int}/hold"): case(MODERATORS, _chat_message),
+    ("POST", "/c/{slug}/live/{room}/messages/{seq:int}/mute"): case(
+        MODERATORS, _chat_message, form={"scope": "room", "duration": "1h", "mute_reason": "Please pause"}
+    ),
+    ("POST", "/c/{slug}/posts/{post_id:int}/hold"): case(MODERATORS, _post),
+    ("POST", "/c/{slug}/posts/{post_id:int}/mute"): case(
+        MODERATORS, _post, form={"duration": "1h", "mute_reason": "Please pause"}
+    ),
+    # The crisis path (server/routes/pages/crisis.py).
+    **{
+        ("POST", f"/c/{{slug}}/review/{kind}s/{{item_id:int}}/{step}"): case(
+            MODERATORS,
+            _at_risk_post if kind == "post" else _at_risk_message,
+            form={"message": "We are here for you."} if step == "support" else {},
+        )
+        for kind in ("post", "message")
+        for step in ("reached-out", "support", "hand-over")
+    },
 }
 
 # Unsafe routes that are not moderation: what members do for themselves (their own rules are

@@ -56,6 +56,7 @@ class FlaggedItem:
     at_risk: bool
     escalated: bool
     first_flagged_at: datetime
+    reached_out_at: datetime | None = None  # the latest time a leader marked "I reached out" (crisis path)
     flags: list[FlagNote] = field(default_factory=list)
 
 
@@ -183,7 +184,7 @@ _ITEMS = f"""
     WITH open_items AS (
         SELECT f.community_id, f.post_id, f.message_id, min(f.subject_user_id) AS subject_user_id,
                bool_or(f.reason = 'at_risk') AS at_risk, bool_or(f.escalated_at IS NOT NULL) AS escalated,
-               min(f.created_at) AS first_flagged_at
+               min(f.created_at) AS first_flagged_at, max(f.reached_out_at) AS reached_out_at
         FROM flags f
         WHERE f.status = 'open' AND ($1::bigint IS NULL OR f.community_id = $1)
         GROUP BY f.community_id, f.post_id, f.message_id
@@ -200,7 +201,7 @@ _ITEMS = f"""
                coalesce(p.body_md, m.body, '') AS body, coalesce(p.state, m.state) AS state,
                coalesce(p.state_reason, m.state_reason, '') AS state_reason,
                t.id AS thread_id, t.title AS thread_title, r.slug AS room_slug, r.name AS room_name, m.seq,
-               o.at_risk, o.escalated, o.first_flagged_at
+               o.at_risk, o.escalated, o.first_flagged_at, o.reached_out_at
         FROM open_items o
         JOIN communities c ON c.id = o.community_id
         LEFT JOIN users su ON su.id = o.subject_user_id {membership_of("sm", "o.community_id", "su")}
@@ -271,3 +272,48 @@ async def open_count(connection: asyncpg.Connection, community_id: int) -> int:
         "SELECT count(*) FROM flags WHERE community_id = $1 AND status = 'open'", community_id
     )
     return count
+
+
+async def at_risk_flaggers(connection: asyncpg.Connection, *, post_id: int | None, message_id: int | None) -> list[int]:
+    """Members with an open "someone may be at risk" flag on the item."""
+    records = await connection.fetch(
+        """SELECT DISTINCT flagger_id FROM flags
+           WHERE status = 'open' AND reason = 'at_risk' AND flagger_id IS NOT NULL AND (post_id = $1 OR message_id = $2)
+           ORDER BY flagger_id""",
+        post_id,
+        message_id,
+    )
+    return [record["flagger_id"] for record in records]
+
+
+async def mark_reached_out(
+    connection: asyncpg.Connection, *, post_id: int | None, message_id: int | None, by: int
+) -> None:
+    """A leader reached out to the person an item's open flags fear for."""
+    await connection.execute(
+        """UPDATE flags SET reached_out_by = $3, reached_out_at = now()
+           WHERE status = 'open' AND (post_id = $1 OR message_id = $2)""",
+        post_id,
+        message_id,
+        by,
+    )
+
+
+async def escalate_item(connection: asyncpg.Connection, *, post_id: int | None, message_id: int | None) -> int:
+    """Escalate an item's open flags to the site admins now (a leader handed it over); how many were not yet."""
+    result = await connection.execute(
+        """UPDATE flags SET escalated_at = now()
+           WHERE status = 'open' AND escalated_at IS NULL AND (post_id = $1 OR message_id = $2)""",
+        post_id,
+        message_id,
+    )
+    return int(result.split()[-1])
+
+
+async def open_escalated(connection: asyncpg.Connection, community_id: int) -> bool:
+    """Whether the community still has an open flag escalated to the site admins."""
+    found: bool = await connection.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM flags WHERE community_id = $1 AND status = 'open' AND escalated_at IS NOT NULL)",
+        community_id,
+    )
+    return found

@@ -31,17 +31,20 @@ class Standing:
     # that stands for them in live frames while they use it.
     pseudonym: str | None = None
     alias: int | None = None
+    # The mute in force is for one room only (a room's standing counts it; the community's does not).
+    mute_room_id: int | None = None
 
 
 NO_STANDING = Standing(None, False, 0, None, "", False, "")
 
 
-def standing_sql(community_id: str, user_id: str) -> str:
+def standing_sql(community_id: str, user_id: str, room_id: str = "NULL") -> str:
     """SQL: the one-row standing of user `user_id` in community `community_id` (SQL expressions), no row when
-    either is missing. Other queries embed it as a lateral join (a thread with its reader's standing, in one
+    either is missing; with `room_id`, the standing in that room (a mute scoped to it counts too). Other queries embed it as a lateral join (a thread with its reader's standing, in one
     round trip); its own aliases start with "st_" so they never hide the outer query's."""
     return f"""SELECT st_m.role, st_u.is_admin, coalesce(st_m.approved_posts, 0) AS approved_posts,
                   st_mute.ends_at AS mute_ends, st_mute.id AS mute_id, coalesce(st_mute.reason, '') AS mute_reason,
+                  st_mute.room_id AS mute_room_id,
                   st_ban.id AS ban_id, coalesce(st_ban.reason, '') AS ban_reason,
                   (st_c.hold_first_posts AND coalesce(st_m.approved_posts, 0) < st_c.hold_release_after
                    AND coalesce(st_m.role, '') <> 'leader' AND NOT st_u.is_admin
@@ -51,10 +54,10 @@ def standing_sql(community_id: str, user_id: str) -> str:
            JOIN communities st_c ON st_c.id = {community_id}
            LEFT JOIN memberships st_m ON st_m.community_id = st_c.id AND st_m.user_id = st_u.id
            LEFT JOIN LATERAL (
-               SELECT id, ends_at, reason FROM sanctions
+               SELECT id, ends_at, reason, room_id FROM sanctions
                WHERE community_id = st_c.id AND user_id = st_u.id AND kind = 'mute' AND lifted_at IS NULL
-                 AND (ends_at IS NULL OR ends_at > now())
-               ORDER BY ends_at DESC NULLS FIRST LIMIT 1) st_mute ON true
+                 AND (ends_at IS NULL OR ends_at > now()) AND (room_id IS NULL OR room_id = {room_id})
+               ORDER BY ends_at DESC NULLS FIRST, room_id NULLS FIRST LIMIT 1) st_mute ON true
            LEFT JOIN LATERAL (
                SELECT id, reason FROM sanctions
                WHERE community_id = st_c.id AND user_id = st_u.id AND kind = 'ban' AND lifted_at IS NULL
@@ -71,6 +74,7 @@ _STANDING_COLUMNS = (
     "mute_ends",
     "mute_id",
     "mute_reason",
+    "mute_room_id",
     "ban_id",
     "ban_reason",
     "needs_review",
@@ -107,11 +111,19 @@ def standing_from_values(values: asyncpg.Record | Mapping[str, Any] | None) -> S
         needs_review=bool(values["needs_review"]),
         pseudonym=values["pseudonym"],
         alias=values["alias"],
+        mute_room_id=values["mute_room_id"],
     )
 
 
-async def standing(connection: asyncpg.Connection, community_id: int, user_id: int) -> Standing:
-    return standing_from_values(await connection.fetchrow(standing_sql("$1", "$2"), community_id, user_id))
+async def standing(
+    connection: asyncpg.Connection, community_id: int, user_id: int, room_id: int | None = None
+) -> Standing:
+    """The member's standing in the community, or in one of its rooms (room-scoped mutes count there)."""
+    if room_id is None:
+        return standing_from_values(await connection.fetchrow(standing_sql("$1", "$2"), community_id, user_id))
+    return standing_from_values(
+        await connection.fetchrow(standing_sql("$1", "$2", "$3::bigint"), community_id, user_id, room_id)
+    )
 
 
 async def join(connection: asyncpg.Connection, community_id: int, user_id: int) -> bool:

@@ -13,6 +13,10 @@ from server.db.queries.names import membership_of, shown_name, shown_username
 
 # Kinds a member can switch off (the ones the forum creates); other engineers add their own.
 FORUM_KINDS = ("reply", "mention", "answer", "accepted", "welcome", "introduction")
+# Kinds that tell leaders (or site admins) something waits for them: a held post or message, a proposal
+# (review), a flag, someone at risk (crisis). They go in the email digest unless switched off.
+WAITING_KINDS = ("review", "flag", "crisis")
+_WAITING_IN = "(" + ", ".join(f"'{kind}'" for kind in WAITING_KINDS) + ")"
 # The header shows "99+" past this: counting further would cost more and tell nobody anything.
 UNREAD_CAP = 100
 
@@ -204,8 +208,12 @@ async def set_preferences(connection: asyncpg.Connection, user_id: int, chosen: 
     )
 
 
+# Email is opt-in per kind, except what waits for a leader or admin: opt-out (leaders are never left waiting).
 _DIGESTIBLE = f"""n.read_at IS NULL AND n.emailed_at IS NULL AND {_VISIBLE}
-    AND EXISTS (SELECT 1 FROM notification_preferences np WHERE np.user_id = n.user_id AND np.kind = n.kind AND np.email)"""
+    AND (EXISTS (SELECT 1 FROM notification_preferences np WHERE np.user_id = n.user_id AND np.kind = n.kind AND np.email)
+         OR (n.kind IN {_WAITING_IN}
+             AND NOT EXISTS (SELECT 1 FROM notification_preferences np
+                             WHERE np.user_id = n.user_id AND np.kind = n.kind AND NOT np.email)))"""
 
 
 async def digest_recipients(connection: asyncpg.Connection) -> list[DigestRecipient]:
@@ -310,3 +318,32 @@ async def room_readers_named(connection: asyncpg.Connection, room_id: int, names
         [name.lower() for name in names],
     )
     return [record["id"] for record in records]
+
+
+async def settle_item(connection: asyncpg.Connection, community_id: int | None, item: str) -> dict[int, int]:
+    """Mark read every unread notification about one waiting item (data.item, e.g. "message:12"), for everyone
+    it went to; returns how many per member."""
+    records = await connection.fetch(
+        """WITH settled AS (
+               UPDATE notifications SET read_at = now()
+               WHERE community_id IS NOT DISTINCT FROM $1 AND data ? 'item' AND data->>'item' = $2
+                 AND read_at IS NULL
+               RETURNING user_id)
+           SELECT user_id, count(*) AS count FROM settled GROUP BY user_id""",
+        community_id,
+        item,
+    )
+    return {record["user_id"]: record["count"] for record in records}
+
+
+async def waiting_count(connection: asyncpg.Connection, user_id: int, community_id: int) -> int:
+    """The member's unread notifications about items waiting in this community's review queue (capped)."""
+    count: int = await connection.fetchval(
+        f"""SELECT count(*) FROM (
+                SELECT 1 FROM notifications n
+                WHERE n.user_id = $1 AND n.community_id = $2 AND n.read_at IS NULL AND n.data ? 'item'
+                LIMIT {UNREAD_CAP}) AS waiting""",
+        user_id,
+        community_id,
+    )
+    return count

@@ -196,7 +196,7 @@ _BY_NAMES = f"""{_BY_NAMES_SELECT}
 # Every live frame that acts in a room needs the member's standing there too: one round trip for both.
 _BY_NAMES_WITH_STANDING = f"""{_BY_NAMES_SELECT}, {standing_columns("st")}
     FROM rooms r JOIN communities c ON c.id = r.community_id
-    LEFT JOIN LATERAL ({standing_sql("r.community_id", "$3")}) st ON true
+    LEFT JOIN LATERAL ({standing_sql("r.community_id", "$3", "r.id")}) st ON true
     WHERE c.slug = $1 AND r.slug = $2"""
 
 

@@ -103,6 +103,7 @@ def _show(
         "room_unread": view.room_unread,
         "room_list": view.rooms,
         "me": view.me,
+        "review_waiting": view.review_waiting,
         "notice": notice_text(notice_key),
         "joined": notice_key == "joined" and view.actor.is_member,
         "errors": errors or {},

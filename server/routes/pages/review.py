@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.actions import communities, review, thread_moderation
+from server.actions import communities, moderation, review, thread_moderation
 from server.actions import flags as flag_actions
 from server.actions.access import require_moderator
 from server.errors import AppError, returns_to_form
@@ -109,7 +109,13 @@ async def _hide_form(request: Request, reason: str = "", error: str | None = Non
     return render(
         request,
         "moderation/hide_post.html",
-        {"community": community, "post": place, "reason": reason, "error": error},
+        {
+            "community": community,
+            "post": place,
+            "reason": reason,
+            "error": error,
+            "durations": [*moderation.MUTE_CHOICES, "until_lifted"],
+        },
         status=status,
     )
 

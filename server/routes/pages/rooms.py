@@ -35,6 +35,7 @@ async def room_page(request: Request) -> Response:
             "last_read_seq": page.last_read_seq,
             "muted_notice": page.muted_notice,
             "review_note": page.review_note,
+            "review_waiting": page.review_waiting,
             # Slow mode as this member meets it: seconds between messages, and the wait left now.
             "slow_mode": 0 if page.actor.can_moderate else page.room.slow_mode_seconds,
             "slow_wait": await chat.slow_mode_wait(request.app.state.limiter, page.room, page.actor)

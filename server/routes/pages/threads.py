@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import auth
-from server.actions import posts, questions, reactions, threads
+from server.actions import posts, questions, reactions, rooms, threads
 from server.actions.threads import ThreadView
 from server.errors import AppError, bad_request, returns_to_form
 from server.i18n import _
@@ -38,6 +38,7 @@ async def _thread_response(
     error: str | None = None,
     quote_id: int = 0,
     status: int = 200,
+    review_note: str = "",
 ) -> Response:
     context = page_context(
         view.place,
@@ -50,6 +51,7 @@ async def _thread_response(
         reply_error=error,
         quote=_quoted(view, quote_id) if quote_id else None,
         posts_html=fragments.posts_html(environment(request), view, after),
+        review_note=review_note,
     )
     return render(request, "forum/thread.html", context, status=status)
 
@@ -61,7 +63,9 @@ async def thread_page(request: Request) -> Response:
         view = await threads.view_thread(
             connection, auth.current_user(request), request.path_params["thread_id"], slug=slug_of(request), after=after
         )
-    return await _thread_response(request, view, after=after, quote_id=quote_id)
+        # A held thread tells its author what happens next, and roughly when.
+        note = await rooms.review_note(connection, view.place.actor) if view.thread.state == "held" else ""
+    return await _thread_response(request, view, after=after, quote_id=quote_id, review_note=note)
 
 
 async def reply(request: Request) -> Response:

@@ -238,3 +238,30 @@ async def test_an_expired_mute_no_longer_stops_writing(db: asyncpg.Connection) -
     assert community is not None
     muted = (await _actors(db, ids))["muted"]
     assert access.can_write(muted, community)
+
+
+async def test_a_mute_scoped_to_a_room_counts_in_that_rooms_actor_only(db: asyncpg.Connection) -> None:
+    cast = await create_cast(db)
+    main = await db.fetchval("SELECT id FROM rooms WHERE community_id = $1 AND is_main", cast["community"])
+    other = await db.fetchval(
+        "INSERT INTO rooms (community_id, slug, name) VALUES ($1, 'parents', 'Parents') RETURNING id", cast["community"]
+    )
+    await db.execute(
+        """INSERT INTO sanctions (community_id, user_id, kind, reason, room_id, ends_at)
+           VALUES ($1, $2, 'mute', 'Pause', $3, now() + interval '1 hour')""",
+        cast["community"], cast["member"], main,
+    )  # fmt: skip
+    community = await communities.by_id(db, cast["community"])
+    member = await users.by_id(db, cast["member"])
+    assert community is not None and member is not None
+    in_main = await access.actor_for(db, member, cast["community"], room_id=main)
+    in_other = await access.actor_for(db, member, cast["community"], room_id=other)
+    in_forum = await access.actor_for(db, member, cast["community"])
+    assert not access.can_write(in_main, community)
+    assert access.can_write(in_other, community) and access.can_write(in_forum, community)
+    assert (access.muted_notice(in_main) or "").startswith("You are muted in this room until")
+    assert access.muted_notice(in_forum) is None
+    # A community-wide mute counts in every room too.
+    muted = await users.by_id(db, cast["muted"])
+    assert muted is not None
+    assert not access.can_write(await access.actor_for(db, muted, cast["community"], room_id=other), community)

@@ -105,7 +105,9 @@ async def test_approval_opens_the_community_with_a_main_room_and_tells_the_propo
     assert decided.status == "approved" and decided.community_status == "active"
     room = await db.fetchrow("SELECT slug, name, is_main FROM rooms WHERE community_id = $1", proposal.community_id)
     assert room is not None and dict(room) == {"slug": "main", "name": "Main room", "is_main": True}
-    note = await db.fetchrow("SELECT user_id, kind, community_id, actor_id, data FROM notifications")
+    note = await db.fetchrow(
+        "SELECT user_id, kind, community_id, actor_id, data FROM notifications WHERE kind = 'proposal'"
+    )
     assert (note["user_id"], note["kind"], note["community_id"], note["actor_id"]) == (
         proposer.id,
         "proposal",
@@ -146,7 +148,7 @@ async def test_a_proposal_is_decided_only_once(db: asyncpg.Connection) -> None:
         await proposals.do_decide(db, admin, proposal.id, "decline", "changed my mind")
     assert again.value.status == 409
     assert await db.fetchval("SELECT status FROM communities WHERE id = $1", proposal.community_id) == "active"
-    assert await db.fetchval("SELECT count(*) FROM notifications") == 1
+    assert await db.fetchval("SELECT count(*) FROM notifications WHERE kind = 'proposal'") == 1
 
 
 @pytest.mark.parametrize("who", ["anonymous", "proposer", "other", "leader"])
@@ -298,3 +300,17 @@ async def test_a_catalogue_name_too_long_for_another_name_is_left_out_rather_tha
     proposer, _admin, _other = await _people(db)
     proposal = await proposals.do_propose(db, proposer, _input("A shorter name", synonyms="", codes=longest[0]))
     assert proposal.synonyms == [] and proposal.codes == [longest[0]]
+
+
+async def test_the_site_admins_are_told_of_a_proposal_until_one_of_them_decides_it(db: asyncpg.Connection) -> None:
+    proposer, admin, _other = await _people(db)
+    proposal = await proposals.do_propose(db, proposer, _input())
+    waiting = await db.fetchrow("SELECT user_id, kind, data, read_at FROM notifications")
+    assert (waiting["user_id"], waiting["kind"], waiting["data"]["item"]) == (
+        admin.id,
+        "review",
+        f"proposal:{proposal.id}",
+    )
+    assert waiting["read_at"] is None
+    await proposals.do_decide(db, admin, proposal.id, "approve", "")
+    assert await db.fetchval("SELECT read_at FROM notifications WHERE kind = 'review'") is not None
