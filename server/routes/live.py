@@ -82,8 +82,6 @@ class LiveSession:
                 await self.typing(frame)
             elif isinstance(frame, protocol.Read):
                 await self.read(frame)
-            elif isinstance(frame, protocol.Remove):
-                await self.remove(frame)
             elif isinstance(frame, live_messages.ChangeFrame):
                 await live_messages.handle(self, frame)
             elif isinstance(frame, protocol.Ping):
@@ -341,18 +339,6 @@ class LiveSession:
         community_slug, _sep, room_slug = frame.room.partition("/")
 
         await self._db(lambda connection: chat.do_mark_read(connection, user, community_slug, room_slug, frame.seq))
-
-    async def remove(self, frame: protocol.Remove) -> None:
-        self._joined(frame.room)
-        community_slug, _sep, room_slug = frame.room.partition("/")
-
-        async def work(connection: DbConnection) -> None:
-            found, actor = await chat.room_for(connection, self.client.user, community_slug, room_slug)
-            await chat.do_remove_message(
-                connection, actor, found.room, community_slug=found.community_slug, seq=frame.seq, reason=frame.reason
-            )
-
-        await self._db(work)
 
 
 def origin_allowed(websocket: WebSocket) -> bool:

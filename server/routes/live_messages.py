@@ -1,5 +1,5 @@
-"""The /ws frames about messages beyond sending them: the author's edit and delete, reactions, leaders' edit
-history, and the names a writer may @mention."""
+"""The /ws frames about messages beyond sending them: the author's edit and delete, reactions, leaders'
+removal and edit history, and the names a writer may @mention."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from server.actions import DbConnection, chat
 from server.actions.access import User
 from server.live import shown_id
 
-ChangeFrame = protocol.EditMessage | protocol.DeleteMessage | protocol.React | protocol.AskEdits | protocol.FindMembers
+ChangeFrame = (
+    protocol.EditMessage
+    | protocol.DeleteMessage
+    | protocol.Remove
+    | protocol.React
+    | protocol.AskEdits
+    | protocol.FindMembers
+)
 
 
 class Session(Protocol):
@@ -49,6 +56,10 @@ async def handle(session: Session, frame: ChangeFrame) -> None:
         elif isinstance(frame, protocol.DeleteMessage):
             await chat.do_delete_message(
                 connection, actor, room, community_slug=found.community_slug, community=community, seq=frame.seq
+            )
+        elif isinstance(frame, protocol.Remove):
+            await chat.do_remove_message(
+                connection, actor, room, community_slug=found.community_slug, seq=frame.seq, reason=frame.reason
             )
         elif isinstance(frame, protocol.React):
             await chat.do_react(
