@@ -100,7 +100,7 @@
         if (frame.type === "room_activity") onActivity(frame);
         else if (frame.type === "watching" && frame.topic === "rooms:" + slug) list.setAttribute("data-live", "1");
         else if (frame.type === "unread") onUnread(frame);
-        else if (frame.type === "notify" && forwardNotify && window.kindredNotified) window.kindredNotified(frame.count);
+        else if (frame.type === "notify" && forwardNotify && window.kindredNotified) window.kindredNotified(frame.count, frame.review);
       };
       ws.onclose = function (event) {
         list.removeAttribute("data-live");
