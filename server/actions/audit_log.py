@@ -44,13 +44,17 @@ def _visibility(value: Any) -> str:
 
 def _mute(entry: AuditEntry) -> str:
     ends = entry.details.get("ends_at")
+    room = str(entry.details.get("room") or "")
     if not ends:
-        return _("muted %(member)s until a leader lifts it") % {"member": _member(entry)}
-    try:
-        when = format_time(datetime.fromisoformat(str(ends)), WHEN_FORMAT)
-    except ValueError:
-        when = str(ends)
-    return _("muted %(member)s until %(time)s") % {"member": _member(entry), "time": when}
+        what = _("muted %(member)s until a leader lifts it") % {"member": _member(entry)}
+    else:
+        try:
+            when = format_time(datetime.fromisoformat(str(ends)), WHEN_FORMAT)
+        except ValueError:
+            when = str(ends)
+        what = _("muted %(member)s until %(time)s") % {"member": _member(entry), "time": when}
+    # A mute scoped to one room (set from a message's menu) names it.
+    return _("%(what)s, in the room %(room)s") % {"what": what, "room": room} if room else what
 
 
 def _slow_mode(entry: AuditEntry) -> str:
@@ -115,6 +119,11 @@ def _detail(message: Callable[[], str], key: str) -> Callable[[AuditEntry], str]
 SENTENCES: dict[str, Callable[[AuditEntry], str]] = {
     "remove_message": _simple(lambda: _("removed a message from %(member)s")),
     "hide_post": _simple(lambda: _("hid a post by %(member)s")),
+    "hold_message": _simple(lambda: _("sent a chat message from %(member)s back for review")),
+    "hold_post": _simple(lambda: _("sent a post by %(member)s back for review")),
+    "crisis_reached_out": _simple(lambda: _("reached out to %(member)s, who may be at risk")),
+    "crisis_support": _simple(lambda: _("wrote privately to %(member)s, who may be at risk")),
+    "crisis_handover": _simple(lambda: _("handed the care of %(member)s, who may be at risk, over to site admins")),
     "restore_post": _simple(lambda: _("restored a post by %(member)s")),
     "approve_post": _simple(lambda: _("approved a held post by %(member)s")),
     "reject_post": _simple(lambda: _("declined a held post by %(member)s")),

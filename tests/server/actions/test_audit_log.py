@@ -83,7 +83,14 @@ def test_slow_mode_removals_and_mutes_read_as_sentences_with_their_values() -> N
 def test_an_entry_about_a_deleted_account_and_an_action_added_later_still_read() -> None:
     gone = _entry("ban", target_name="", target_username="", target_user_id=None)
     assert _in("en", gone) == "banned a former member"
-    assert _in("en", _entry("crisis_reached_out", reason="called")) == "crisis_reached_out: called"
+    assert _in("en", _entry("added_next_year", reason="called")) == "added_next_year: called"
+
+
+def test_moderation_from_a_message_and_the_crisis_path_read_as_sentences() -> None:
+    assert _in("en", _entry("hold_message")) == "sent a chat message from Lucía back for review"
+    assert _in("fr", _entry("crisis_handover")).startswith("a confié aux administrateurs du site le suivi de Lucía")
+    room_mute = _entry("mute", details={"room": "Parents"})
+    assert _in("en", room_mute) == "muted Lucía until a leader lifts it, in the room Parents"
 
 
 def test_the_filter_reads_dates_as_whole_days_in_the_readers_time_zone_and_refuses_bad_input() -> None:
