@@ -32,6 +32,9 @@ LOGIN_FAILURES_PER_ACCOUNT = Limit("login-account", 8, 5 * 60)
 REGISTRATIONS_PER_IP = Limit("register-ip", 10, 60 * 60)
 POSTS_PER_USER = Limit("posts", 20, 10 * 60)
 MESSAGES_PER_USER = Limit("messages", 30, 10)
+# Each reaction goes to everyone in the room: a minute of thanking a whole conversation is about 40,
+# a script toggling one message to flood the room is far more.
+REACTIONS_PER_USER = Limit("reactions", 60, 60)
 # Requests to connect with other families: a handful a day is a family reaching out, more is a broadcast.
 FAMILY_REQUESTS_PER_USER = Limit("family-requests", 20, 24 * 60 * 60)
 

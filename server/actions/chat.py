@@ -19,7 +19,7 @@ from server.db.queries.rooms import Room, RoomInCommunity
 from server.db.queries.users import User
 from server.errors import InvalidInput, NotFound, RateLimited, bad_request, not_found
 from server.i18n import _, ngettext
-from server.ratelimit import MESSAGES_PER_USER, RateLimiter
+from server.ratelimit import MESSAGES_PER_USER, REACTIONS_PER_USER, RateLimiter
 
 MAX_BODY_CHARS = 4000
 MAX_CLIENT_ID_CHARS = 64
@@ -328,6 +328,7 @@ REACTION_KINDS = ("helped", "thanks")
 
 async def do_react(
     connection: asyncpg.Connection,
+    limiter: RateLimiter,
     actor: Actor,
     room: Room,
     *,
@@ -340,7 +341,7 @@ async def do_react(
     """The member's reaction becomes `kind` (on; it replaces their other kind) or is taken back (off).
 
     The forum's set and rules: one reaction per member per message, never to one's own. Repeating a
-    frame changes nothing and tells nobody.
+    frame changes nothing and tells nobody, but counts against the member's reaction allowance.
     """
     if kind not in REACTION_KINDS:
         raise bad_request(_("Choose “I helped” or “thank you”."))
@@ -350,6 +351,8 @@ async def do_react(
         raise not_found(_("That message does not exist."))
     if message.author_id == user.id:
         raise bad_request(_("You cannot react to your own message."))
+    if not await limiter.hit(REACTIONS_PER_USER, str(user.id)):
+        raise RateLimited(_("You are reacting very quickly; please wait a moment."))
     async with events.unit_of_work(connection):
         # Marking the message changed first locks its row: reactions to it are counted one at a time.
         await message_reactions.touch(connection, message.id)

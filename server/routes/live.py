@@ -43,7 +43,7 @@ def _error(code: protocol.ErrorCode, message: str, ref: str | None = None) -> st
 class LiveSession:
     """One socket's conversation with the server, after the upgrade was accepted."""
 
-    __slots__ = ("app", "client", "connection", "live", "websocket")
+    __slots__ = ("app", "client", "connection", "limiter", "live", "websocket")
 
     def __init__(self, websocket: WebSocket, live: LiveService, client: Client) -> None:
         self.websocket = websocket
@@ -51,6 +51,7 @@ class LiveSession:
         self.live = live
         self.client = client
         self.connection = client.connection
+        self.limiter: ratelimit.RateLimiter = websocket.app.state.limiter
 
     @property
     def user(self) -> User | None:
@@ -118,7 +119,7 @@ class LiveSession:
         # A join answers with history: a read like a page, counted against the same allowance.
         address = self.websocket.client
         await ratelimit.check_read(
-            self.app.state.limiter,
+            self.limiter,
             self.app.state.read_limits,
             session_hash=self.client.session_hash,
             ip=address.host if address else None,
@@ -268,7 +269,7 @@ class LiveSession:
             return
         self._joined(frame.room)
         community_slug, _sep, room_slug = frame.room.partition("/")
-        limiter = self.app.state.limiter
+        limiter = self.limiter
 
         async def work(connection: DbConnection) -> None:
             found, actor = await chat.room_for(connection, self.client.user, community_slug, room_slug)

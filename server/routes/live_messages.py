@@ -10,6 +10,7 @@ from channels import protocol
 from server.actions import DbConnection, chat
 from server.actions.access import User
 from server.live import shown_id
+from server.ratelimit import RateLimiter
 
 ChangeFrame = (
     protocol.EditMessage
@@ -26,6 +27,8 @@ class Session(Protocol):
 
     @property
     def user(self) -> User | None: ...
+
+    limiter: RateLimiter
 
     def send(self, text: str) -> None: ...
 
@@ -64,6 +67,7 @@ async def handle(session: Session, frame: ChangeFrame) -> None:
         elif isinstance(frame, protocol.React):
             await chat.do_react(
                 connection,
+                session.limiter,
                 actor,
                 room,
                 community_slug=found.community_slug,

@@ -7,6 +7,7 @@ import asyncpg
 import httpx
 import pytest
 
+from server.ratelimit import REACTIONS_PER_USER
 from tests.factories import add_member, add_sanction, create_community, create_session, create_user
 from tests.harness import LiveServer
 from tests.live_client import Frame, LiveClient
@@ -290,6 +291,22 @@ async def test_reacting_to_ones_own_message_or_while_muted_or_signed_out_is_refu
     for who, (client, code) in cases.items():
         answer = await _answer(client, react, {"reactions"})
         assert answer["type"] == "error" and answer["code"] == code, who
+    assert await db.fetchval("SELECT count(*) FROM room_message_reactions") == 0
+
+
+async def test_a_member_toggling_reactions_past_the_allowance_is_told_to_wait_and_the_room_hears_nothing_more(
+    server: LiveServer, db: asyncpg.Connection, community: int
+) -> None:
+    lucia = await _joined(server, await _member(db, "lucia"))
+    amara = await _joined(server, await _member(db, "amara"))
+    await lucia.say(ROOM, "The appointment went well")
+    for number in range(REACTIONS_PER_USER.count):
+        frame = {"type": "react", "room": ROOM, "seq": 1, "kind": "thanks", "on": number % 2 == 0}
+        assert (await _answer(amara, frame, {"reactions"}))["type"] == "reactions"
+    heard = len(lucia.frames)
+    refused = await _answer(amara, {"type": "react", "room": ROOM, "seq": 1, "kind": "thanks"}, {"reactions"})
+    assert refused["type"] == "error" and refused["code"] == "rate_limited"
+    assert [f for f in lucia.frames[heard:] + await _pong(lucia) if f["type"] == "reactions"] == []
     assert await db.fetchval("SELECT count(*) FROM room_message_reactions") == 0
 
 
