@@ -98,3 +98,13 @@ async def test_a_conversation_page_sends_without_javascript_once_per_form(
     assert empty.status_code == 400 and page_problems(empty.text) == []
     listed = await client.get("/conversations")
     assert f"/conversations/{conversation}" in listed.text and page_problems(listed.text) == []
+
+
+async def test_the_header_leads_a_signed_in_member_to_their_private_conversations_and_a_visitor_nowhere(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    await create_cast(db)
+    assert 'href="/conversations"' not in (await client.get("/")).text
+    await login(client, "member")
+    home = await client.get("/")
+    assert '<a href="/conversations">Private messages</a>' in home.text and page_problems(home.text) == []
