@@ -230,6 +230,12 @@ def can_read_conversation(actor: Actor, *, participant: bool, status: str) -> bo
     return participant and status == "accepted" and actor.is_member and not actor.standing.banned
 
 
+def can_report_conversation(*, participant: bool, status: str) -> bool:
+    """Reporting a conversation to site admins: either participant, while it is open and after it ended (a
+    block ends it, and the one who blocked may still need the site admins to read what was said)."""
+    return participant and status in ("accepted", "ended")
+
+
 def can_send_in_conversation(actor: Actor, community: Where, *, participant: bool, status: str) -> bool:
     """Writing in a conversation: can_read_conversation, in good standing (not muted), in an active community."""
     return (
@@ -405,6 +411,14 @@ def require_conversation(actor: Actor, *, participant: bool, status: str) -> Use
     """can_read_conversation: to everyone else (leaders and site admins included) it does not exist."""
     user = require_signed_in(actor)
     if not can_read_conversation(actor, participant=participant, status=status):
+        raise not_found(_("There is no such conversation."))
+    return user
+
+
+def require_report_conversation(actor: Actor, *, participant: bool, status: str) -> User:
+    """can_report_conversation: to anyone else it does not exist."""
+    user = require_signed_in(actor)
+    if not can_report_conversation(participant=participant, status=status):
         raise not_found(_("There is no such conversation."))
     return user
 

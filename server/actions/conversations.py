@@ -82,10 +82,11 @@ async def open_conversation(connection: asyncpg.Connection, user: User | None, c
     return Opened(found, actor, state)
 
 
-async def mine(connection: asyncpg.Connection, user: User | None) -> list[Connection]:
-    """The member's open conversations, in every community, each other person under their name there."""
+async def mine(connection: asyncpg.Connection, user: User | None, *, ended: bool = False) -> list[Connection]:
+    """The member's open conversations (or, `ended`, those that ended and may still be reported), in every
+    community, each other person under their name there."""
     member = access.require_signed_in(Actor(user, 0, access.ANONYMOUS))
-    return await families.connections_of(connection, member.id, statuses=("accepted",))
+    return await families.connections_of(connection, member.id, statuses=("ended",) if ended else ("accepted",))
 
 
 async def history(connection: asyncpg.Connection, opened: Opened) -> list[Message]:
@@ -208,12 +209,15 @@ def check_reason(reason: str, *, required: bool) -> str:
 
 
 async def do_report(connection: asyncpg.Connection, user: User | None, conversation_id: int, reason: str) -> int:
-    """A participant reports the conversation to site admins (never to leaders): the report hands them the
-    messages up to now, and every site admin is notified."""
+    """A participant reports the conversation to site admins (never to leaders), while it is open or after it
+    ended: the report hands them the messages up to now, and every site admin is notified."""
     clean = check_reason(reason, required=True)
-    opened = await open_conversation(connection, user, conversation_id)
+    found = await families.connection_for(connection, conversation_id, user.id) if user else None
+    reporter = access.require_report_conversation(
+        Actor(user, 0, access.ANONYMOUS), participant=found is not None, status=found.status if found else ""
+    )
     async with events.unit_of_work(connection):
-        report_id = await conversations.create_report(connection, conversation_id, opened.actor.user_id, clean)
+        report_id = await conversations.create_report(connection, conversation_id, reporter.id, clean)
         admins = await conversations.admin_ids(connection)
         await notifications.create(
             connection,
@@ -221,7 +225,7 @@ async def do_report(connection: asyncpg.Connection, user: User | None, conversat
             community_id=None,
             thread_id=None,
             post_id=None,
-            actor_id=opened.actor.user_id,
+            actor_id=reporter.id,
             data={"event": "reported", "url": f"/admin/conversation-reports/{report_id}"},
         )
     return report_id

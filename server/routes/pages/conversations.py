@@ -27,14 +27,29 @@ def _notice(request: Request) -> str | None:
     return notice() if notice else None
 
 
-async def list_page(request: Request) -> Response:
+async def _list_page(
+    request: Request, *, reporting: int | None = None, draft: str = "", error: str = "", status: int = 200
+) -> Response:
     async with request.app.state.db.acquire() as connection:
         mine = await conversations.mine(connection, request.state.user)
-    return render(request, "conversations/list.html", {"conversations": mine, "notice": _notice(request)})
+        ended = await conversations.mine(connection, request.state.user, ended=True)
+    context = {
+        "conversations": mine,
+        "ended": ended,
+        "notice": _notice(request),
+        "reporting": reporting,
+        "draft": draft,
+        "error": error,
+    }
+    return render(request, "conversations/list.html", context, status=status)
+
+
+async def list_page(request: Request) -> Response:
+    return await _list_page(request)
 
 
 async def _conversation_page(
-    request: Request, *, draft: str = "", errors: dict[str, str] | None = None, status: int = 200
+    request: Request, *, draft: str = "", reason: str = "", errors: dict[str, str] | None = None, status: int = 200
 ) -> Response:
     conversation_id = request.path_params["conversation_id"]
     async with request.app.state.db.acquire() as connection:
@@ -47,6 +62,7 @@ async def _conversation_page(
         "me": opened.my_id,
         "last_seq": history[-1].seq if history else opened.conversation.last_seq,
         "draft": draft,
+        "reason": reason,
         "errors": errors or {},
         "client_id": secrets.token_hex(8),
         "notice": _notice(request),
@@ -81,16 +97,25 @@ async def send_message(request: Request) -> Response:
 
 
 async def report(request: Request) -> Response:
+    """From the conversation's page, or, once it ended, from the list of one's conversations (`from=list`)."""
     form = await read_form(request)
     conversation_id = request.path_params["conversation_id"]
+    reason = text(form, "reason", 2000)
+    from_list = form.get("from") == "list"
     async with request.app.state.db.acquire() as connection:
         try:
-            await conversations.do_report(connection, request.state.user, conversation_id, text(form, "reason", 2000))
+            await conversations.do_report(connection, request.state.user, conversation_id, reason)
         except AppError as error:
             if not returns_to_form(error):
                 raise
-            return await _conversation_page(request, errors={"reason": error.message}, status=error.status)
-    return redirect(f"/conversations/{conversation_id}?done=reported")
+            if from_list:
+                return await _list_page(
+                    request, reporting=conversation_id, draft=reason, error=error.message, status=error.status
+                )
+            return await _conversation_page(
+                request, reason=reason, errors={"reason": error.message}, status=error.status
+            )
+    return redirect("/conversations?done=reported" if from_list else f"/conversations/{conversation_id}?done=reported")
 
 
 async def block(request: Request) -> Response:

@@ -108,3 +108,28 @@ async def test_a_report_needs_a_reason_and_only_site_admins_read_it(db: asyncpg.
     assert refused.value.status == 403
     admin = await _user(db, await create_user(db, "root", admin=True))
     assert (await conversations.report_for_admins(db, admin, report)).report.reason == "Unkind"
+
+
+async def test_a_participant_may_still_report_a_conversation_after_blocking_and_nobody_else_ever(
+    db: asyncpg.Connection, limiter: RateLimiter
+) -> None:
+    ids = await _conversation(db)
+    ana, ben = await _user(db, ids["ana"]), await _user(db, ids["ben"])
+    await conversations.do_send(db, limiter, ben, ids["conversation"], client_msg_id="c1", body="Send me money")
+    await conversations.do_block(db, ana, ids["conversation"])
+    with pytest.raises(AppError) as ended:
+        await conversations.open_conversation(db, ana, ids["conversation"])
+    assert ended.value.status == 404  # nobody reads or writes an ended conversation...
+    assert [c.id for c in await conversations.mine(db, ana, ended=True)] == [ids["conversation"]]
+    # ...but it can still be reported.
+    report = await conversations.do_report(db, ana, ids["conversation"], "He asked for money")
+    admin = await _user(db, await create_user(db, "root", admin=True))
+    view = await conversations.report_for_admins(db, admin, report)
+    assert [m.body for m in view.messages] == ["Send me money"]
+    leader = await create_user(db, "leila")
+    await add_member(db, ids["community"], leader, "leader")
+    for outsider in (admin, await _user(db, leader), None):
+        with pytest.raises(AppError) as refused:
+            await conversations.do_report(db, outsider, ids["conversation"], "curious")
+        assert refused.value.status in (401, 404)
+    assert await db.fetchval("SELECT count(*) FROM conversation_reports") == 1

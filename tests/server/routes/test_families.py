@@ -108,3 +108,25 @@ async def test_the_header_leads_a_signed_in_member_to_their_private_conversation
     await login(client, "member")
     home = await client.get("/")
     assert '<a href="/conversations">Private messages</a>' in home.text and page_problems(home.text) == []
+
+
+async def test_an_ended_conversation_is_listed_with_a_report_form_that_keeps_the_draft_on_a_refusal(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    conversation = await db.fetchval(
+        """INSERT INTO family_connections (community_id, requester_id, addressee_id, status)
+           VALUES ($1, $2, $3, 'ended') RETURNING id""",
+        cast["community"], cast["member"], cast["leader"],
+    )  # fmt: skip
+    await login(client, "member")
+    listed = await client.get("/conversations")
+    assert "Ended conversations" in listed.text and page_problems(listed.text) == []
+    assert f'action="/conversations/{conversation}/report"' in listed.text
+    form = {"from": "list", "csrf_token": csrf_from(listed.text)}
+    too_long = await client.post(f"/conversations/{conversation}/report", data={**form, "reason": "x" * 1001})
+    assert too_long.status_code == 400 and page_problems(too_long.text) == []
+    assert "x" * 1001 in too_long.text and 'aria-invalid="true"' in too_long.text
+    sent = await client.post(f"/conversations/{conversation}/report", data={**form, "reason": "Unkind words"})
+    assert sent.status_code == 303 and sent.headers["location"] == "/conversations?done=reported"
+    assert await db.fetchval("SELECT reason FROM conversation_reports") == "Unkind words"
