@@ -46,10 +46,6 @@ def id_of(topic: str) -> int | None:
     return int(value)
 
 
-def is_conversation(topic: str) -> bool:
-    return topic.startswith(TOPIC_PREFIX)
-
-
 @dataclass(frozen=True)
 class Opened:
     """A conversation as one participant sees it, with who they are in its community."""
@@ -90,7 +86,18 @@ async def mine(connection: asyncpg.Connection, user: User | None, *, ended: bool
 
 
 async def history(connection: asyncpg.Connection, opened: Opened) -> list[Message]:
-    return await conversations.recent(connection, opened.conversation.id, limit=chat.RECENT_ON_JOIN)
+    """The latest messages for the conversation's page; the reader has now been shown them."""
+    found = await conversations.recent(connection, opened.conversation.id, limit=chat.RECENT_ON_JOIN)
+    await conversations.mark_read(
+        connection, opened.conversation.id, opened.actor.user_id, opened.conversation.last_seq
+    )
+    return found
+
+
+async def do_mark_read(connection: asyncpg.Connection, user: User | None, conversation_id: int, seq: int) -> None:
+    """A `read` frame: the participant has seen the conversation up to `seq`."""
+    opened = await open_conversation(connection, user, conversation_id)
+    await conversations.mark_read(connection, conversation_id, opened.actor.user_id, seq)
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,8 @@ async def replay(
         found = await conversations.recent(connection, conversation_id, limit=chat.RECENT_ON_JOIN, up_to=head_seq)
     else:
         found = await conversations.in_range(connection, conversation_id, since, head_seq)
+    # A join (or the API's read) hands the reader everything up to the head.
+    await conversations.mark_read(connection, conversation_id, opened.actor.user_id, head_seq)
     return Replay(opened, current_epoch, head_seq, None, found)
 
 
@@ -157,11 +166,14 @@ async def do_send(
         return Sent(existing, opened.conversation.epoch, duplicate=True)
     if not await limiter.hit(MESSAGES_PER_USER, str(me.id)):
         raise RateLimited(_("You are sending messages very quickly; please wait a moment."))
-    notify = opened.other_shown_id not in present and not await conversations.has_unread_notice(
+    other_present = opened.other_shown_id in present
+    notify = not other_present and not await conversations.has_unread_notice(
         connection, opened.conversation.other_id, conversation_id
     )
     async with events.unit_of_work(connection, answer_first=True):
-        stored = await conversations.store_next(connection, conversation_id, me.id, client_msg_id, text)
+        stored = await conversations.store_next(
+            connection, conversation_id, me.id, client_msg_id, text, other_present=other_present
+        )
         if stored is None:
             existing = await conversations.by_client_id(connection, conversation_id, me.id, client_msg_id)
             if existing is None:

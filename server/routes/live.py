@@ -335,10 +335,12 @@ class LiveSession:
     async def read(self, frame: protocol.Read) -> None:
         self._joined(frame.room)
         user = self.client.user
-        if user is None or conversations.is_conversation(frame.room):
+        if user is None:
+            return
+        if (conversation := conversations.id_of(frame.room)) is not None:
+            await self._db(lambda c: conversations.do_mark_read(c, user, conversation, frame.seq))
             return
         community_slug, _sep, room_slug = frame.room.partition("/")
-
         await self._db(lambda connection: chat.do_mark_read(connection, user, community_slug, room_slug, frame.seq))
 
 

@@ -70,14 +70,26 @@ async def in_range(connection: asyncpg.Connection, conversation_id: int, since: 
 
 
 async def store_next(
-    connection: asyncpg.Connection, conversation_id: int, author_id: int, client_msg_id: str, body: str
+    connection: asyncpg.Connection,
+    conversation_id: int,
+    author_id: int,
+    client_msg_id: str,
+    body: str,
+    *,
+    other_present: bool = False,
 ) -> Stored | None:
     """Number and store a message in one statement, as messages.store_next does for rooms: the UPDATE locks
     the conversation (sends numbered one at a time), only while it is open (accepted), and a duplicate client
-    id undoes the whole statement, so no seq is skipped. None for a duplicate or a conversation that ended."""
+    id undoes the whole statement, so no seq is skipped. None for a duplicate or a conversation that ended.
+    The author has read their own message; the other participant too when they have the conversation open."""
     try:
         row = await connection.fetchrow(
-            """WITH next AS (UPDATE family_connections SET last_seq = last_seq + 1 WHERE id = $1 AND status = 'accepted'
+            """WITH next AS (UPDATE family_connections SET last_seq = last_seq + 1,
+                                    requester_read_seq = CASE WHEN requester_id = $2 OR $5 THEN last_seq + 1
+                                                              ELSE requester_read_seq END,
+                                    addressee_read_seq = CASE WHEN addressee_id = $2 OR $5 THEN last_seq + 1
+                                                              ELSE addressee_read_seq END
+                             WHERE id = $1 AND status = 'accepted'
                              RETURNING last_seq, epoch)
                INSERT INTO conversation_messages (conversation_id, seq, author_id, client_msg_id, body)
                SELECT $1, next.last_seq, $2, $3, $4 FROM next
@@ -86,10 +98,26 @@ async def store_next(
             author_id,
             client_msg_id,
             body,
+            other_present,
         )
     except asyncpg.UniqueViolationError:
         return None
     return Stored(**dict(row)) if row else None
+
+
+async def mark_read(connection: asyncpg.Connection, conversation_id: int, reader_id: int, seq: int) -> None:
+    """The reader has been shown every message up to `seq` (never beyond the head, never back)."""
+    await connection.execute(
+        """UPDATE family_connections
+           SET requester_read_seq = CASE WHEN requester_id = $2 THEN greatest(requester_read_seq, least($3, last_seq))
+                                         ELSE requester_read_seq END,
+               addressee_read_seq = CASE WHEN addressee_id = $2 THEN greatest(addressee_read_seq, least($3, last_seq))
+                                         ELSE addressee_read_seq END
+           WHERE id = $1 AND $2 IN (requester_id, addressee_id)""",
+        conversation_id,
+        reader_id,
+        seq,
+    )
 
 
 async def heads(connection: asyncpg.Connection, conversation_ids: list[int]) -> dict[int, tuple[str, int]]:

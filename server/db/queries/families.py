@@ -63,6 +63,11 @@ class Connection:
     other_alias: int | None
     community_status: str = "active"
     community_visibility: str = "public"
+    read_seq: int = 0  # the last seq the viewer has been shown
+
+    @property
+    def unread(self) -> int:
+        return max(self.last_seq - self.read_seq, 0)
 
 
 _FACT_COLUMNS = "gene, variant, subtype, treatments, age_band, country, languages"
@@ -206,7 +211,9 @@ def _connection_select(viewer: str) -> str:
     return f"""SELECT fc.id, fc.community_id, c.slug AS community_slug, c.name AS community_name,
                       fc.requester_id, fc.addressee_id, fc.status, fc.created_at, fc.last_seq, fc.epoch,
                       o.id AS other_id, {shown_name("o", "om")} AS other_name, {handle("o", "om")} AS other_handle,
-                      om.alias AS other_alias, c.status AS community_status, c.visibility AS community_visibility
+                      om.alias AS other_alias, c.status AS community_status, c.visibility AS community_visibility,
+                      CASE WHEN fc.requester_id = {viewer} THEN fc.requester_read_seq ELSE fc.addressee_read_seq END
+                          AS read_seq
                FROM family_connections fc
                JOIN communities c ON c.id = fc.community_id
                JOIN users o ON o.id = CASE WHEN fc.requester_id = {viewer} THEN fc.addressee_id ELSE fc.requester_id END

@@ -19,6 +19,7 @@ class ConversationOut(msgspec.Struct):
     other_name: str
     topic: str  # the websocket room of its live frames (docs/protocol.md)
     last_seq: int
+    unread: int  # messages since the member last had it open (a join, this API's messages, or a `read` frame)
 
 
 class MessageOut(msgspec.Struct):
@@ -55,7 +56,10 @@ async def list_conversations(request: Request) -> Response:
     async with request.app.state.db.acquire() as connection:
         mine = await conversations.mine(connection, auth.current_user(request))
     return json_response(
-        [ConversationOut(c.id, c.community_slug, c.other_name, conversations.topic_of(c.id), c.last_seq) for c in mine]
+        [
+            ConversationOut(c.id, c.community_slug, c.other_name, conversations.topic_of(c.id), c.last_seq, c.unread)
+            for c in mine
+        ]
     )
 
 

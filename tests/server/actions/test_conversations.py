@@ -133,3 +133,31 @@ async def test_a_participant_may_still_report_a_conversation_after_blocking_and_
             await conversations.do_report(db, outsider, ids["conversation"], "curious")
         assert refused.value.status in (401, 404)
     assert await db.fetchval("SELECT count(*) FROM conversation_reports") == 1
+
+
+async def test_a_read_frame_reads_up_to_its_seq_never_back_never_past_the_head_and_only_for_participants(
+    db: asyncpg.Connection, limiter: RateLimiter
+) -> None:
+    ids = await _conversation(db)
+    ana, ben = await _user(db, ids["ana"]), await _user(db, ids["ben"])
+    for number in range(3):
+        await conversations.do_send(db, limiter, ben, ids["conversation"], client_msg_id=f"c{number}", body="hi")
+
+    async def unread() -> int:
+        return (await conversations.mine(db, ana))[0].unread
+
+    assert await unread() == 3
+    await conversations.do_mark_read(db, ana, ids["conversation"], 2)
+    assert await unread() == 1
+    await conversations.do_mark_read(db, ana, ids["conversation"], 1)
+    assert await unread() == 1
+    await conversations.do_mark_read(db, ana, ids["conversation"], 99)
+    await conversations.do_send(db, limiter, ben, ids["conversation"], client_msg_id="c4", body="still there?")
+    assert await unread() == 1
+    opened = await conversations.open_conversation(db, ana, ids["conversation"])
+    await conversations.history(db, opened)  # the conversation's page
+    assert await unread() == 0
+    outsider = await _user(db, await create_user(db, "olga"))
+    with pytest.raises(AppError) as refused:
+        await conversations.do_mark_read(db, outsider, ids["conversation"], 4)
+    assert refused.value.status == 404

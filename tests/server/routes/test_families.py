@@ -130,3 +130,25 @@ async def test_an_ended_conversation_is_listed_with_a_report_form_that_keeps_the
     sent = await client.post(f"/conversations/{conversation}/report", data={**form, "reason": "Unkind words"})
     assert sent.status_code == 303 and sent.headers["location"] == "/conversations?done=reported"
     assert await db.fetchval("SELECT reason FROM conversation_reports") == "Unkind words"
+
+
+async def test_the_list_shows_how_many_messages_came_since_the_conversation_was_last_open(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    conversation = await db.fetchval(
+        """INSERT INTO family_connections (community_id, requester_id, addressee_id, status, last_seq)
+           VALUES ($1, $2, $3, 'accepted', 2) RETURNING id""",
+        cast["community"], cast["member"], cast["leader"],
+    )  # fmt: skip
+    for seq in (1, 2):
+        await db.execute(
+            "INSERT INTO conversation_messages (conversation_id, seq, author_id, client_msg_id, body)"
+            " VALUES ($1, $2, $3, $4, 'Hello')",
+            conversation, seq, cast["leader"], f"c{seq}",
+        )  # fmt: skip
+    await login(client, "member")
+    listed = await client.get("/conversations")
+    assert '<span class="badge">2 new messages</span>' in listed.text and page_problems(listed.text) == []
+    assert (await client.get(f"/conversations/{conversation}")).status_code == 200
+    assert "new message" not in (await client.get("/conversations")).text

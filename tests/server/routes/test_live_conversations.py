@@ -125,6 +125,32 @@ async def test_the_other_is_notified_of_new_messages_only_while_away_and_once(
     await ana.close()
 
 
+async def test_unread_counts_only_what_arrived_while_away_and_a_join_reads_it(
+    server: LiveServer, db: asyncpg.Connection
+) -> None:
+    ids = await _conversation(db)
+    room = f"dm:{ids['conversation']}"
+    ana, ben = await _client(server, db, ids["ana"]), await _client(server, db, ids["ben"])
+    await ana.join(room)
+    await ben.join(room)
+    await ben.wait_for(lambda f: f["type"] == "presence")
+    await ana.say(room, "You are here")
+    async with _api(server, db, ids["ben"]) as http:
+        assert [c["unread"] for c in (await http.get("/api/v1/conversations")).json()] == [0]
+        await ben.close()
+        await ana.wait_for(lambda f: f["type"] == "presence_change" and f["left"])
+        await ana.say(room, "Are you there?")
+        await ana.say(room, "Write when you can")
+        assert [c["unread"] for c in (await http.get("/api/v1/conversations")).json()] == [2]
+        back = await _client(server, db, ids["ben"])
+        await back.join(room, since=1)
+        assert [c["unread"] for c in (await http.get("/api/v1/conversations")).json()] == [0]
+    async with _api(server, db, ids["ana"]) as http:  # her own messages are never unread to her
+        assert [c["unread"] for c in (await http.get("/api/v1/conversations")).json()] == [0]
+    await ana.close()
+    await back.close()
+
+
 @contextlib.asynccontextmanager
 async def _api(server: LiveServer, db: asyncpg.Connection, user_id: int) -> AsyncIterator[httpx.AsyncClient]:
     session = await create_session(db, user_id)
