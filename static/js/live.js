@@ -441,6 +441,9 @@
   }
 
   function onEdit(frame) {
+    // Replies quoting it show its new words, as they would after a reload (the server quotes 200 characters).
+    var excerpts = list.querySelectorAll('.reply-quote[data-seq="' + frame.seq + '"] .reply-excerpt');
+    for (var i = 0; i < excerpts.length; i++) excerpts[i].textContent = Array.from(frame.body).slice(0, 200).join("");
     var item = elementForSeq(frame.seq);
     if (!item) return;
     item.querySelector(".message-body").textContent = frame.body;

@@ -85,6 +85,10 @@ async def test_a_member_replies_reacts_mentions_edits_and_deletes_in_the_room(
     # Its link jumps back to the original.
     await reply.locator(".reply-quote a").click()
     await expect(original).to_be_focused()
+    # Tomás rewords his question: the quote of it in Nadia's reply follows, live.
+    reworded = "Has anyone tried swimming or hydrotherapy?"
+    await tomas.send({"type": "edit", "room": ROOM, "seq": asked["seq"], "body": reworded})
+    await expect(reply.locator(".reply-excerpt")).to_have_text(reworded)
 
     # React: "Thank you" from the menu; the count and who reacted show, and Tomás sees it live.
     await original.get_by_role("button", name="Message actions").click()
