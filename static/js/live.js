@@ -681,6 +681,38 @@
     scheduleRead();
   }
 
+  // --- a quote's message, older than the page ------------------------------------------------
+
+  var REPLAY_LIMIT = 1000; // the most a join with since replays (server/actions/chat.py)
+  var jumpingTo = null; // the seq of a quoted message being brought back from the room's history
+
+  function showJumpTarget(target) {
+    atBottom = false;
+    target.scrollIntoView({ block: "center" });
+    target.focus();
+  }
+
+  // Scroll to the message at seq; one older than the page's first is brought back first by a join with
+  // since just before it (docs/protocol.md, Resuming), which fills the list from there to the head.
+  function jumpTo(seq) {
+    var target = elementForSeq(seq);
+    if (target) { showJumpTarget(target); return true; }
+    var first = list.querySelector("li[data-seq]");
+    var oldest = first ? parseInt(first.getAttribute("data-seq"), 10) : lastSeq + 1;
+    if (!(seq >= 1 && seq < oldest) || !epoch || lastSeq - (seq - 1) > REPLAY_LIMIT) return false;
+    if (!send({ type: "join", room: room, since: seq - 1, epoch: epoch })) return false;
+    jumpingTo = seq;
+    atBottom = false; // the history coming in must not pull the page down to the newest message
+    return true;
+  }
+
+  function arrived(seq) {
+    if (jumpingTo !== seq) return;
+    jumpingTo = null;
+    var target = elementForSeq(seq);
+    if (target) showJumpTarget(target);
+  }
+
   function onMessage(frame) {
     if (emptyNote) { emptyNote.parentNode.removeChild(emptyNote); emptyNote = null; }
     var existing = elementForSeq(frame.seq);
@@ -725,6 +757,7 @@
     insertInOrder(item, frame.seq);
     listChanged(false);
     accountFor(frame.seq);
+    arrived(frame.seq);
   }
 
   // One's own held message also says roughly how long the leaders usually take.
@@ -1084,8 +1117,7 @@
     if (edited) { showVersions(edited.closest("li.message")); return; }
     var quote = event.target.closest(".reply-quote a");
     if (quote) {
-      var target = elementForSeq(quote.closest(".reply-quote").getAttribute("data-seq"));
-      if (target) { event.preventDefault(); target.scrollIntoView({ block: "center" }); target.focus(); }
+      if (jumpTo(parseInt(quote.closest(".reply-quote").getAttribute("data-seq"), 10))) event.preventDefault();
       return;
     }
     var button = event.target.closest(".remove-message");
