@@ -38,11 +38,20 @@
     }
   };
 
-  // Pages without a live script of their own open a small socket just for notifications.
+  // Pages without a live script of their own open a small socket just for notifications; a page with the
+  // shared socket (static/js/socket.js, e.g. a conversation's) has them brought on it.
   function watchNotifications() {
     if (document.body.getAttribute("data-member") !== "1") return;
     if (document.getElementById("live-room") || document.getElementById("thread-posts")) return;
     if (document.querySelector("[data-room-list][data-counts='1']")) return; // rooms.js's socket brings them
+    var shared = window.kindredSocket;
+    if (shared) {
+      shared.listen({
+        open: function () { shared.watch("member:me"); },
+        frame: function (frame) { if (frame.type === "notify") window.kindredNotified(frame.count, frame.review); },
+      });
+      return;
+    }
     var attempt = 0;
     function connect() {
       var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
