@@ -1,6 +1,7 @@
 // Kindred: the page's one websocket to /ws (docs/protocol.md), shared by the scripts that need it (live.js,
-// rooms.js, conversation.js). It reconnects with jittered backoff and tells each listener what happens.
-// No dependencies, no build step: load it before the scripts that use it.
+// rooms.js, conversation.js, thread.js, notify.js). It connects when the first one listens, reconnects with
+// jittered backoff and tells each listener what happens. No dependencies, no build step: base.html loads it
+// before every other script.
 (function () {
   "use strict";
   if (window.kindredSocket || !window.WebSocket) return;
