@@ -31,13 +31,15 @@ async def _person(db: asyncpg.Connection, username: str, display_name: str) -> t
     return user_id, await create_session(db, user_id)
 
 
-async def _open_room(browser: Browser, web: WebProcess, session: str, viewport: ViewportSize) -> Page:
+async def _open_room(
+    browser: Browser, web: WebProcess, session: str, viewport: ViewportSize, path: str = ROOM_PATH
+) -> Page:
     context = await signed_in_context(browser, web, session, viewport=viewport)
     page = await context.new_page()
     page.watched = watch(context)  # type: ignore[attr-defined]
     await page.goto(web.base_url + "/")
     await page.evaluate("localStorage.setItem('kindred-cookie-notice', 'dismissed')")
-    await page.goto(web.base_url + ROOM_PATH)
+    await page.goto(web.base_url + path)
     await expect(page.locator("#live-status")).to_have_text("Connected")
     return page
 
@@ -241,13 +243,7 @@ async def test_a_quote_of_a_message_older_than_the_page_brings_the_history_back_
         first_id,
     )
     await demo_db.execute("UPDATE rooms SET last_seq = 60 WHERE id = $1", room_id)
-    context = await signed_in_context(browser, web, nadia, viewport=viewport)
-    watched = watch(context)
-    page = await context.new_page()
-    await page.goto(web.base_url + "/")
-    await page.evaluate("localStorage.setItem('kindred-cookie-notice', 'dismissed')")
-    await page.goto(web.base_url + f"/c/{CMS_SLUG}/live/history")
-    await expect(page.locator("#live-status")).to_have_text("Connected")
+    page = await _open_room(browser, web, nadia, viewport, f"/c/{CMS_SLUG}/live/history")
     await expect(_message(page, "Message number 11")).to_be_visible()
     await expect(page.locator("#message-1")).to_have_count(0)
 
@@ -262,5 +258,5 @@ async def test_a_quote_of_a_message_older_than_the_page_brings_the_history_back_
     )
     assert seqs == list(range(1, 61))
     await _no_serious_violations(page, axe_source, "after jumping to an older quoted message")
-    assert watched.errors == []
-    await context.close()
+    assert page.watched.errors == []  # type: ignore[attr-defined]
+    await page.context.close()
