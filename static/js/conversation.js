@@ -160,13 +160,13 @@
     live.listen({
       connecting: function () { if (!ended) setStatus(label("connecting")); },
       open: function () {
+        // An ended conversation is not joined again (the socket stays, for the header's notifications).
         if (!ended) live.send({ type: "join", room: room, since: lastSeq, epoch: epoch });
       },
       frame: onFrame,
       close: function () {
         joined = false;
         setStatus(label("offline"));
-        if (ended) live.stop(); // no joining again
       },
     });
   }
