@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,7 +15,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from channels.redis_client import UNREACHABLE, BoundedRedisCluster
-from channels.subscriber import Subscriber
+from channels.subscriber import Subscriber, Timing
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +71,8 @@ class Broker:
         self.reconnects = 0
         self._redis_url = redis_url
         self._publish_timeout = publish_timeout
-        self._connect_timeout = connect_timeout
-        self._subscribe_timeout = subscribe_timeout
-        self._ping_interval = ping_interval
-        self._min_backoff = min_backoff
-        self._max_backoff = max_backoff
+        # The subscribers' timing; the slot-map keeper (cluster) waits and backs off by it too.
+        self._timing = Timing(connect_timeout, subscribe_timeout, ping_interval, min_backoff, max_backoff)
         self.redis: aioredis.Redis | RedisCluster
         if cluster:
             # A burst waits for a place, as below; redis-py follows MOVED and reads the slot map again after a failover.
@@ -218,27 +214,15 @@ class Broker:
             if name != _SINGLE:
                 host, _, port = name.rpartition(":")
                 url = node_url(self._redis_url, host, int(port))
-            # RESP2 so that pub/sub messages arrive as plain replies on the subscriber connection.
-            pool = aioredis.ConnectionPool.from_url(
-                url,
-                protocol=2,
-                socket_connect_timeout=self._connect_timeout,
-                socket_timeout=None,
-                retry=Retry(NoBackoff(), 0),
-                client_name=self.client_name,
-            )
             shard = self._shards[name] = Subscriber(
-                pool,
+                url,
                 sharded=self.cluster,
                 on_message=self._received,
                 on_ready=self._shard_ready,
                 on_lost=self._shard_lost,
                 on_evicted=self._shard_evicted,
-                connect_timeout=self._connect_timeout,
-                subscribe_timeout=self._subscribe_timeout,
-                ping_interval=self._ping_interval,
-                min_backoff=self._min_backoff,
-                max_backoff=self._max_backoff,
+                timing=self._timing,
+                client_name=self.client_name,
                 name=f"redis subscriber {name}".rstrip(),
             )
         await shard.start()
@@ -296,7 +280,7 @@ class Broker:
     async def _read_slot_map(self) -> bool:
         assert isinstance(self.redis, RedisCluster)
         try:
-            async with asyncio.timeout(self._connect_timeout * 2):
+            async with asyncio.timeout(self._timing.connect_timeout * 2):
                 await self.redis.initialize()
                 await self.redis.nodes_manager.initialize()
         except Exception as exc:
@@ -319,7 +303,7 @@ class Broker:
             try:
                 if await self._read_slot_map():
                     await self._regroup()
-                    async with asyncio.timeout(self._subscribe_timeout):
+                    async with asyncio.timeout(self._timing.subscribe_timeout):
                         while not self._all_ready() and not self._dirty.is_set():
                             self._changed.clear()
                             await self._changed.wait()
@@ -334,8 +318,7 @@ class Broker:
                     self._reconnected()
                 continue
             failures += 1
-            delay = min(self._max_backoff, self._min_backoff * 2 ** min(failures - 1, 16))
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            await self._timing.back_off(failures)
             self._dirty.set()
 
     async def _regroup(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import random
 from collections.abc import Callable
@@ -12,9 +13,31 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import RedisError
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from channels.redis_client import UNREACHABLE
 
 log = logging.getLogger(__name__)
+
+# A send can also raise AttributeError: the reader disconnected the socket halfway through it.
+_SEND_FAILURES: tuple[type[Exception], ...] = (*UNREACHABLE, AttributeError)
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    """How long a subscriber waits for Redis, and how it backs off between attempts."""
+
+    connect_timeout: float = 2.0
+    subscribe_timeout: float = 2.0
+    ping_interval: float = 5.0
+    min_backoff: float = 0.05
+    max_backoff: float = 5.0
+
+    async def back_off(self, failures: int) -> None:
+        """Sleep before the next attempt after failures (1, 2, ...) in a row: doubling, capped, jittered."""
+        delay = min(self.max_backoff, self.min_backoff * 2 ** min(failures - 1, 16))
+        await asyncio.sleep(delay * random.uniform(0.5, 1.0))
 
 
 class Subscriber:
@@ -33,21 +56,26 @@ class Subscriber:
 
     def __init__(
         self,
-        pool: aioredis.ConnectionPool,
+        url: str,
         *,
         sharded: bool = False,
         on_message: Callable[[bytes, bytes], None],
         on_ready: Callable[[Subscriber, bool], None],
         on_lost: Callable[[Subscriber], None] | None = None,
         on_evicted: Callable[[Subscriber, bytes], None] | None = None,
-        connect_timeout: float = 2.0,
-        subscribe_timeout: float = 2.0,
-        ping_interval: float = 5.0,
-        min_backoff: float = 0.05,
-        max_backoff: float = 5.0,
+        timing: Timing = Timing(),
+        client_name: str | None = None,
         name: str = "redis subscriber",
     ) -> None:
-        self.pool = pool
+        # RESP2 so that pub/sub messages arrive as plain replies; no retries inside redis-py (reconnects are ours).
+        self.pool = aioredis.ConnectionPool.from_url(
+            url,
+            protocol=2,
+            socket_connect_timeout=timing.connect_timeout,
+            socket_timeout=None,
+            retry=Retry(NoBackoff(), 0),
+            client_name=client_name,
+        )
         self.name = name
         self.channels: set[bytes] = set()
         self._subscribe = "SSUBSCRIBE" if sharded else "SUBSCRIBE"
@@ -57,11 +85,7 @@ class Subscriber:
         self._on_ready = on_ready
         self._on_lost = on_lost
         self._on_evicted = on_evicted
-        self._connect_timeout = connect_timeout
-        self._subscribe_timeout = subscribe_timeout
-        self._ping_interval = ping_interval
-        self._min_backoff = min_backoff
-        self._max_backoff = max_backoff
+        self._timing = timing
         self._confirmed: set[bytes] = set()
         # One future per SUBSCRIBE sent for a channel, resolved in order by Redis's confirmations.
         self._waiting: dict[bytes, collections.deque[asyncio.Future[bool]]] = {}
@@ -121,7 +145,7 @@ class Subscriber:
                 waiting.remove(future)  # no confirmation will come for it
             return False
         try:
-            async with asyncio.timeout(self._subscribe_timeout):
+            async with asyncio.timeout(self._timing.subscribe_timeout):
                 return await asyncio.shield(future)
         except TimeoutError:
             return False
@@ -145,8 +169,7 @@ class Subscriber:
                 if not conn.is_connected:
                     return False  # never let redis-py reconnect it behind the reader's back
                 await conn.send_command(*args, check_health=False)
-        except (RedisError, OSError, TimeoutError, AttributeError) as exc:
-            # AttributeError: the reader disconnected the socket halfway through the send.
+        except _SEND_FAILURES as exc:
             log.warning("%s: %s failed: %s", self.name, args[0], exc)
             return False
         return True
@@ -155,21 +178,20 @@ class Subscriber:
         while True:
             try:
                 await self._session()
-            except (RedisError, OSError, TimeoutError) as exc:
+            except UNREACHABLE as exc:
                 if self._failures == 0:  # say it once per outage, not once per retry
                     log.warning("%s: connection lost: %s", self.name, exc)
             except Exception:
                 log.exception("%s failed", self.name)
             self._first_attempt.set()
             self._failures += 1
-            delay = min(self._max_backoff, self._min_backoff * 2 ** min(self._failures - 1, 16))
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            await self._timing.back_off(self._failures)
 
     async def _session(self) -> None:
         conn: AbstractConnection = self.pool.make_connection()  # type: ignore[no-untyped-call]
         try:
             # The handshake after the TCP connect has no socket timeout of its own.
-            async with asyncio.timeout(self._connect_timeout * 2):
+            async with asyncio.timeout(self._timing.connect_timeout * 2):
                 await conn.connect()  # type: ignore[no-untyped-call]
             self._conn = conn
             # Channels added from here on send their own SUBSCRIBE; the ones before are resent now.
@@ -189,7 +211,7 @@ class Subscriber:
             handshake = True
             ping_outstanding = False
             while True:
-                reply = await conn.read_response(timeout=self._ping_interval)
+                reply = await conn.read_response(timeout=self._timing.ping_interval)
                 if reply is None:
                     if ping_outstanding:
                         raise TimeoutError("no answer from redis to a ping")

@@ -14,6 +14,7 @@ import asyncpg
 
 from server.actions import chat, events, moderation
 from server.actions.access import Actor, require_moderator, require_outranks
+from server.actions.review import record_message_decision
 from server.actions.thread_moderation import author_actor, check_reason, hide_post_state, post_in, tell_author
 from server.db.queries import audit, messages, review, rooms
 from server.db.queries.messages import Message
@@ -71,27 +72,14 @@ async def do_hold_message(
     async with events.unit_of_work(connection):
         await messages.set_state(connection, message.id, "held", "", leader.id)
         events.emit(events.RoomMessageGone(community_slug, room.slug, seq))
-        await audit.record(
+        await record_message_decision(
             connection,
-            community_id=room.community_id,
-            actor_id=leader.id,
+            leader.id,
+            room,
+            message,
+            community_slug=community_slug,
             action="hold_message",
-            target_user_id=message.author_id,
-            target_kind="room_message",
-            target_id=message.id,
-            details={"room": room.slug, "seq": seq},
-        )
-        await tell_author(
-            connection,
-            author_id=message.author_id,
-            actor_id=leader.id,
-            community_id=room.community_id,
-            data={
-                "event": "held_again",
-                "what": "message",
-                "room": room.name,
-                "url": f"/c/{community_slug}/live/{room.slug}",
-            },
+            told="held_again",
         )
     return found
 

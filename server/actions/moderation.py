@@ -63,7 +63,9 @@ async def do_mute(
     """Mute a member in this community for a chosen time; it ends by itself."""
     require_moderator(moderator)
     target = await _target(connection, moderator, username)
-    return await mute_member(connection, moderator, target.user.id, room=None, duration=duration, reason=reason)
+    return await mute_member(
+        connection, moderator, target.user.id, target=target.actor, room=None, duration=duration, reason=reason
+    )
 
 
 async def mute_member(
@@ -75,11 +77,15 @@ async def mute_member(
     duration: str,
     reason: str,
     community_slug: str = "",
+    target: Actor | None = None,
 ) -> datetime | None:
     """Mute a member (whom the moderator outranks) in one room of this community, or (room None) in all of it,
-    for a chosen time, with a reason; the member is told privately, with the reason and the end."""
+    for a chosen time, with a reason; the member is told privately, with the reason and the end.
+
+    target: the member as this community sees them, when the caller has looked them up already."""
     leader = require_moderator(moderator)
-    target = await actor_for(connection, await _user(connection, user_id), moderator.community_id)
+    if target is None:
+        target = await actor_for(connection, await _user(connection, user_id), moderator.community_id)
     require_outranks(moderator, target)
     if room is not None and room.community_id != moderator.community_id:
         raise not_found()

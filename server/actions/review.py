@@ -180,6 +180,38 @@ async def _held_message(connection: asyncpg.Connection, actor: Actor, message_id
     return message, room
 
 
+async def record_message_decision(
+    connection: asyncpg.Connection,
+    leader_id: int,
+    room: Room,
+    message: Message,
+    *,
+    community_slug: str,
+    action: str,
+    told: str,
+    reason: str = "",
+) -> list[Created]:
+    """A leader's decision on a room message (approved, rejected, sent back to review): the audit entry,
+    and the author told privately (with the reason, if any) and a link to the room."""
+    await audit.record(
+        connection,
+        community_id=room.community_id,
+        actor_id=leader_id,
+        action=action,
+        target_user_id=message.author_id,
+        target_kind="room_message",
+        target_id=message.id,
+        reason=reason,
+        details={"room": room.slug, "seq": message.seq},
+    )
+    data = {"event": told, "what": "message", "room": room.name, "url": f"/c/{community_slug}/live/{room.slug}"}
+    if reason:
+        data["reason"] = reason
+    return await tell_author(
+        connection, author_id=message.author_id, actor_id=leader_id, community_id=room.community_id, data=data
+    )
+
+
 async def do_approve_message(
     connection: asyncpg.Connection, actor: Actor, message_id: int, *, community_slug: str
 ) -> MessageDecision:
@@ -201,28 +233,15 @@ async def do_approve_message(
                 body=message.body,
                 data=notify.room_mention_data(room.name, community_slug, room.slug, message.seq),
             )
-        await audit.record(
-            connection,
-            community_id=room.community_id,
-            actor_id=leader.id,
-            action="approve_message",
-            target_user_id=message.author_id,
-            target_kind="room_message",
-            target_id=message.id,
-            details={"room": room.slug, "seq": message.seq},
-        )
         await waiting.settle(connection, room.community_id, f"message:{message.id}")
-        notified = await tell_author(
+        notified = await record_message_decision(
             connection,
-            author_id=message.author_id,
-            actor_id=leader.id,
-            community_id=room.community_id,
-            data={
-                "event": "approved",
-                "what": "message",
-                "room": room.name,
-                "url": f"/c/{community_slug}/live/{room.slug}",
-            },
+            leader.id,
+            room,
+            message,
+            community_slug=community_slug,
+            action="approve_message",
+            told="approved",
         )
     return MessageDecision(approved, room, community_slug, notified)
 
@@ -240,30 +259,16 @@ async def do_reject_message(
         assert rejected is not None
         # Everyone else never had it; its author's open page marks it "not approved".
         events.emit(events.RoomMessageGone(community_slug, room.slug, rejected.seq, rejected=True))
-        await audit.record(
-            connection,
-            community_id=room.community_id,
-            actor_id=leader.id,
-            action="reject_message",
-            target_user_id=message.author_id,
-            target_kind="room_message",
-            target_id=message.id,
-            reason=clean,
-            details={"room": room.slug, "seq": message.seq},
-        )
         await waiting.settle(connection, room.community_id, f"message:{message.id}")
-        notified = await tell_author(
+        notified = await record_message_decision(
             connection,
-            author_id=message.author_id,
-            actor_id=leader.id,
-            community_id=room.community_id,
-            data={
-                "event": "rejected",
-                "what": "message",
-                "room": room.name,
-                "reason": clean,
-                "url": f"/c/{community_slug}/live/{room.slug}",
-            },
+            leader.id,
+            room,
+            message,
+            community_slug=community_slug,
+            action="reject_message",
+            told="rejected",
+            reason=clean,
         )
     return MessageDecision(rejected, room, community_slug, notified)
 

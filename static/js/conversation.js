@@ -1,9 +1,11 @@
 // A private conversation, live over /ws as a room of two ("dm:<id>", docs/protocol.md): history on join,
 // resume after the last seq seen, sends acknowledged after commit and retried with the same client id.
+// The connection is the page's one socket (static/js/socket.js: reconnects with jittered backoff).
 (function () {
   "use strict";
   var root = document.getElementById("conversation");
-  if (!root || !window.WebSocket) return;
+  var live = window.kindredSocket;
+  if (!root || !live) return;
   var room = root.getAttribute("data-room");
   var me = parseInt(root.getAttribute("data-user-id"), 10);
   var epoch = root.getAttribute("data-epoch");
@@ -18,10 +20,8 @@
   var label = function (name) { return root.getAttribute("data-label-" + name) || ""; };
   var seen = {};
   var pending = []; // {client_id, body, element}: sent again, with the same id, until acknowledged
-  var socket = null;
   var joined = false;
   var ended = false;
-  var backoff = 500;
   var typingTimer = null;
   var lastTyping = 0;
 
@@ -93,9 +93,7 @@
     typingNote.textContent = "";
   }
 
-  function sendFrame(frame) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
-  }
+  function sendFrame(frame) { live.send(frame); }
 
   function flush() {
     if (!joined) return;
@@ -121,7 +119,6 @@
         return;
       }
       joined = true;
-      backoff = 500;
       setStatus(label("online"));
       flush();
     } else if (frame.type === "message" && frame.room === room) {
@@ -160,34 +157,18 @@
   }
 
   function connect() {
-    if (ended) return;
-    setStatus(label("connecting"));
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + window.location.host + "/ws");
-    socket = ws;
-    ws.onopen = function () {
-      ws.send(JSON.stringify({ type: "join", room: room, since: lastSeq, epoch: epoch }));
-    };
-    ws.onmessage = function (event) {
-      var frame;
-      try {
-        frame = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      onFrame(frame);
-    };
-    ws.onclose = function (event) {
-      joined = false;
-      if (socket !== ws) return;
-      if (event.code === 1008 || event.code === 4001) {
+    live.listen({
+      connecting: function () { if (!ended) setStatus(label("connecting")); },
+      open: function () {
+        // An ended conversation is not joined again (the socket stays, for the header's notifications).
+        if (!ended) live.send({ type: "join", room: room, since: lastSeq, epoch: epoch });
+      },
+      frame: onFrame,
+      close: function () {
+        joined = false;
         setStatus(label("offline"));
-        return;
-      }
-      setStatus(label("offline"));
-      setTimeout(connect, backoff);
-      backoff = Math.min(backoff * 2, 15000);
-    };
+      },
+    });
   }
 
   if (form) {

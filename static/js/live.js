@@ -1,11 +1,13 @@
 // Kindred live room client: no dependencies, no build step.
 // Follows docs/protocol.md: resume with since + epoch, dedupe and order by seq, an outbox that
-// retries unacknowledged messages with the same client id, reconnect with jittered backoff.
+// retries unacknowledged messages with the same client id. The connection is the page's one socket
+// (static/js/socket.js: reconnects with jittered backoff), which rooms.js shares.
 (function () {
   "use strict";
 
   var root = document.getElementById("live-room");
-  if (!root) return;
+  var live = window.kindredSocket;
+  if (!root || !live) return;
 
   var room = root.getAttribute("data-room");
   var me = root.getAttribute("data-user-id");
@@ -40,11 +42,7 @@
   var epoch = root.getAttribute("data-epoch") || null;
   var lastSeq = parseInt(root.getAttribute("data-last-seq") || "0", 10) || 0; // every seq <= lastSeq is accounted for
   var seen = {};          // seq -> true, for every message or remove received above lastSeq
-  var socket = null;
   var joinedOnThisSocket = false;
-  var attempt = 0;
-  var connectedAt = 0;
-  var reconnectTimer = null;
   var rejoinTimer = null;
   var gapTimer = null;
   var stopped = false;
@@ -84,13 +82,7 @@
     statusLine.classList.toggle("offline", !!offline);
   }
 
-  function send(frame) {
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(frame));
-      return true;
-    }
-    return false;
-  }
+  function send(frame) { return live.send(frame); }
 
   function myName() {
     // The name this community shows (a pseudonym chosen for it), not the account's.
@@ -692,6 +684,38 @@
     scheduleRead();
   }
 
+  // --- a quote's message, older than the page ------------------------------------------------
+
+  var REPLAY_LIMIT = 1000; // the most a join with since replays (server/actions/chat.py)
+  var jumpingTo = null; // the seq of a quoted message being brought back from the room's history
+
+  function showJumpTarget(target) {
+    atBottom = false;
+    target.scrollIntoView({ block: "center" });
+    target.focus();
+  }
+
+  // Scroll to the message at seq; one older than the page's first is brought back first by a join with
+  // since just before it (docs/protocol.md, Resuming), which fills the list from there to the head.
+  function jumpTo(seq) {
+    var target = elementForSeq(seq);
+    if (target) { showJumpTarget(target); return true; }
+    var first = list.querySelector("li[data-seq]");
+    var oldest = first ? parseInt(first.getAttribute("data-seq"), 10) : lastSeq + 1;
+    if (!(seq >= 1 && seq < oldest) || !epoch || lastSeq - (seq - 1) > REPLAY_LIMIT) return false;
+    if (!send({ type: "join", room: room, since: seq - 1, epoch: epoch })) return false;
+    jumpingTo = seq;
+    atBottom = false; // the history coming in must not pull the page down to the newest message
+    return true;
+  }
+
+  function arrived(seq) {
+    if (jumpingTo !== seq) return;
+    jumpingTo = null;
+    var target = elementForSeq(seq);
+    if (target) showJumpTarget(target);
+  }
+
   function onMessage(frame) {
     if (emptyNote) { emptyNote.parentNode.removeChild(emptyNote); emptyNote = null; }
     var existing = elementForSeq(frame.seq);
@@ -736,6 +760,7 @@
     insertInOrder(item, frame.seq);
     listChanged(false);
     accountFor(frame.seq);
+    arrived(frame.seq);
   }
 
   // One's own held message also says roughly how long the leaders usually take.
@@ -844,7 +869,7 @@
     // A join refused for reading too much: try again once the window has had time to pass.
     if (frame.code === "rate_limited" && frame.ref === room && !joinedOnThisSocket) {
       clearTimeout(rejoinTimer);
-      rejoinTimer = setTimeout(function () { if (socket) join(); }, 60000);
+      rejoinTimer = setTimeout(join, 60000);
     }
   }
 
@@ -931,9 +956,7 @@
     relayout();
     if (composer) composer.hidden = true;
     setStatus(label("other-account"), true);
-    var closing = socket;
-    socket = null; // so its close does not say "offline" over the explanation
-    if (closing) closing.close();
+    live.stop(); // stopped first, so its close does not say "offline" over the explanation
   }
 
   function onJoined(frame) {
@@ -966,74 +989,47 @@
     });
   }
 
+  function onFrame(frame) {
+    if (frame.room && frame.room !== room && frame.type !== "error") return;
+    switch (frame.type) {
+      case "joined": onJoined(frame); break;
+      case "message": onMessage(frame); break;
+      case "remove": onRemove(frame); break;
+      case "edit": onEdit(frame); break;
+      case "reactions": onReactions(frame); break;
+      case "edits": onVersions(frame); break;
+      case "members": if (composerBody) onMembers(frame); break;
+      case "ack": onAck(frame); break;
+      case "error": onError(frame); break;
+      case "presence": onPresence(frame); break;
+      case "presence_change": onPresenceChange(frame); break;
+      case "typing": onTyping(frame); break;
+      case "resync": resync(); break;
+      case "notify": if (window.kindredNotified) window.kindredNotified(frame.count, frame.review); break;
+      default: break;
+    }
+  }
+
   function connect() {
-    if (stopped) return;
-    clearTimeout(reconnectTimer);
-    setStatus(label("connecting"), !navigator.onLine);
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + window.location.host + "/ws");
-    socket = ws;
-    joinedOnThisSocket = false;
-    ws.onopen = function () {
-      connectedAt = Date.now();
-      join();
-      if (me) send({ type: "watch", topic: "member:me" });
-    };
-    ws.onmessage = function (event) {
-      var frame;
-      try { frame = JSON.parse(event.data); } catch (e) { return; }
-      if (frame.room && frame.room !== room && frame.type !== "error") return;
-      switch (frame.type) {
-        case "joined": onJoined(frame); break;
-        case "message": onMessage(frame); break;
-        case "remove": onRemove(frame); break;
-        case "edit": onEdit(frame); break;
-        case "reactions": onReactions(frame); break;
-        case "edits": onVersions(frame); break;
-        case "members": if (composerBody) onMembers(frame); break;
-        case "ack": onAck(frame); break;
-        case "error": onError(frame); break;
-        case "presence": onPresence(frame); break;
-        case "presence_change": onPresenceChange(frame); break;
-        case "typing": onTyping(frame); break;
-        case "resync": resync(); break;
-        case "notify": if (window.kindredNotified) window.kindredNotified(frame.count, frame.review); break;
-        default: break;
-      }
-    };
-    ws.onclose = function (event) {
-      if (socket !== ws) return;
-      socket = null;
-      joinedOnThisSocket = false;
-      if (event.code === 1008 || event.code === 4001) {
-        stopped = true;
-        setStatus(label("offline"), true);
-        return;
-      }
-      setStatus(label("offline"), true);
-      scheduleReconnect(event.code === 1012 || event.code === 4008);
-    };
+    live.listen({
+      connecting: function () {
+        joinedOnThisSocket = false;
+        if (!stopped) setStatus(label("connecting"), !navigator.onLine);
+      },
+      open: function () {
+        if (stopped) return;
+        join();
+        if (me) live.watch("member:me");
+      },
+      frame: function (frame) { if (!stopped) onFrame(frame); },
+      close: function () {
+        joinedOnThisSocket = false;
+        if (!stopped) setStatus(label("offline"), true);
+      },
+    });
   }
 
-  function scheduleReconnect(soon) {
-    if (stopped) return;
-    if (connectedAt && Date.now() - connectedAt > 60000) attempt = 0;
-    connectedAt = 0;
-    var base = soon ? 250 : Math.min(30000, 500 * Math.pow(2, attempt));
-    attempt += 1;
-    var delay = base * (0.5 + Math.random()); // jitter: thousands of phones must not return at once
-    clearTimeout(reconnectTimer);
-    reconnectTimer = setTimeout(connect, delay);
-  }
-
-  window.addEventListener("online", function () {
-    attempt = 0;
-    if (!socket) connect();
-  });
-  window.addEventListener("offline", function () {
-    setStatus(label("offline"), true);
-    if (socket) socket.close();
-  });
+  window.addEventListener("offline", function () { setStatus(label("offline"), true); });
 
   function scheduleRead() {
     if (!me || document.hidden) return;
@@ -1124,8 +1120,7 @@
     if (edited) { showVersions(edited.closest("li.message")); return; }
     var quote = event.target.closest(".reply-quote a");
     if (quote) {
-      var target = elementForSeq(quote.closest(".reply-quote").getAttribute("data-seq"));
-      if (target) { event.preventDefault(); target.scrollIntoView({ block: "center" }); target.focus(); }
+      if (jumpTo(parseInt(quote.closest(".reply-quote").getAttribute("data-seq"), 10))) event.preventDefault();
       return;
     }
     var button = event.target.closest(".remove-message");

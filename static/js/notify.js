@@ -38,27 +38,18 @@
     }
   };
 
-  // Pages without a live script of their own open a small socket just for notifications.
+  // Pages without a live script of their own watch notifications on the page's socket (static/js/socket.js,
+  // which connects only once a script listens).
   function watchNotifications() {
     if (document.body.getAttribute("data-member") !== "1") return;
     if (document.getElementById("live-room") || document.getElementById("thread-posts")) return;
     if (document.querySelector("[data-room-list][data-counts='1']")) return; // rooms.js's socket brings them
-    var attempt = 0;
-    function connect() {
-      var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
-      ws.onopen = function () { attempt = 0; ws.send(JSON.stringify({ type: "watch", topic: "member:me" })); };
-      ws.onmessage = function (event) {
-        var frame;
-        try { frame = JSON.parse(event.data); } catch (e) { return; }
-        if (frame.type === "notify") window.kindredNotified(frame.count, frame.review);
-      };
-      ws.onclose = function (event) {
-        if (event.code === 1008 || event.code === 4001) return;
-        attempt += 1;
-        setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, attempt)) * (0.5 + Math.random()));
-      };
-    }
-    connect();
+    var live = window.kindredSocket;
+    if (!live) return;
+    live.listen({
+      open: function () { live.watch("member:me"); },
+      frame: function (frame) { if (frame.type === "notify") window.kindredNotified(frame.count, frame.review); },
+    });
   }
 
   document.addEventListener("DOMContentLoaded", watchNotifications);

@@ -1,5 +1,5 @@
 // Kindred: a community's room list with live unread counts (docs/protocol.md: rooms:<slug>, room_activity, unread).
-// Its own small socket, apart from live.js. No dependencies.
+// It listens on the page's one socket (static/js/socket.js), which the room page's live.js shares. No dependencies.
 (function () {
   "use strict";
 
@@ -7,13 +7,14 @@
     if (document.body.getAttribute("data-member") !== "1") return;
     var list = document.querySelector("[data-room-list]");
     if (!list || list.getAttribute("data-counts") !== "1") return; // only members have unread counts
+    var live = window.kindredSocket;
+    if (!live) return;
     var slug = list.getAttribute("data-room-list");
     var me = list.getAttribute("data-me") || "";
     // The room page's and thread page's own scripts keep the header's notification count.
     var forwardNotify = !document.getElementById("live-room") && !document.getElementById("thread-posts");
     var counted = {}; // room → {seq: true} of messages already counted
     var readUpTo = {}; // room → the read position the server last told
-    var attempt = 0;
     var connectedBefore = false;
 
     function items(room) {
@@ -86,29 +87,21 @@
     }
 
     function connect() {
-      var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
-      ws.onopen = function () {
-        attempt = 0;
-        ws.send(JSON.stringify({ type: "watch", topic: "rooms:" + slug }));
-        ws.send(JSON.stringify({ type: "watch", topic: "member:me" }));
-        if (connectedBefore) refresh();
-        connectedBefore = true;
-      };
-      ws.onmessage = function (event) {
-        var frame;
-        try { frame = JSON.parse(event.data); } catch (e) { return; }
-        if (frame.type === "room_activity") onActivity(frame);
-        else if (frame.type === "watching" && frame.topic === "rooms:" + slug) list.setAttribute("data-live", "1");
-        else if (frame.type === "unread") onUnread(frame);
-        else if (frame.type === "notify" && forwardNotify && window.kindredNotified) window.kindredNotified(frame.count, frame.review);
-      };
-      ws.onclose = function (event) {
-        list.removeAttribute("data-live");
-        if (event.code === 1008 || event.code === 4001) return;
-        attempt += 1;
-        var soon = event.code === 1012 || event.code === 4008;
-        setTimeout(connect, (soon ? 250 : Math.min(30000, 1000 * Math.pow(2, attempt))) * (0.5 + Math.random()));
-      };
+      live.listen({
+        open: function () {
+          live.watch("rooms:" + slug);
+          live.watch("member:me");
+          if (connectedBefore) refresh();
+          connectedBefore = true;
+        },
+        frame: function (frame) {
+          if (frame.type === "room_activity") onActivity(frame);
+          else if (frame.type === "watching" && frame.topic === "rooms:" + slug) list.setAttribute("data-live", "1");
+          else if (frame.type === "unread") onUnread(frame);
+          else if (frame.type === "notify" && forwardNotify && window.kindredNotified) window.kindredNotified(frame.count, frame.review);
+        },
+        close: function () { list.removeAttribute("data-live"); },
+      });
     }
     connect();
   }

@@ -8,8 +8,9 @@
   if (!posts) return;
   var thread = posts.getAttribute("data-thread");
   var member = document.body.getAttribute("data-member") === "1";
-  var socket = null;
-  var attempt = 0;
+  var live = window.kindredSocket; // the page's one socket (static/js/socket.js)
+  if (!live) return;
+  var connectedBefore = false;
   var refreshing = false;
   var again = false;
 
@@ -34,26 +35,18 @@
   }
 
   function connect() {
-    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
-    socket = ws;
-    ws.onopen = function () {
-      if (attempt > 0) refresh(); // changes made while we were away
-      attempt = 0;
-      ws.send(JSON.stringify({ type: "watch", topic: "thread:" + thread }));
-      if (member) ws.send(JSON.stringify({ type: "watch", topic: "member:me" }));
-    };
-    ws.onmessage = function (event) {
-      var frame;
-      try { frame = JSON.parse(event.data); } catch (e) { return; }
-      if (frame.type === "thread" && String(frame.thread) === thread) refresh();
-      if (frame.type === "notify" && window.kindredNotified) window.kindredNotified(frame.count, frame.review);
-    };
-    ws.onclose = function (event) {
-      if (socket !== ws || event.code === 1008 || event.code === 4001) return;
-      attempt += 1;
-      var delay = (event.code === 1012 ? 250 : Math.min(30000, 500 * Math.pow(2, attempt))) * (0.5 + Math.random());
-      setTimeout(connect, delay);
-    };
+    live.listen({
+      open: function () {
+        if (connectedBefore) refresh(); // changes made while we were away
+        connectedBefore = true;
+        live.watch("thread:" + thread);
+        if (member) live.watch("member:me");
+      },
+      frame: function (frame) {
+        if (frame.type === "thread" && String(frame.thread) === thread) refresh();
+        if (frame.type === "notify" && window.kindredNotified) window.kindredNotified(frame.count, frame.review);
+      },
+    });
   }
 
   connect();

@@ -48,6 +48,7 @@ async def live_page(browser: Browser) -> AsyncIterator[Page]:
     opened.on("pageerror", lambda error: errors.append(str(error)))
     await opened.set_content(PAGE)
     await opened.add_script_tag(content=FAKE_SOCKET)
+    await opened.add_script_tag(content=(ROOT / "static" / "js" / "socket.js").read_text())
     await opened.add_script_tag(content=(ROOT / "static" / "js" / "live.js").read_text())
     await opened.wait_for_function("window.sockets.length === 1 && window.sockets[0].readyState === 1")
     yield opened

@@ -13,8 +13,9 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 from server.demo import CMS_CODES, CMS_SLUG
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import horizontal_overflow, screenshot_path, signed_in_context, watch
-from tests.factories import create_session, create_user, load_catalogue
+from tests.factories import add_member, create_session, create_user, load_catalogue
 from tests.harness import WebProcess
+from tests.live_client import LiveClient
 
 pytestmark = pytest.mark.browser
 PHONE: ViewportSize = {"width": 375, "height": 812}
@@ -96,3 +97,45 @@ async def test_a_french_parent_finds_a_dok7_family_connects_and_they_write_live(
     assert parent_errors.errors == [] and other_errors.errors == []
     await parent.close()
     await other.close()
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["375", "1280"])
+async def test_a_conversation_page_opens_one_websocket_which_also_moves_the_notification_count(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str, size: ViewportSize
+) -> None:
+    first, second = site
+    cms = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    ids = {}
+    for name in ("ana", "ben", "carla"):
+        ids[name] = await create_user(demo_db, name, display_name=name.title())
+        await add_member(demo_db, cms, ids[name])
+    conversations = {}
+    for other in ("ana", "carla"):
+        conversations[other] = await demo_db.fetchval(
+            """INSERT INTO family_connections (community_id, requester_id, addressee_id, status)
+               VALUES ($1, $2, $3, 'accepted') RETURNING id""",
+            cms, ids[other], ids["ben"],
+        )  # fmt: skip
+    context = await signed_in_context(browser, first, await create_session(demo_db, ids["ben"]), viewport=size)
+    watched = watch(context)
+    page = await context.new_page()
+    await page.goto(first.base_url + "/")
+    await page.evaluate("localStorage.setItem('kindred-cookie-notice', 'dismissed')")
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    await page.goto(f"{first.base_url}/conversations/{conversations['ana']}")
+    await expect(page.locator("#live-status")).to_have_text("Connected")
+
+    # Carla writes in her own conversation with Ben (the other process): his count moves on Ana's page.
+    carla = await LiveClient.connect(second.ws_url, second.base_url, await create_session(demo_db, ids["carla"]))
+    try:
+        topic = f"dm:{conversations['carla']}"
+        assert (await carla.join(topic))["type"] == "joined"
+        assert (await carla.say(topic, "Hello Ben, are you on the DOK7 trial too?"))["type"] == "ack"
+    finally:
+        await carla.close()
+    await expect(page.locator(".notifications-link .notification-count")).to_contain_text("1")
+    assert sockets == [first.ws_url]
+    assert await serious_violations(page, axe_source) == []
+    assert watched.errors == []
+    await context.close()

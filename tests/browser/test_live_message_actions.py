@@ -31,13 +31,15 @@ async def _person(db: asyncpg.Connection, username: str, display_name: str) -> t
     return user_id, await create_session(db, user_id)
 
 
-async def _open_room(browser: Browser, web: WebProcess, session: str, viewport: ViewportSize) -> Page:
+async def _open_room(
+    browser: Browser, web: WebProcess, session: str, viewport: ViewportSize, path: str = ROOM_PATH
+) -> Page:
     context = await signed_in_context(browser, web, session, viewport=viewport)
     page = await context.new_page()
     page.watched = watch(context)  # type: ignore[attr-defined]
     await page.goto(web.base_url + "/")
     await page.evaluate("localStorage.setItem('kindred-cookie-notice', 'dismissed')")
-    await page.goto(web.base_url + ROOM_PATH)
+    await page.goto(web.base_url + path)
     await expect(page.locator("#live-status")).to_have_text("Connected")
     return page
 
@@ -207,4 +209,58 @@ async def test_a_replys_quote_reads_message_removed_once_the_original_is_gone_an
     assert page.watched.errors == []  # type: ignore[attr-defined]
     await lina.close()
     await omar.close()
+    await page.context.close()
+
+
+@WIDTHS
+async def test_a_quote_of_a_message_older_than_the_page_brings_the_history_back_to_it(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str, viewport: ViewportSize
+) -> None:
+    web = site[0]
+    _, nadia = await _person(demo_db, "nadia", "Nadia Benali")
+    tomas_id, _ = await _person(demo_db, "tomas", "Tomás Ruiz")
+    community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    room_id = await demo_db.fetchval(
+        "INSERT INTO rooms (community_id, slug, name) VALUES ($1, 'history', 'History') RETURNING id", community
+    )
+    # 60 messages: the page shows the latest 50, and the last one answers the first.
+    first_id = await demo_db.fetchval(
+        """INSERT INTO room_messages (room_id, seq, author_id, client_msg_id, body)
+           VALUES ($1, 1, $2, 'c1', 'Has anyone tried a cooling vest?') RETURNING id""",
+        room_id,
+        tomas_id,
+    )
+    for seq in range(2, 60):
+        await demo_db.execute(
+            "INSERT INTO room_messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, $2, $3, $4, $5)",
+            room_id,
+            seq,
+            tomas_id,
+            f"c{seq}",
+            f"Message number {seq}",
+        )
+    await demo_db.execute(
+        """INSERT INTO room_messages (room_id, seq, author_id, client_msg_id, body, reply_to_id)
+           VALUES ($1, 60, $2, 'c60', 'Back to the vest: ours arrived today.', $3)""",
+        room_id,
+        tomas_id,
+        first_id,
+    )
+    await demo_db.execute("UPDATE rooms SET last_seq = 60 WHERE id = $1", room_id)
+    page = await _open_room(browser, web, nadia, viewport, f"/c/{CMS_SLUG}/live/history")
+    await expect(_message(page, "Message number 11")).to_be_visible()
+    await expect(page.locator("#message-1")).to_have_count(0)
+
+    await _message(page, "Back to the vest").locator(".reply-quote a").click()
+    original = page.locator("#message-1")
+    await expect(original.locator(".message-body")).to_have_text("Has anyone tried a cooling vest?")
+    await expect(original).to_be_in_viewport()
+    await expect(original).to_be_focused()
+    # The history in between is back too, in order, each message once.
+    seqs = await page.locator("#messages li.message[data-seq]").evaluate_all(
+        "items => items.map(item => parseInt(item.getAttribute('data-seq'), 10))"
+    )
+    assert seqs == list(range(1, 61))
+    await _no_serious_violations(page, axe_source, "after jumping to an older quoted message")
+    assert page.watched.errors == []  # type: ignore[attr-defined]
     await page.context.close()

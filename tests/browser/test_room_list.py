@@ -81,3 +81,47 @@ async def test_a_message_from_another_member_raises_the_count_live_and_opening_t
     assert await serious_violations(page, axe_source) == []
     assert watched.errors == []
     await context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])
+async def test_the_room_page_opens_one_websocket_for_the_room_and_its_room_list(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str, viewport: ViewportSize
+) -> None:
+    first, second = site
+    community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    for slug, name in (("parents", "Parents"), ("siblings", "Siblings")):
+        await demo_db.execute(
+            "INSERT INTO rooms (community_id, slug, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            community,
+            slug,
+            name,
+        )
+    nadia = await _person(demo_db, community, "nadia", "Nadia Benali")
+    tomas = await _person(demo_db, community, "tomas", "Tomás")
+    context = await signed_in_context(browser, first, nadia, viewport=viewport)
+    watched = watch(context)
+    page = await context.new_page()
+    await page.goto(first.base_url + "/")
+    await page.evaluate("localStorage.setItem('kindred-cookie-notice', 'dismissed')")
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    await page.goto(first.base_url + f"/c/{CMS_SLUG}/live/parents")
+    await expect(page.locator("#live-status")).to_have_text("Connected")
+    await expect(page.locator("[data-room-list][data-live='1']")).to_have_count(1)
+
+    # The room list on the room page still counts live, over the room's own socket.
+    siblings = page.locator(f'[data-room-list] li[data-room="{CMS_SLUG}/siblings"]')
+    writer = await LiveClient.connect(second.ws_url, second.base_url, tomas)
+    try:
+        await writer.join(f"{CMS_SLUG}/siblings")
+        assert (await writer.say(f"{CMS_SLUG}/siblings", "Our eldest asks about it a lot."))["type"] == "ack"
+        await expect(siblings.locator(".unread-count")).to_have_text("1 unread message")
+        await writer.join(PARENTS)
+        assert (await writer.say(PARENTS, "Welcome, Nadia."))["type"] == "ack"
+        await expect(page.locator("#messages li", has_text="Welcome, Nadia.")).to_be_visible()
+    finally:
+        await writer.close()
+    assert sockets == [first.ws_url]
+    assert await serious_violations(page, axe_source) == []
+    assert watched.errors == []
+    await context.close()

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server.db.queries.messages import Message, Stored
+from server.db.queries.messages import Message, Stored, store_numbered
 
 # A conversation message as the room machinery knows one (server.db.queries.messages.Message; room_id is the
 # conversation's id), its author under the name shown in the conversation's community (names.py).
@@ -82,27 +82,24 @@ async def store_next(
     the conversation (sends numbered one at a time), only while it is open (accepted), and a duplicate client
     id undoes the whole statement, so no seq is skipped. None for a duplicate or a conversation that ended.
     The author has read their own message; the other participant too when they have the conversation open."""
-    try:
-        row = await connection.fetchrow(
-            """WITH next AS (UPDATE family_connections SET last_seq = last_seq + 1,
-                                    requester_read_seq = CASE WHEN requester_id = $2 OR $5 THEN last_seq + 1
-                                                              ELSE requester_read_seq END,
-                                    addressee_read_seq = CASE WHEN addressee_id = $2 OR $5 THEN last_seq + 1
-                                                              ELSE addressee_read_seq END
-                             WHERE id = $1 AND status = 'accepted'
-                             RETURNING last_seq, epoch)
-               INSERT INTO conversation_messages (conversation_id, seq, author_id, client_msg_id, body)
-               SELECT $1, next.last_seq, $2, $3, $4 FROM next
-               RETURNING id, seq, (SELECT epoch FROM next) AS epoch, 'visible' AS state, created_at""",
-            conversation_id,
-            author_id,
-            client_msg_id,
-            body,
-            other_present,
-        )
-    except asyncpg.UniqueViolationError:
-        return None
-    return Stored(**dict(row)) if row else None
+    return await store_numbered(
+        connection,
+        """WITH next AS (UPDATE family_connections SET last_seq = last_seq + 1,
+                                requester_read_seq = CASE WHEN requester_id = $2 OR $5 THEN last_seq + 1
+                                                          ELSE requester_read_seq END,
+                                addressee_read_seq = CASE WHEN addressee_id = $2 OR $5 THEN last_seq + 1
+                                                          ELSE addressee_read_seq END
+                         WHERE id = $1 AND status = 'accepted'
+                         RETURNING last_seq, epoch)
+           INSERT INTO conversation_messages (conversation_id, seq, author_id, client_msg_id, body)
+           SELECT $1, next.last_seq, $2, $3, $4 FROM next
+           RETURNING id, seq, (SELECT epoch FROM next) AS epoch, 'visible' AS state, created_at""",
+        conversation_id,
+        author_id,
+        client_msg_id,
+        body,
+        other_present,
+    )
 
 
 async def mark_read(connection: asyncpg.Connection, conversation_id: int, reader_id: int, seq: int) -> None:

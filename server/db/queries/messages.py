@@ -262,19 +262,26 @@ async def store_next(
     statement is undone, its sequence number is never taken: numbering stays gap-free.
     Returns None for such a duplicate (the caller reads the stored one).
     """
+    return await store_numbered(
+        connection,
+        """WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, epoch)
+           INSERT INTO room_messages (room_id, seq, author_id, client_msg_id, body, state, reply_to_id)
+           SELECT $1, next.last_seq, $2, $3, $4, $5, $6 FROM next
+           RETURNING id, seq, (SELECT epoch FROM next) AS epoch, state, created_at""",
+        room_id,
+        author_id,
+        client_msg_id,
+        body,
+        state,
+        reply_to_id,
+    )
+
+
+async def store_numbered(connection: asyncpg.Connection, statement: str, *args: object) -> Stored | None:
+    """Run a numbering statement shaped like store_next's (UPDATE the counter, INSERT at its new value,
+    RETURNING a Stored's columns): None for a duplicate client id, or when no row was numbered."""
     try:
-        row = await connection.fetchrow(
-            """WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, epoch)
-               INSERT INTO room_messages (room_id, seq, author_id, client_msg_id, body, state, reply_to_id)
-               SELECT $1, next.last_seq, $2, $3, $4, $5, $6 FROM next
-               RETURNING id, seq, (SELECT epoch FROM next) AS epoch, state, created_at""",
-            room_id,
-            author_id,
-            client_msg_id,
-            body,
-            state,
-            reply_to_id,
-        )
+        row = await connection.fetchrow(statement, *args)
     except asyncpg.UniqueViolationError:
         return None
     return Stored(**dict(row)) if row else None

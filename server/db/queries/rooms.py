@@ -48,13 +48,6 @@ async def in_community(connection: asyncpg.Connection, community_id: int, slug: 
     return _room(row) if row else None
 
 
-async def list_for_community(connection: asyncpg.Connection, community_id: int) -> list[Room]:
-    rows = await connection.fetch(
-        f"SELECT {_COLUMNS} FROM rooms WHERE community_id = $1 ORDER BY is_main DESC, name", community_id
-    )
-    return [_room(row) for row in rows]
-
-
 async def create(
     connection: asyncpg.Connection, community_id: int, slug: str, name: str, *, is_main: bool = False
 ) -> Room | None:
