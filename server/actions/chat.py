@@ -223,7 +223,9 @@ async def do_remove_message(
     message = await messages.by_seq(connection, room.id, seq)
     if message is None:
         raise not_found(_("That message does not exist."))
-    clean = reason.strip()[:500]
+    clean = " ".join(reason.split())[:500]
+    if not clean:  # its author is told why, privately
+        raise bad_request(_("Please give a reason: the member will see it."), "reason")
     async with events.unit_of_work(connection):
         removed = await messages.set_state(connection, message.id, "hidden", clean, user.id)
         events.emit(events.RoomMessageGone(community_slug, room.slug, seq))

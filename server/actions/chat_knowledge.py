@@ -117,7 +117,7 @@ async def do_propose(
         asked = sorted({m.author_id for m in chosen if m.author_id is not None and consent(m) == "asked"})
         await notify.create(
             connection,
-            [(author, "moderation") for author in asked],
+            [(author, "consent") for author in asked],
             community_id=community.id,
             thread_id=None,
             post_id=None,
@@ -131,7 +131,7 @@ async def do_propose(
             },
         )
         if not asked:
-            await _publish(connection, community, room, proposal)
+            await _publish(connection, community, room, proposal, actor_id=proposer.id)
     return proposal
 
 
@@ -200,27 +200,51 @@ async def do_answer(
             raise forbidden(_("None of these messages waits for your answer."))
         remaining = await chat_proposals.quotes(connection, view.proposal.id)
         if not any(quote.consent == "asked" for quote in remaining):
-            await _publish(connection, view.community, view.room, view.proposal)
+            await _publish(connection, view.community, view.room, view.proposal, actor_id=user.id)
     return await open_proposal(connection, user, slug, proposal_id)
 
 
-async def _publish(connection: asyncpg.Connection, community: Community, room: Room, proposal: Proposal) -> None:
-    """Every answer is in: publish the accepted messages that are still visible, or drop the proposal."""
+async def _publish(
+    connection: asyncpg.Connection, community: Community, room: Room, proposal: Proposal, *, actor_id: int
+) -> None:
+    """Every answer is in: publish the accepted messages that are still visible, or drop the proposal; the
+    proposer is told which, unless they are the one who gave the last answer (`actor_id`)."""
+    status, url = await _publish_or_drop(connection, community, room, proposal)
+    if proposal.proposer_id is None:
+        return
+    await notify.create(
+        connection,
+        [(proposal.proposer_id, "consent")],
+        community_id=community.id,
+        thread_id=None,
+        post_id=None,
+        actor_id=actor_id,
+        data={"event": status, "what": proposal.kind, "title": proposal.title, "room": room.name, "url": url},
+    )
+
+
+async def _publish_or_drop(
+    connection: asyncpg.Connection, community: Community, room: Room, proposal: Proposal
+) -> tuple[str, str]:
+    """Publish the accepted, still visible messages, or drop the proposal: its new status and where it leads."""
+    dropped = ("dropped", f"/c/{community.slug}/quotes/{proposal.id}")
     accepted = [q.message_id for q in await chat_proposals.quotes(connection, proposal.id) if q.consent == "accepted"]
     quoted = [message for message in await messages.by_ids(connection, accepted) if message.state == "visible"]
     proposer = await users.by_id(connection, proposal.proposer_id) if proposal.proposer_id is not None else None
     if not quoted or proposer is None:
         await chat_proposals.finish(connection, proposal.id, "dropped")
-        return
+        return dropped
     body = compose(community, room, proposal.note, quoted)
     try:
         if proposal.kind == "tip":
             tip = await tip_actions.do_add(connection, proposer, community, proposal.title, body)
             await chat_proposals.finish(connection, proposal.id, "published", tip_id=tip.id)
-        else:
-            place = await thread_actions.open_community(connection, proposer, community.slug)
-            started = await thread_actions.do_create_thread(connection, None, place, title=proposal.title, body=body)
-            await chat_proposals.finish(connection, proposal.id, "published", thread_id=started.thread_id)
+            return "published", f"/c/{community.slug}/tips#tip-{tip.id}"
+        place = await thread_actions.open_community(connection, proposer, community.slug)
+        started = await thread_actions.do_create_thread(connection, None, place, title=proposal.title, body=body)
+        await chat_proposals.finish(connection, proposal.id, "published", thread_id=started.thread_id)
+        return "published", f"/c/{community.slug}/t/{started.thread_id}"
     except AppError:
         # The proposer may no longer write here (muted, banned, left): nothing is published in their name.
         await chat_proposals.finish(connection, proposal.id, "dropped")
+        return dropped

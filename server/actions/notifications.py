@@ -12,6 +12,7 @@ import asyncpg
 from server.actions import events
 from server.db.queries import notifications
 from server.db.queries.notifications import FORUM_KINDS as FORUM_KINDS
+from server.db.queries.notifications import PREFERENCE_KINDS as PREFERENCE_KINDS
 from server.db.queries.notifications import Created, Notification, Preference
 from server.db.queries.users import User
 from server.errors import SignInRequired, bad_request, not_found
@@ -247,6 +248,25 @@ def _text_from_data(kind: str, data: dict[str, object], *, title: str, community
         }
         template = texts.get((str(event), str(what)))
         return template % values if template else None
+    if kind == "consent":
+        consent = {
+            ("consent", "tip"): _(
+                "Someone would like to quote your words from %(room)s in a tip, “%(title)s”: nothing is "
+                "published until you accept or decline."
+            ),
+            ("consent", "thread"): _(
+                "Someone would like to quote your words from %(room)s in a new thread, “%(title)s”: nothing is "
+                "published until you accept or decline."
+            ),
+            ("published", "tip"): _("Every quoted author answered: your tip “%(title)s” is published."),
+            ("published", "thread"): _("Every quoted author answered: your thread “%(title)s” is published."),
+            ("dropped", "tip"): _("Your tip “%(title)s” was not published: no quoted message was left to publish."),
+            ("dropped", "thread"): _(
+                "Your thread “%(title)s” was not published: no quoted message was left to publish."
+            ),
+        }
+        template = consent.get((str(event), str(what)))
+        return template % values if template else None
     if kind == "flag":
         if event == "escalated":
             count = int(str(data.get("count") or 1))
@@ -406,10 +426,10 @@ async def preferences_for(connection: asyncpg.Connection, user: User | None) -> 
 async def do_set_preferences(
     connection: asyncpg.Connection, user: User | None, *, in_app: set[str], email: set[str]
 ) -> None:
-    """Keep in-app (and email) only for the kinds listed; every other forum kind is switched off."""
+    """Keep in-app (and email) only for the kinds listed; every other kind one may choose is switched off."""
     member = _require_user(user)
-    unknown = (in_app | email) - set(FORUM_KINDS)
+    unknown = (in_app | email) - set(PREFERENCE_KINDS)
     if unknown:
         raise bad_request(_("Unknown kind of notification: %(kind)s") % {"kind": sorted(unknown)[0]}, "kinds")
-    chosen = [Preference(kind, kind in in_app, kind in email) for kind in FORUM_KINDS]
+    chosen = [Preference(kind, kind in in_app, kind in email) for kind in PREFERENCE_KINDS]
     await notifications.set_preferences(connection, member.id, chosen)

@@ -6,12 +6,11 @@ import asyncpg
 
 from server.actions import events
 from server.actions import notifications as notify
-from server.actions.access import require_admin
 from server.actions.threads import open_thread, require_writable
-from server.db.queries import experts, posts, threads
+from server.db.queries import posts, threads
 from server.db.queries.threads import Thread
 from server.db.queries.users import User
-from server.errors import NotYours, bad_request, conflict, not_found
+from server.errors import NotYours, bad_request, conflict
 from server.i18n import _
 
 
@@ -57,22 +56,3 @@ async def do_accept(
     updated = await threads.by_id(connection, thread.id)
     assert updated is not None
     return updated
-
-
-async def do_set_expert(connection: asyncpg.Connection, admin: User | None, username: str, value: bool) -> int:
-    """Give or take the expert badge: site admins only; written to the audit log."""
-    acting = require_admin(admin)
-    async with events.unit_of_work(connection):
-        user_id = await experts.set_expert(connection, username.strip(), value)
-        if user_id is None:
-            raise not_found(_("There is no member with that username."))
-        await threads.log_moderation(
-            connection,
-            community_id=None,
-            actor_id=acting.id,
-            action="expert_marked" if value else "expert_unmarked",
-            target_kind="user",
-            target_id=user_id,
-            target_user_id=user_id,
-        )
-    return user_id

@@ -234,7 +234,6 @@ RESOURCE_FORM = {
 
 # Every unsafe route that moderates or administers, with who may use it.
 MATRIX: dict[tuple[str, str], Case] = {
-    ("POST", "/admin/experts/{username}"): case(ADMINS, form={"expert": "on"}),
     ("POST", "/admin/experts"): case(ADMINS, form={"username": "member", "credential": "Neurologist"}),
     ("POST", "/admin/experts/{username}/revoke"): case(ADMINS, _an_expert, form={"reason": "Left"}),
     ("POST", "/admin/proposals/{proposal_id:int}/decision"): case(

@@ -17,6 +17,8 @@ FORUM_KINDS = ("reply", "mention", "answer", "accepted", "welcome", "introductio
 # (review), a flag, someone at risk (crisis). They go in the email digest unless switched off.
 WAITING_KINDS = ("review", "flag", "crisis")
 _WAITING_IN = "(" + ", ".join(f"'{kind}'" for kind in WAITING_KINDS) + ")"
+# Kinds listed in a member's preferences: the forum's, consent requests and items waiting for review.
+PREFERENCE_KINDS = (*FORUM_KINDS, "consent", "review")
 # The header shows "99+" past this: counting further would cost more and tell nobody anything.
 UNREAD_CAP = 100
 
@@ -185,13 +187,14 @@ async def mark_read(connection: asyncpg.Connection, user_id: int, ids: list[int]
 
 
 async def preferences(connection: asyncpg.Connection, user_id: int) -> dict[str, Preference]:
-    """The member's settings for every forum kind (defaults: in-app on, email off)."""
+    """The member's settings for every kind they can choose (defaults: in-app on, email off except waiting kinds)."""
     records = await connection.fetch(
-        """SELECT k.kind, coalesce(np.in_app, true) AS in_app, coalesce(np.email, false) AS email
+        """SELECT k.kind, coalesce(np.in_app, true) AS in_app, coalesce(np.email, k.kind = ANY($3)) AS email
            FROM unnest($2::text[]) AS k(kind)
            LEFT JOIN notification_preferences np ON np.user_id = $1 AND np.kind = k.kind""",
         user_id,
-        list(FORUM_KINDS),
+        list(PREFERENCE_KINDS),
+        list(WAITING_KINDS),
     )
     return {record["kind"]: Preference(**dict(record)) for record in records}
 

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import auth
-from server.actions import introductions, questions, review, threads
+from server.actions import introductions, review, threads
 from server.actions.threads import Place
 from server.errors import AppError, bad_request, returns_to_form
 from server.i18n import _
@@ -211,17 +211,6 @@ async def welcomer(request: Request) -> Response:
     return redirect(f"/c/{place.community.slug}/introductions")
 
 
-async def set_expert(request: Request) -> Response:
-    form = await read_form(request)
-    value = text(form, "expert", 10)
-    if value not in {"on", "off"}:
-        raise bad_request(_("Choose on or off."), "expert")
-    username = request.path_params["username"]
-    async with request.app.state.db.acquire() as connection:
-        await questions.do_set_expert(connection, auth.current_user(request), username, value == "on")
-    return redirect(f"/u/{username}")
-
-
 routes = [
     Route("/c/{slug}/forum", forum_page, methods=["GET"]),
     Route("/c/{slug}/forum/new", new_discussion_page, methods=["GET"]),
@@ -233,5 +222,4 @@ routes = [
     Route("/c/{slug}/questions", questions_page, methods=["GET"]),
     Route("/c/{slug}/ask", ask_page, methods=["GET"]),
     Route("/c/{slug}/ask", ask, methods=["POST"]),
-    Route("/admin/experts/{username}", set_expert, methods=["POST"]),
 ]

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from server import auth
 from server.actions import notifications
-from server.actions.notifications import FORUM_KINDS
+from server.actions.notifications import PREFERENCE_KINDS
 from server.routes.forms import read_form, redirect
 from server.templating import render
 
@@ -27,7 +27,7 @@ async def notifications_page(request: Request) -> Response:
     context = {
         "page": page,
         "preferences": preferences,
-        "kinds": FORUM_KINDS,
+        "kinds": PREFERENCE_KINDS,
         "saved": request.query_params.get("saved") == "1",
     }
     return render(request, "notifications.html", context)

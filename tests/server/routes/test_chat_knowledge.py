@@ -97,6 +97,12 @@ async def test_nothing_is_published_until_every_quoted_author_answers_and_declin
     # Decided: a late answer changes nothing.
     late = await client.post(f"/c/{SLUG}/quotes/{proposal}/answer", data={"decision": "decline", "csrf_token": token})
     assert late.status_code == 409
+    # The proposer is told it is published, with the way to it.
+    outcome = await db.fetchrow("SELECT kind, data FROM notifications WHERE user_id = $1", ids["amara"])
+    assert outcome["kind"] == "consent" and outcome["data"]["event"] == "published"
+    assert outcome["data"]["url"] == f"/c/{SLUG}/t/{row['thread_id']}"
+    await _as(client, db, ids["amara"])
+    assert "your thread “Sleeping better” is published" in (await client.get("/notifications")).text
 
 
 async def test_an_author_quoting_only_themself_publishes_a_tip_at_once(
@@ -126,6 +132,25 @@ async def test_when_every_quoted_author_declines_nothing_is_published(
     await client.post(f"/c/{SLUG}/quotes/{proposal}/answer", data={"decision": "decline", "csrf_token": token})
     assert await db.fetchval("SELECT status FROM chat_proposals") == "dropped"
     assert await db.fetchval("SELECT count(*) FROM tips") == 0
+    told = await db.fetchrow("SELECT kind, data FROM notifications WHERE user_id = $1", ids["amara"])
+    assert told["kind"] == "consent" and told["data"]["event"] == "dropped"
+    await _as(client, db, ids["amara"])
+    assert "Your tip “Results” was not published" in (await client.get("/notifications")).text
+
+
+async def test_a_member_who_switched_moderation_notices_off_is_still_asked_for_consent(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    ids = await _cast(db)
+    await db.execute(
+        "INSERT INTO notification_preferences (user_id, kind, in_app, email) VALUES ($1, 'moderation', false, false)",
+        ids["tomas"],
+    )
+    seq = await _say(db, ids, "tomas", "Our physio suggested swimming.")
+    token = await _as(client, db, ids["amara"])
+    await _propose(client, token, {"kind": "tip", "title": "Swimming", "note": ""}, [seq])
+    asked = await db.fetchrow("SELECT kind, data FROM notifications WHERE user_id = $1", ids["tomas"])
+    assert asked is not None and asked["kind"] == "consent" and asked["data"]["event"] == "consent"
 
 
 async def test_only_leaders_or_an_author_of_the_messages_may_propose_them(

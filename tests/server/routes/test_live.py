@@ -259,6 +259,11 @@ async def test_a_leader_removes_a_message_for_everyone_and_a_member_cannot(
     await member.send({"type": "remove", "room": ROOM, "seq": 1, "reason": "mine"})
     refused = await member.wait_for(lambda f: f["type"] == "error", start=start)
     assert refused["code"] == "forbidden"
+    # Without a reason it is refused, by name: its author is told why.
+    start = len(leader.frames)
+    await leader.send({"type": "remove", "room": ROOM, "seq": 1, "reason": "   "})
+    empty = await leader.wait_for(lambda f: f["type"] == "error", start=start)
+    assert empty["code"] == "bad_request" and "reason" in empty["message"]
     await leader.send({"type": "remove", "room": ROOM, "seq": 1, "reason": "Private information"})
     for client in (member, leader):
         assert await client.wait_for(lambda f: f["type"] == "remove") == {"type": "remove", "room": ROOM, "seq": 1}

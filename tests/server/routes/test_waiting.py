@@ -207,3 +207,40 @@ async def test_two_notices_settled_at_once_drop_the_badge_by_two(
     assert await badge.wait_for(lambda f: f["type"] == "notify") == {"type": "notify", "count": -2, "review": SLUG}
     assert await notifications.unread_count(db, cast["admin"]) == 0
     await badge.close()
+
+
+async def test_a_leader_who_switches_review_notices_off_gets_neither_the_live_push_nor_the_email(
+    server: LiveServer, client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    await db.execute("UPDATE users SET email = 'leader@example.org' WHERE id = $1", cast["leader"])
+    token = await login(client, "leader")
+    page = (await client.get("/notifications")).text
+    assert 'name="in_app" value="review"' in page and 'name="email" value="review"' in page
+    kept = ["reply", "mention", "answer", "accepted", "welcome", "introduction", "consent"]  # all but review
+    saved = await client.post("/notifications/preferences", data={"in_app": kept, "csrf_token": token})
+    assert saved.status_code == 303
+    newbie = await _newcomer(db, cast["community"])
+    leader_badge = await _watch_badge(server, db, cast["leader"])
+    author = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, newbie))
+    await author.join(ROOM)
+    assert (await author.say(ROOM, "Hello, we just got the diagnosis"))["type"] == "ack"
+    member = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, cast["member"]))
+    await member.join(ROOM)
+    assert (await member.say(ROOM, "Welcome! @leader can help you"))["type"] == "ack"
+    # The first push the leader gets is the mention, sent after the held message: no review notice came.
+    first = await leader_badge.wait_for(lambda f: f["type"] == "notify")
+    assert first.get("review") != SLUG
+    assert [
+        row["kind"] for row in await db.fetch("SELECT kind FROM notifications WHERE user_id = $1", cast["leader"])
+    ] == ["mention"]
+    await db.execute(
+        "INSERT INTO notifications (user_id, kind, community_id, data) VALUES ($1, 'review', $2, '{}')",
+        cast["leader"],
+        cast["community"],
+    )
+    await db.execute("UPDATE notifications SET read_at = now() WHERE kind = 'mention'")
+    assert await notifications.digest_recipients(db) == []
+    await author.close()
+    await member.close()
+    await leader_badge.close()
