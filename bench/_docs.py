@@ -82,6 +82,41 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
         for target in results["targets"]
     ]
     lines += _table(["Target (2 cores, 1,000 subscribers)", "Kindred", "Ceiling", "Ratio", "Result"], rows)
+    comparison = results.get("comparison")
+    if comparison:
+        lines += [
+            "",
+            "### Kindred beside the ceiling and its peers",
+            "",
+            "Same run, same picows client, same room and rates. *socketio* is python-socketio "
+            "(`AsyncServer` + `AsyncRedisManager`, `bench/peers/socketio_app.py`; the client speaks Engine.IO v4 "
+            "framing, `bench/engineio.py`); *channels* is Django Channels with channels_redis's "
+            "`RedisPubSubChannelLayer` (`bench/peers/channels_app.py`; documented as the faster layer). Both run "
+            "under uvicorn (uvloop, httptools, websockets), two processes sharing the Redis, each in its own venv "
+            "under `bench/.work` pinned by `bench/peers/<name>.txt`. Neither persists anything.",
+            "",
+        ]
+        lines += _table(
+            [
+                "system",
+                "sustained deliveries/s",
+                "at msg/s",
+                f"p99 ms at {config['reference_rate']:g} msg/s",
+                "Kindred ÷ system (deliveries/s)",
+                "Kindred ÷ system (p99)",
+            ],
+            [
+                [
+                    row["system"],
+                    row["sustained_per_s"],
+                    row["at_rate"],
+                    row["p99_ms_at_reference"],
+                    row["kindred_ratio"],
+                    row["kindred_p99_ratio"],
+                ]
+                for row in comparison
+            ],
+        )
     for name, system in results["systems"].items():
         lines += ["", f"### Fan-out: {name}", ""]
         join = system.get("join")

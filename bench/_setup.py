@@ -177,6 +177,7 @@ class ServerProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
     started_at: float = field(default_factory=time.monotonic)
+    ws_path: str = "/ws"
 
     @property
     def pid(self) -> int:
@@ -184,7 +185,7 @@ class ServerProcess:
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
+        return f"ws://127.0.0.1:{self.port}{self.ws_path}"
 
     def rss(self) -> int:
         """Resident memory of the server process (and any children), in bytes."""
@@ -212,12 +213,12 @@ class ServerProcess:
                 self.process.wait()
 
 
-def _start(system: str, command: str, env: dict[str, str], port: int, log_dir: Path) -> ServerProcess:
+def _start(system: str, command: str, env: dict[str, str], port: int, log_dir: Path, cwd: Path = ROOT) -> ServerProcess:
     log_path = log_dir / f"{system}-{port}.log"
     handle = log_path.open("wb")
     process = subprocess.Popen(
         ["sh", "-c", "exec " + command],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=handle,
         stderr=subprocess.STDOUT,

@@ -21,6 +21,8 @@ import msgspec
 import uvloop
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from bench import engineio
+
 # Latency histogram: 0.1 ms buckets up to 1 s; anything slower is kept exactly.
 BUCKET_NS = 100_000
 BUCKETS = 10_000
@@ -109,11 +111,12 @@ class Recorder:
 
 @dataclass
 class Spec:
-    """One socket to open: which server, whose cookie, which room."""
+    """One socket to open: which server, whose cookie, which room, and the framing ("json" or "socketio")."""
 
     url: str
     token: str
     room: str
+    framing: str = "json"
 
 
 @dataclass
@@ -141,7 +144,8 @@ class Subscriber(WSListener):
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
         self.open = True
-        transport.send(WSMsgType.TEXT, join_frame(self.spec.room))
+        if self.spec.framing == "json":
+            transport.send(WSMsgType.TEXT, join_frame(self.spec.room))
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -162,7 +166,21 @@ class Subscriber(WSListener):
             self._partial.append(payload)
             payload = b"".join(self._partial)
             self._partial = []
+        if self.spec.framing == "socketio":
+            packet, payload = engineio.unwrap(payload)
+            if packet != "event":
+                self.on_engineio(transport, packet)
+                return
         self.worker.on_payload(self, payload, now)
+
+    def on_engineio(self, transport: WSTransport, kind: str) -> None:
+        """Engine.IO's own packets: connect to the namespace after the open, join after connecting, answer pings."""
+        if kind == "open":
+            transport.send(WSMsgType.TEXT, engineio.CONNECT)
+        elif kind == "connected":
+            transport.send(WSMsgType.TEXT, engineio.wrap(join_frame(self.spec.room)))
+        elif kind == "ping":
+            transport.send(WSMsgType.TEXT, engineio.PONG)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.open = False

@@ -34,7 +34,7 @@ import psutil  # type: ignore[import-untyped]
 import uvloop
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from bench import _setup
+from bench import _peers, _setup, engineio
 from bench._docs import write_docs
 from bench.client import SESSION_COOKIE, Recorder, decode_frame, join_frame, percentile, wait_until
 
@@ -53,7 +53,7 @@ class Config:
     duration: float = 5.0
     idle_sockets: int = 10_000
     workers: int = 2
-    systems: list[str] = field(default_factory=lambda: ["ceiling", "kindred"])
+    systems: list[str] = field(default_factory=lambda: ["ceiling", "kindred", "socketio", "channels"])
     reference_rate: float = 20.0
     refine: int = 2
     presence: str = "hidden"
@@ -126,9 +126,9 @@ class Clients:
     async def all(self, command: dict[str, Any]) -> list[dict[str, Any]]:
         return list(await asyncio.gather(*(worker.call(command) for worker in self.workers)))
 
-    async def connect(self, specs: list[tuple[str, str, str]], concurrency: int = 64) -> dict[str, Any]:
+    async def connect(self, specs: list[tuple[str, str, str, str]], concurrency: int = 64) -> dict[str, Any]:
         """Spread specs over the workers and open them; outcomes summed."""
-        shares: list[list[tuple[str, str, str]]] = [[] for _ in self.workers]
+        shares: list[list[tuple[str, str, str, str]]] = [[] for _ in self.workers]
         for index, spec in enumerate(specs):
             shares[index % len(self.workers)].append(spec)
         started = time.monotonic()
@@ -188,7 +188,8 @@ class Clients:
 class Publisher(WSListener):
     """The one sender: a leader's socket, sending at a fixed rate and timing each ack."""
 
-    def __init__(self) -> None:
+    def __init__(self, framing: str = "json", room: str = "") -> None:
+        self.framing = framing
         self.transport: WSTransport | None = None
         self.joined: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.sent_at: dict[str, int] = {}
@@ -196,7 +197,7 @@ class Publisher(WSListener):
         self.errors: Counter[str] = Counter()
         self.close_code: int | None = None
         self.open = False
-        self.room = ""
+        self.room = room
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
@@ -211,8 +212,19 @@ class Publisher(WSListener):
         if frame.msg_type is not WSMsgType.TEXT or not frame.fin:
             return  # the publisher ignores anything it does not need (history, presence)
         now = time.monotonic_ns()
+        payload = frame.get_payload_as_bytes()
+        if self.framing == "socketio":
+            kind, payload = engineio.unwrap(payload)
+            if kind == "open":
+                transport.send(WSMsgType.TEXT, engineio.CONNECT)
+            elif kind == "connected":
+                transport.send(WSMsgType.TEXT, engineio.wrap(join_frame(self.room)))
+            elif kind == "ping":
+                transport.send(WSMsgType.TEXT, engineio.PONG)
+            if kind != "event":
+                return
         try:
-            parsed = decode_frame(frame.get_payload_as_bytes())
+            parsed = decode_frame(payload)
         except msgspec.MsgspecError:
             return
         if parsed.type == "ack":
@@ -235,9 +247,9 @@ class Publisher(WSListener):
             self.joined.set_result(f"closed:{self.close_code}")
 
     @classmethod
-    async def connect(cls, url: str, token: str, room: str, origin: str) -> Publisher:
+    async def connect(cls, url: str, token: str, room: str, origin: str, framing: str = "json") -> Publisher:
         _, listener = await ws_connect(
-            cls,
+            lambda: cls(framing, room),
             url,
             extra_headers={"Origin": origin, "Cookie": f"{SESSION_COOKIE}={token}"},
             websocket_handshake_timeout=30,
@@ -247,7 +259,9 @@ class Publisher(WSListener):
         publisher = listener
         publisher.room = room
         assert publisher.transport is not None
-        publisher.transport.send(WSMsgType.TEXT, join_frame(room))
+        if framing == "json":
+            publisher.transport.send(WSMsgType.TEXT, join_frame(room))
+        # Engine.IO: the open packet may have come before `room` was set; the join then waits for `connected`.
         outcome = await asyncio.wait_for(publisher.joined, 30)
         if outcome != "joined":
             raise RuntimeError(f"the publisher could not join {room}: {outcome}")
@@ -270,7 +284,8 @@ class Publisher(WSListener):
             now = time.monotonic_ns()
             self.sent_at[client_id] = now
             frame = {"type": "send", "room": room, "client_id": client_id, "body": f"{step}:{index}:{now}"}
-            self.transport.send(WSMsgType.TEXT, encoder.encode(frame))
+            data = encoder.encode(frame)
+            self.transport.send(WSMsgType.TEXT, engineio.wrap(data) if self.framing == "socketio" else data)
         return {"first_ns": first_ns, "send_seconds": loop.time() - start}
 
     async def wait_acks(self, seconds: float) -> None:
@@ -326,6 +341,8 @@ class System:
                         redis_cluster=self.config.redis_cluster,
                     )
                 )
+            elif self.name in _peers.PEERS:
+                server = await asyncio.to_thread(_peers.start_peer, self.name, self.urls["redis"], prefix, self.log_dir)
             else:
                 server = await asyncio.to_thread(_setup.start_ceiling, self.urls["redis"], prefix, self.log_dir)
             self.servers.append(server)
@@ -341,9 +358,16 @@ class System:
             await self.clients.stop()
         await asyncio.gather(*(asyncio.to_thread(server.stop) for server in self.servers))
 
-    def _spread(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    @property
+    def framing(self) -> str:
+        """socket.io speaks Engine.IO packets; every other system plain JSON frames."""
+        return "socketio" if self.name == "socketio" else "json"
+
+    def _spread(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str, str, str]]:
         # Alternate servers, so each process gets half and each client process talks to both.
-        return [(self.servers[index % 2].ws_url, token, room) for index, (token, room) in enumerate(pairs)]
+        return [
+            (self.servers[index % 2].ws_url, token, room, self.framing) for index, (token, room) in enumerate(pairs)
+        ]
 
     def rss(self) -> list[int]:
         return [server.rss() for server in self.servers]
@@ -457,7 +481,9 @@ class System:
         for index, token in enumerate(self.seeded.publisher_tokens):
             if index < len(self.publishers) and self.publishers[index].open:
                 continue
-            publisher = await Publisher.connect(self.servers[0].ws_url, token, self.seeded.room, _setup.BENCH_ORIGIN)
+            publisher = await Publisher.connect(
+                self.servers[0].ws_url, token, self.seeded.room, _setup.BENCH_ORIGIN, self.framing
+            )
             if index < len(self.publishers):
                 self.publishers[index] = publisher
             else:
@@ -777,6 +803,33 @@ def evaluate(results: dict[str, Any], config: Config) -> list[dict[str, Any]]:
     return targets
 
 
+def compare(results: dict[str, Any], config: Config) -> list[dict[str, Any]]:
+    """Per system: sustained deliveries/s, p99 at the reference rate, and Kindred's ratio to each (same client, same run)."""
+    systems = results["systems"]
+    kindred = systems.get("kindred")
+    k_best = sustained(kindred["steps"]) if kindred else None
+    k_ref = at_rate(kindred["steps"], config.reference_rate) if kindred else None
+    rows = []
+    for name, system in systems.items():
+        best = sustained(system.get("steps", []))
+        ref = at_rate(system.get("steps", []), config.reference_rate)
+        rate = best["delivered_per_s"] if best else 0.0
+        p99 = ref["p99_ms"] if ref else None
+        rows.append(
+            {
+                "system": name,
+                "sustained_per_s": rate,
+                "at_rate": best["rate"] if best else None,
+                "p99_ms_at_reference": p99,
+                "kindred_ratio": round(k_best["delivered_per_s"] / rate, 3) if k_best and rate else None,
+                "kindred_p99_ratio": (
+                    round(k_ref["p99_ms"] / p99, 2) if k_ref and k_ref["p99_ms"] is not None and p99 else None
+                ),
+            }
+        )
+    return rows
+
+
 def print_summary(results: dict[str, Any]) -> None:
     print()
     for name, system in results["systems"].items():
@@ -791,6 +844,11 @@ def print_summary(results: dict[str, Any]) -> None:
             print(f"{name}: sustained {best['delivered_per_s']:.0f} deliveries/s at {best['rate']:g} msg/s")
         else:
             print(f"{name}: no step passed")
+    for row in results.get("comparison", []):
+        print(
+            f"{row['system']}: sustained {row['sustained_per_s']:.0f}/s, p99 at the reference rate "
+            f"{row['p99_ms_at_reference']} ms; Kindred's ratio {row['kindred_ratio']} (p99 {row['kindred_p99_ratio']})"
+        )
     for target in results["targets"]:
         mark = "pass" if target["pass"] else "MISS"
         print(
@@ -831,6 +889,7 @@ async def run(config: Config) -> dict[str, Any]:
         # The logs and profiles are kept; the databases are not worth their disk.
         await asyncio.to_thread(shutil.rmtree, data_dir, True)
     results["targets"] = evaluate(results, config)
+    results["comparison"] = compare(results, config)
     print_summary(results)
     out.write_text(json.dumps(results, indent=2, default=str))
     print(f"\nResults: {out}")
@@ -908,7 +967,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per rate step (default 5)")
     parser.add_argument("--idle-sockets", type=int, default=10_000, help="idle sockets for the memory figure (0: skip)")
     parser.add_argument("--workers", type=int, default=2, help="client processes (default 2)")
-    parser.add_argument("--systems", default="ceiling,kindred", help="which systems to run (default both)")
+    parser.add_argument(
+        "--systems", default="ceiling,kindred,socketio,channels", help="which systems to run (default all four)"
+    )
     parser.add_argument("--reference-rate", type=float, default=20.0, help="rate whose p99 is compared (default 20)")
     parser.add_argument("--refine", type=int, default=2, help="bisection steps after the first failing rate")
     parser.add_argument(
@@ -941,7 +1002,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     if args.reference_rate not in rates:
         rates.append(args.reference_rate)
     systems = [name.strip() for name in args.systems.split(",") if name.strip()]
-    unknown = set(systems) - {"ceiling", "kindred"}
+    unknown = set(systems) - {"ceiling", "kindred", *_peers.PEERS}
     if unknown:
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}")
     # Ceiling first: its figures decide whether Kindred missed a target and needs profiling.

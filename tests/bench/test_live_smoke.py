@@ -22,6 +22,7 @@ async def test_the_live_benchmark_delivers_every_message_to_every_subscriber_on_
         sys.executable,
         "-m",
         "bench.live",
+        "--systems=ceiling,kindred",
         "--clients=20",
         "--rates=5,10",
         "--reference-rate=10",
