@@ -161,6 +161,41 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
             ],
             step_rows,
         )
+    cluster = results.get("cluster")
+    if cluster:
+        lines += [
+            "",
+            "### Redis Cluster",
+            "",
+            "Kindred again, after the single-Redis run, on a private Redis Cluster (`bench/redis_cluster.py`: "
+            "3 masters with a replica each, Debian's redis-server 7, sharded pub/sub), same subscribers and client:",
+            "",
+        ]
+        cluster_rows = []
+        for step, single in zip(cluster["steps"], cluster["single"], strict=False):
+            cluster_rows.append(
+                [
+                    f"{step['rate']:g}",
+                    single["delivered_per_s"] if single else None,
+                    single["p99_ms"] if single else None,
+                    step["delivered_per_s"],
+                    step["p99_ms"],
+                    step["loss"],
+                    "pass" if step["pass"] else "miss",
+                ]
+            )
+        lines += _table(
+            [
+                "msg/s",
+                "single Redis delivered/s",
+                "single Redis p99 ms",
+                "cluster delivered/s",
+                "cluster p99 ms",
+                "cluster loss",
+                "cluster step",
+            ],
+            cluster_rows,
+        )
     lines += ["", "### Memory per idle socket", ""]
     idle_rows = []
     for name, system in results["systems"].items():

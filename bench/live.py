@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import json
 import math
@@ -67,6 +68,8 @@ class Config:
     redis_prefix: str = "bench:"
     # A private Redis Cluster (3 masters, a replica each) instead of one Redis; Kindred uses sharded pub/sub.
     redis_cluster: bool = False
+    # After the single-Redis run: Kindred again on a private 3-master cluster, at the same rates (the cluster figure).
+    cluster_figure: bool = True
 
 
 # --- client processes ------------------------------------------------------------------------
@@ -899,6 +902,37 @@ async def run(config: Config) -> dict[str, Any]:
     return results
 
 
+async def cluster_figure(config: Config, data_dir: Path, work: Path, single: list[dict[str, Any]]) -> dict[str, Any]:
+    """Kindred on a private Redis Cluster (3 masters, a replica each; sharded pub/sub) at the reference rate and at
+    the single-Redis run's sustained rate, beside the single-Redis steps at those rates."""
+    best = sustained(single)
+    rates = sorted({config.reference_rate, *([best["rate"]] if best else [])})
+    cluster_config = dataclasses.replace(config, redis_cluster=True, clients=config.clients)
+    steps: list[dict[str, Any]] = []
+    print("\n== kindred on a 3-master Redis Cluster ==", flush=True)
+    # A fresh Postgres too: the single-Redis run's room history would outlive its Redis (see docs/benchmarks.md).
+    async with _setup.services(None, None, data_dir / "cluster", redis_cluster=True) as cluster_urls:
+        fresh = await _setup.seed(
+            cluster_urls["database"],
+            subscribers=config.clients,
+            idle=0,
+            hide_presence=config.presence == "hidden",
+            publishers=config.publishers,
+        )
+        system = System("kindred", cluster_config, fresh, cluster_urls, work)
+        try:
+            await system.start()
+            join = await system.join_subscribers()
+            await system.step(min(rates), min(1.0, config.duration))  # warm-up, not reported
+            for rate in rates:
+                result = await system.step(rate, config.duration)
+                print_step("cluster", result)
+                steps.append(result)
+        finally:
+            await system.stop()
+    return {"join": join, "steps": steps, "single": [at_rate(single, rate) for rate in rates]}
+
+
 async def measure(config: Config, results: dict[str, Any], data_dir: Path, work: Path) -> None:
     """Every phase, for every system; fills results["systems"]."""
     async with services(config, data_dir / "data") as urls:
@@ -954,6 +988,9 @@ async def measure(config: Config, results: dict[str, Any], data_dir: Path, work:
                 ][:20]
                 entry.setdefault("steps", [])
                 await system.stop()
+    kindred_steps = results["systems"].get("kindred", {}).get("steps")
+    if config.cluster_figure and kindred_steps and not config.redis_cluster:
+        results["cluster"] = await cluster_figure(config, data_dir, work, kindred_steps)
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -997,6 +1034,11 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help="a private Redis Cluster (3 masters + replicas, redis-server 7) instead of one Redis: the cluster figure "
         "(with --redis-url: that URL names a cluster node)",
     )
+    parser.add_argument(
+        "--no-cluster-figure",
+        action="store_true",
+        help="skip the cluster figure (Kindred re-run on a private 3-master Redis Cluster after the single-Redis run)",
+    )
     args = parser.parse_args(argv)
     rates = [float(rate) for rate in args.rates.split(",") if rate.strip()]
     if args.reference_rate not in rates:
@@ -1030,6 +1072,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
         redis_cluster=args.redis_cluster,
+        cluster_figure=not args.no_cluster_figure,
     )
 
 
