@@ -66,6 +66,9 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
         "auth, presence or history. Kindred commits every message in Postgres (fsync on) before acknowledging and "
         "publishing it.",
         "",
+        f"Written {results['started_at']}; unless this run was on an otherwise idle machine, the machine was shared "
+        "with other work (see the *other work* columns).",
+        "",
         _noise(results),
         "",
         "### Targets",
@@ -160,6 +163,50 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
                 "step",
             ],
             step_rows,
+        )
+    many = {name: system["many_rooms"] for name, system in results["systems"].items() if system.get("many_rooms")}
+    if many:
+        first = next(iter(many.values()))
+        lines += [
+            "",
+            "### Many rooms",
+            "",
+            f"{first['rooms']:,} rooms × {first['members']} members (each its own community; members alternate between "
+            "the two processes, so every room spans both), the same client processes; one leader in every room sends "
+            "at a rising total rate, message i to room i mod rooms, until a step misses. Delivered/s counts every "
+            "member's copy.",
+            "",
+        ]
+        many_rows = [
+            [
+                name,
+                entry["open"],
+                f"{step['rate']:g}",
+                step["delivered_per_s"],
+                step["loss"],
+                step["p50_ms"],
+                step["p99_ms"],
+                " / ".join(f"{value:g}" for value in step["server_cpu_pct"]),
+                step.get("other_cpu_pct"),
+                "pass" if step["pass"] else "miss",
+            ]
+            for name, entry in many.items()
+            for step in entry["steps"]
+        ]
+        lines += _table(
+            [
+                "system",
+                "sockets",
+                "total msg/s",
+                "delivered/s",
+                "loss",
+                "p50 ms",
+                "p99 ms",
+                "server CPU % (each)",
+                "other work, CPU %",
+                "step",
+            ],
+            many_rows,
         )
     cluster = results.get("cluster")
     if cluster:

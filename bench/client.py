@@ -198,6 +198,7 @@ class Worker:
         self.counters = Counters()
         self.recorder = Recorder()
         self.expected = 0
+        self.target = 0
         self.closed_in_step = 0
 
     # --- frames -------------------------------------------------------------------------------
@@ -292,20 +293,28 @@ class Worker:
             "seconds": round(time.monotonic() - started, 3),
         }
 
-    def start_step(self, step: int, expected: int) -> dict[str, Any]:
+    def start_step(self, step: int, expected: int, rooms: list[str] | None = None) -> dict[str, Any]:
+        """A new step of `expected` messages: all to every socket, or with rooms, message i to rooms[i % len(rooms)]."""
         self.recorder = Recorder(step)
         self.expected = expected
         self.closed_in_step = 0
         self.counters.stale = 0
         live = 0
+        self.target = 0
+        index = {room: position for position, room in enumerate(rooms or [])}
         for sub in self.subscribers:
             sub.got = bytearray(expected)
             live += sub.open
-        return {"live": live}
+            if sub.open:
+                position = index.get(sub.spec.room)
+                self.target += (
+                    expected if not rooms else len(range(position, expected, len(rooms))) if position is not None else 0
+                )
+        return {"live": live, "target": self.target}
 
     async def drain(self, live: int, seconds: float) -> dict[str, Any]:
         """Wait until every live socket got every message of the step (or `seconds`); the step's figures."""
-        target = live * self.expected
+        target = self.target
         await wait_until(lambda: self.recorder.received >= target, seconds)
         result = self.recorder.export()
         result.update(
@@ -357,7 +366,7 @@ async def serve(reader: asyncio.StreamReader, write: Callable[[dict[str, Any]], 
             specs = [Spec(*item) for item in command["specs"]]
             answer = await worker.connect(specs, command.get("concurrency", 64), command.get("timeout", 60.0))
         elif name == "step":
-            answer = worker.start_step(command["step"], command["expected"])
+            answer = worker.start_step(command["step"], command["expected"], command.get("rooms"))
         elif name == "drain":
             answer = await worker.drain(command["live"], command["timeout"])
         elif name == "counters":

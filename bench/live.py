@@ -70,6 +70,11 @@ class Config:
     redis_cluster: bool = False
     # After the single-Redis run: Kindred again on a private 3-master cluster, at the same rates (the cluster figure).
     cluster_figure: bool = True
+    # Many rooms: rooms × members sockets across both processes, a rising total rate spread over the rooms.
+    many_rooms: int = 1000
+    many_members: int = 10
+    many_rates: list[float] = field(default_factory=lambda: [50.0, 100.0, 200.0, 400.0, 800.0])
+    many_systems: list[str] = field(default_factory=lambda: ["ceiling", "kindred"])
 
 
 # --- client processes ------------------------------------------------------------------------
@@ -201,6 +206,7 @@ class Publisher(WSListener):
         self.close_code: int | None = None
         self.open = False
         self.room = room
+        self.joined_count = 0
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
@@ -235,6 +241,7 @@ class Publisher(WSListener):
             if sent is not None:
                 self.acks.add(now - sent, now)
         elif parsed.type == "joined":
+            self.joined_count += 1
             if not self.joined.done():
                 self.joined.set_result("joined")
         elif parsed.type in {"error", "resync"}:
@@ -270,8 +277,21 @@ class Publisher(WSListener):
             raise RuntimeError(f"the publisher could not join {room}: {outcome}")
         return publisher
 
-    async def send_step(self, step: int, rate: float, count: int, start: float, share: range) -> dict[str, Any]:
-        """Send the messages of `share` (indices of the step's count) on the step's schedule of rate per second."""
+    async def join_more(self, rooms: list[str], seconds: float = 60.0) -> None:
+        """Join further rooms on this socket (the many-rooms publisher is in every room)."""
+        assert self.transport is not None
+        self.joined_count = 0
+        for room in rooms:
+            frame = join_frame(room)
+            self.transport.send(WSMsgType.TEXT, engineio.wrap(frame) if self.framing == "socketio" else frame)
+        if not await wait_until(lambda: self.joined_count >= len(rooms), seconds):
+            raise RuntimeError(f"the publisher joined {self.joined_count} of {len(rooms)} rooms")
+
+    async def send_step(
+        self, step: int, rate: float, count: int, start: float, share: range, rooms: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Send the messages of `share` (indices of the step's count) on the step's schedule of rate per second;
+        with rooms, message i goes to rooms[i % len(rooms)]."""
         assert self.transport is not None
         self.acks = Recorder(step)
         self.errors = Counter()
@@ -286,7 +306,8 @@ class Publisher(WSListener):
             client_id = f"b{step}-{index}"
             now = time.monotonic_ns()
             self.sent_at[client_id] = now
-            frame = {"type": "send", "room": room, "client_id": client_id, "body": f"{step}:{index}:{now}"}
+            target = rooms[index % len(rooms)] if rooms else room
+            frame = {"type": "send", "room": target, "client_id": client_id, "body": f"{step}:{index}:{now}"}
             data = encoder.encode(frame)
             self.transport.send(WSMsgType.TEXT, engineio.wrap(data) if self.framing == "socketio" else data)
         return {"first_ns": first_ns, "send_seconds": loop.time() - start}
@@ -492,12 +513,13 @@ class System:
             else:
                 self.publishers.append(publisher)
 
-    async def step(self, rate: float, duration: float) -> dict[str, Any]:
+    async def step(self, rate: float, duration: float, rooms: list[str] | None = None) -> dict[str, Any]:
+        """One rate step in the fan-out room, or with rooms, spread over them (message i to rooms[i % len])."""
         assert self.clients is not None and self.publishers
         self.step_id += 1
         step = self.step_id
         count = max(1, round(rate * duration))
-        started = await self.clients.all({"cmd": "step", "step": step, "expected": count})
+        started = await self.clients.all({"cmd": "step", "step": step, "expected": count, "rooms": rooms})
         cpu_before = self.cpu()
         client_before = self.client_cpu()
         services_before = self.services_cpu()
@@ -508,7 +530,7 @@ class System:
         start = asyncio.get_running_loop().time() + 0.01
         sends = await asyncio.gather(
             *(
-                publisher.send_step(step, rate, count, start, range(k, count, n))
+                publisher.send_step(step, rate, count, start, range(k, count, n), rooms)
                 for k, publisher in enumerate(self.publishers)
             )
         )
@@ -532,7 +554,7 @@ class System:
         machine_after = psutil.cpu_times()
         machine_busy = sum(machine_after) - sum(machine_before) - (machine_after.idle - machine_before.idle)
         live = sum(answer["live"] for answer in started)
-        expected = count * live
+        expected = sum(answer["target"] for answer in started)
         received = sum(part["received"] for part in drained)
         hist, over = merge_histograms(drained)
         last_ns = max((part["last_ns"] for part in drained), default=0)
@@ -576,11 +598,49 @@ class System:
             and p99 is not None
             and p99 < P99_TARGET_MS
         )
-        if not result["pass"] or closed:
+        if (not result["pass"] or closed) and rooms is None:
             await self.clients.quiet()
             await self.heal()
+        elif not result["pass"]:
+            await self.clients.quiet()
         await self.settle(limit=20)
         return result
+
+    async def many_rooms(self, many: _setup.ManyRooms, rates: list[float], duration: float) -> dict[str, Any]:
+        """The fan-out sockets swapped for `many` rooms' members (alternating processes); one publisher in every
+        room spreads a rising total rate over them (message i to room i mod rooms) until a step misses."""
+        assert self.clients is not None
+        await self.clients.disconnect()
+        for publisher in self.publishers:
+            publisher.close()
+        await self.clients.quiet()
+        await self.settle()
+        opened = await self.clients.connect(self._spread(many.members), concurrency=32)
+        await self.clients.quiet()
+        await self.clients.counters(reset=True)
+        publisher = await Publisher.connect(
+            self.servers[0].ws_url, many.publisher_token, many.rooms[0], _setup.BENCH_ORIGIN, self.framing
+        )
+        await publisher.join_more(many.rooms[1:])
+        self.publishers = [publisher]
+        await self.clients.quiet()
+        await self.settle()
+        await self.step(min(rates), min(1.0, duration), many.rooms)  # warm-up, not reported
+        steps: list[dict[str, Any]] = []
+        for rate in sorted(rates):
+            result = await self.step(rate, duration, many.rooms)
+            print_step(f"{self.name}/rooms", result)
+            steps.append(result)
+            if not result["pass"]:
+                break
+        return {
+            "rooms": len(many.rooms),
+            "members": len(many.members) // max(len(many.rooms), 1),
+            "open": opened["open"],
+            "outcomes": opened["outcomes"],
+            "connect_seconds": opened["seconds"],
+            "steps": steps,
+        }
 
     async def heal(self) -> None:
         """Reopen subscribers a server closed (e.g. 4008 after an overloaded step), and the publisher."""
@@ -847,6 +907,18 @@ def print_summary(results: dict[str, Any]) -> None:
             print(f"{name}: sustained {best['delivered_per_s']:.0f} deliveries/s at {best['rate']:g} msg/s")
         else:
             print(f"{name}: no step passed")
+    for name, system in results["systems"].items():
+        many = system.get("many_rooms")
+        if many:
+            best = sustained(many["steps"])
+            print(
+                f"{name}: many rooms ({many['rooms']} × {many['members']}): "
+                + (
+                    f"sustained {best['delivered_per_s']:.0f} deliveries/s at {best['rate']:g} msg/s"
+                    if best
+                    else "none"
+                )
+            )
     for row in results.get("comparison", []):
         print(
             f"{row['system']}: sustained {row['sustained_per_s']:.0f}/s, p99 at the reference rate "
@@ -976,6 +1048,18 @@ async def measure(config: Config, results: dict[str, Any], data_dir: Path, work:
                         # The same rate on the bare stack, to see what Kindred adds.
                         results["systems"]["ceiling"]["profile"] = await ceiling.profile(rate, work)
                         print_step("ceiling", results["systems"]["ceiling"]["profile"]["step"])
+            if config.many_rooms:
+                print(f"\n== many rooms: {config.many_rooms:,} × {config.many_members} members ==", flush=True)
+                many = await _setup.seed_many_rooms(
+                    urls["database"],
+                    rooms=config.many_rooms,
+                    members=config.many_members,
+                    hide_presence=config.presence == "hidden",
+                )
+                for name in config.many_systems:
+                    if name in systems:
+                        entry = results["systems"][name]
+                        entry["many_rooms"] = await systems[name].many_rooms(many, config.many_rates, config.duration)
         finally:
             for name, system in systems.items():
                 entry = results["systems"][name]
@@ -1034,6 +1118,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help="a private Redis Cluster (3 masters + replicas, redis-server 7) instead of one Redis: the cluster figure "
         "(with --redis-url: that URL names a cluster node)",
     )
+    parser.add_argument("--many-rooms", type=int, default=1000, help="rooms of the many-rooms figure (0: skip)")
+    parser.add_argument("--many-members", type=int, default=10, help="members per room of the many-rooms figure")
+    parser.add_argument("--many-rates", default="50,100,200,400,800", help="total msg/s over all rooms, rising")
+    parser.add_argument(
+        "--many-systems", default="ceiling,kindred", help="systems of the many-rooms figure (default ceiling,kindred)"
+    )
     parser.add_argument(
         "--no-cluster-figure",
         action="store_true",
@@ -1073,6 +1163,10 @@ def parse_args(argv: list[str] | None = None) -> Config:
         redis_prefix=args.redis_prefix,
         redis_cluster=args.redis_cluster,
         cluster_figure=not args.no_cluster_figure,
+        many_rooms=args.many_rooms,
+        many_members=args.many_members,
+        many_rates=[float(rate) for rate in args.many_rates.split(",") if rate.strip()],
+        many_systems=[name.strip() for name in args.many_systems.split(",") if name.strip()],
     )
 
 
