@@ -66,6 +66,9 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
         "auth, presence or history. Kindred commits every message in Postgres (fsync on) before acknowledging and "
         "publishing it.",
         "",
+        f"Written {results['started_at']}; unless this run was on an otherwise idle machine, the machine was shared "
+        "with other work (see the *other work* columns).",
+        "",
         _noise(results),
         "",
         "### Targets",
@@ -82,6 +85,41 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
         for target in results["targets"]
     ]
     lines += _table(["Target (2 cores, 1,000 subscribers)", "Kindred", "Ceiling", "Ratio", "Result"], rows)
+    comparison = results.get("comparison")
+    if comparison:
+        lines += [
+            "",
+            "### Kindred beside the ceiling and its peers",
+            "",
+            "Same run, same picows client, same room and rates. *socketio* is python-socketio "
+            "(`AsyncServer` + `AsyncRedisManager`, `bench/peers/socketio_app.py`; the client speaks Engine.IO v4 "
+            "framing, `bench/engineio.py`); *channels* is Django Channels with channels_redis's "
+            "`RedisPubSubChannelLayer` (`bench/peers/channels_app.py`; documented as the faster layer). Both run "
+            "under uvicorn (uvloop, httptools, websockets), two processes sharing the Redis, each in its own venv "
+            "under `bench/.work` pinned by `bench/peers/<name>.txt`. Neither persists anything.",
+            "",
+        ]
+        lines += _table(
+            [
+                "system",
+                "sustained deliveries/s",
+                "at msg/s",
+                f"p99 ms at {config['reference_rate']:g} msg/s",
+                "Kindred ÷ system (deliveries/s)",
+                "Kindred ÷ system (p99)",
+            ],
+            [
+                [
+                    row["system"],
+                    row["sustained_per_s"],
+                    row["at_rate"],
+                    row["p99_ms_at_reference"],
+                    row["kindred_ratio"],
+                    row["kindred_p99_ratio"],
+                ]
+                for row in comparison
+            ],
+        )
     for name, system in results["systems"].items():
         lines += ["", f"### Fan-out: {name}", ""]
         join = system.get("join")
@@ -125,6 +163,85 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
                 "step",
             ],
             step_rows,
+        )
+    many = {name: system["many_rooms"] for name, system in results["systems"].items() if system.get("many_rooms")}
+    if many:
+        first = next(iter(many.values()))
+        lines += [
+            "",
+            "### Many rooms",
+            "",
+            f"{first['rooms']:,} rooms × {first['members']} members (each its own community; members alternate between "
+            "the two processes, so every room spans both), the same client processes; one leader in every room sends "
+            "at a rising total rate, message i to room i mod rooms, until a step misses. Delivered/s counts every "
+            "member's copy.",
+            "",
+        ]
+        many_rows = [
+            [
+                name,
+                entry["open"],
+                f"{step['rate']:g}",
+                step["delivered_per_s"],
+                step["loss"],
+                step["p50_ms"],
+                step["p99_ms"],
+                " / ".join(f"{value:g}" for value in step["server_cpu_pct"]),
+                step.get("other_cpu_pct"),
+                "pass" if step["pass"] else "miss",
+            ]
+            for name, entry in many.items()
+            for step in entry["steps"]
+        ]
+        lines += _table(
+            [
+                "system",
+                "sockets",
+                "total msg/s",
+                "delivered/s",
+                "loss",
+                "p50 ms",
+                "p99 ms",
+                "server CPU % (each)",
+                "other work, CPU %",
+                "step",
+            ],
+            many_rows,
+        )
+    cluster = results.get("cluster")
+    if cluster:
+        lines += [
+            "",
+            "### Redis Cluster",
+            "",
+            "Kindred again, after the single-Redis run, on a private Redis Cluster (`bench/redis_cluster.py`: "
+            "3 masters with a replica each, Debian's redis-server 7, sharded pub/sub), same subscribers and client:",
+            "",
+        ]
+        cluster_rows = []
+        for step, single in zip(cluster["steps"], cluster["single"], strict=False):
+            cluster_rows.append(
+                [
+                    f"{step['rate']:g}",
+                    single["delivered_per_s"] if single else None,
+                    single["p99_ms"] if single else None,
+                    step["delivered_per_s"],
+                    step["p99_ms"],
+                    step["loss"],
+                    "pass" if step["pass"] else "miss",
+                ]
+            )
+        lines += _table(
+            [
+                "msg/s",
+                "single Redis delivered/s",
+                "single Redis p99 ms",
+                "cluster delivered/s",
+                "cluster p99 ms",
+                "cluster loss",
+                "cluster step",
+            ],
+            cluster_rows,
         )
     lines += ["", "### Memory per idle socket", ""]
     idle_rows = []

@@ -158,6 +158,48 @@ async def seed(database_url: str, *, subscribers: int, idle: int, hide_presence:
     )
 
 
+@dataclass
+class ManyRooms:
+    """The many-rooms figure's data: room names, one leader in every room, and (token, room) per member socket."""
+
+    rooms: list[str]
+    publisher_token: str
+    members: list[tuple[str, str]]
+
+
+async def seed_many_rooms(database_url: str, *, rooms: int, members: int, hide_presence: bool) -> ManyRooms:
+    """`rooms` communities of `members` members each (ordered room by room), and one leader of them all who publishes."""
+    from server.passwords import hash_password
+
+    password_hash = hash_password(BENCH_PASSWORD)
+    connection = await asyncpg.connect(database_url)
+    try:
+        async with connection.transaction():
+            leader = await _users(connection, "bench-many-pub-", 1, password_hash)
+            user_ids = await _users(connection, "bench-many-", rooms * members, password_hash)
+            leader_token = (await _sessions(connection, leader))[0]
+            tokens = await _sessions(connection, user_ids)
+            names: list[str] = []
+            pairs: list[tuple[str, str]] = []
+            for number in range(rooms):
+                slug = f"bench-many-{number + 1}"
+                community_id, room_id = await _community(connection, slug)
+                ids = user_ids[number * members : (number + 1) * members]
+                await _members(connection, community_id, leader, "leader")
+                await _members(connection, community_id, ids)
+                if hide_presence:
+                    await connection.copy_records_to_table(
+                        "room_members",
+                        records=[(room_id, user_id, True) for user_id in ids],
+                        columns=["room_id", "user_id", "hide_presence"],
+                    )
+                names.append(f"{slug}/main")
+                pairs += [(token, f"{slug}/main") for token in tokens[number * members : (number + 1) * members]]
+    finally:
+        await connection.close()
+    return ManyRooms(names, leader_token, pairs)
+
+
 # --- server processes ------------------------------------------------------------------------
 
 
@@ -177,6 +219,7 @@ class ServerProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
     started_at: float = field(default_factory=time.monotonic)
+    ws_path: str = "/ws"
 
     @property
     def pid(self) -> int:
@@ -184,7 +227,7 @@ class ServerProcess:
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
+        return f"ws://127.0.0.1:{self.port}{self.ws_path}"
 
     def rss(self) -> int:
         """Resident memory of the server process (and any children), in bytes."""
@@ -212,12 +255,12 @@ class ServerProcess:
                 self.process.wait()
 
 
-def _start(system: str, command: str, env: dict[str, str], port: int, log_dir: Path) -> ServerProcess:
+def _start(system: str, command: str, env: dict[str, str], port: int, log_dir: Path, cwd: Path = ROOT) -> ServerProcess:
     log_path = log_dir / f"{system}-{port}.log"
     handle = log_path.open("wb")
     process = subprocess.Popen(
         ["sh", "-c", "exec " + command],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=handle,
         stderr=subprocess.STDOUT,

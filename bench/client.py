@@ -21,6 +21,8 @@ import msgspec
 import uvloop
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from bench import engineio
+
 # Latency histogram: 0.1 ms buckets up to 1 s; anything slower is kept exactly.
 BUCKET_NS = 100_000
 BUCKETS = 10_000
@@ -109,11 +111,12 @@ class Recorder:
 
 @dataclass
 class Spec:
-    """One socket to open: which server, whose cookie, which room."""
+    """One socket to open: which server, whose cookie, which room, and the framing ("json" or "socketio")."""
 
     url: str
     token: str
     room: str
+    framing: str = "json"
 
 
 @dataclass
@@ -141,7 +144,8 @@ class Subscriber(WSListener):
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
         self.open = True
-        transport.send(WSMsgType.TEXT, join_frame(self.spec.room))
+        if self.spec.framing == "json":
+            transport.send(WSMsgType.TEXT, join_frame(self.spec.room))
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -162,7 +166,21 @@ class Subscriber(WSListener):
             self._partial.append(payload)
             payload = b"".join(self._partial)
             self._partial = []
+        if self.spec.framing == "socketio":
+            packet, payload = engineio.unwrap(payload)
+            if packet != "event":
+                self.on_engineio(transport, packet)
+                return
         self.worker.on_payload(self, payload, now)
+
+    def on_engineio(self, transport: WSTransport, kind: str) -> None:
+        """Engine.IO's own packets: connect to the namespace after the open, join after connecting, answer pings."""
+        if kind == "open":
+            transport.send(WSMsgType.TEXT, engineio.CONNECT)
+        elif kind == "connected":
+            transport.send(WSMsgType.TEXT, engineio.wrap(join_frame(self.spec.room)))
+        elif kind == "ping":
+            transport.send(WSMsgType.TEXT, engineio.PONG)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.open = False
@@ -180,6 +198,7 @@ class Worker:
         self.counters = Counters()
         self.recorder = Recorder()
         self.expected = 0
+        self.target = 0
         self.closed_in_step = 0
 
     # --- frames -------------------------------------------------------------------------------
@@ -274,20 +293,28 @@ class Worker:
             "seconds": round(time.monotonic() - started, 3),
         }
 
-    def start_step(self, step: int, expected: int) -> dict[str, Any]:
+    def start_step(self, step: int, expected: int, rooms: list[str] | None = None) -> dict[str, Any]:
+        """A new step of `expected` messages: all to every socket, or with rooms, message i to rooms[i % len(rooms)]."""
         self.recorder = Recorder(step)
         self.expected = expected
         self.closed_in_step = 0
         self.counters.stale = 0
         live = 0
+        self.target = 0
+        index = {room: position for position, room in enumerate(rooms or [])}
         for sub in self.subscribers:
             sub.got = bytearray(expected)
             live += sub.open
-        return {"live": live}
+            if sub.open:
+                position = index.get(sub.spec.room)
+                self.target += (
+                    expected if not rooms else len(range(position, expected, len(rooms))) if position is not None else 0
+                )
+        return {"live": live, "target": self.target}
 
     async def drain(self, live: int, seconds: float) -> dict[str, Any]:
         """Wait until every live socket got every message of the step (or `seconds`); the step's figures."""
-        target = live * self.expected
+        target = self.target
         await wait_until(lambda: self.recorder.received >= target, seconds)
         result = self.recorder.export()
         result.update(
@@ -339,7 +366,7 @@ async def serve(reader: asyncio.StreamReader, write: Callable[[dict[str, Any]], 
             specs = [Spec(*item) for item in command["specs"]]
             answer = await worker.connect(specs, command.get("concurrency", 64), command.get("timeout", 60.0))
         elif name == "step":
-            answer = worker.start_step(command["step"], command["expected"])
+            answer = worker.start_step(command["step"], command["expected"], command.get("rooms"))
         elif name == "drain":
             answer = await worker.drain(command["live"], command["timeout"])
         elif name == "counters":

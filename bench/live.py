@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import json
 import math
@@ -34,7 +35,7 @@ import psutil  # type: ignore[import-untyped]
 import uvloop
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from bench import _setup
+from bench import _peers, _setup, engineio
 from bench._docs import write_docs
 from bench.client import SESSION_COOKIE, Recorder, decode_frame, join_frame, percentile, wait_until
 
@@ -53,7 +54,7 @@ class Config:
     duration: float = 5.0
     idle_sockets: int = 10_000
     workers: int = 2
-    systems: list[str] = field(default_factory=lambda: ["ceiling", "kindred"])
+    systems: list[str] = field(default_factory=lambda: ["ceiling", "kindred", "socketio", "channels"])
     reference_rate: float = 20.0
     refine: int = 2
     presence: str = "hidden"
@@ -67,6 +68,13 @@ class Config:
     redis_prefix: str = "bench:"
     # A private Redis Cluster (3 masters, a replica each) instead of one Redis; Kindred uses sharded pub/sub.
     redis_cluster: bool = False
+    # After the single-Redis run: Kindred again on a private 3-master cluster, at the same rates (the cluster figure).
+    cluster_figure: bool = True
+    # Many rooms: rooms × members sockets across both processes, a rising total rate spread over the rooms.
+    many_rooms: int = 1000
+    many_members: int = 10
+    many_rates: list[float] = field(default_factory=lambda: [50.0, 100.0, 200.0, 400.0, 800.0])
+    many_systems: list[str] = field(default_factory=lambda: ["ceiling", "kindred"])
 
 
 # --- client processes ------------------------------------------------------------------------
@@ -126,9 +134,9 @@ class Clients:
     async def all(self, command: dict[str, Any]) -> list[dict[str, Any]]:
         return list(await asyncio.gather(*(worker.call(command) for worker in self.workers)))
 
-    async def connect(self, specs: list[tuple[str, str, str]], concurrency: int = 64) -> dict[str, Any]:
+    async def connect(self, specs: list[tuple[str, str, str, str]], concurrency: int = 64) -> dict[str, Any]:
         """Spread specs over the workers and open them; outcomes summed."""
-        shares: list[list[tuple[str, str, str]]] = [[] for _ in self.workers]
+        shares: list[list[tuple[str, str, str, str]]] = [[] for _ in self.workers]
         for index, spec in enumerate(specs):
             shares[index % len(self.workers)].append(spec)
         started = time.monotonic()
@@ -188,7 +196,8 @@ class Clients:
 class Publisher(WSListener):
     """The one sender: a leader's socket, sending at a fixed rate and timing each ack."""
 
-    def __init__(self) -> None:
+    def __init__(self, framing: str = "json", room: str = "") -> None:
+        self.framing = framing
         self.transport: WSTransport | None = None
         self.joined: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.sent_at: dict[str, int] = {}
@@ -196,7 +205,8 @@ class Publisher(WSListener):
         self.errors: Counter[str] = Counter()
         self.close_code: int | None = None
         self.open = False
-        self.room = ""
+        self.room = room
+        self.joined_count = 0
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
@@ -211,8 +221,19 @@ class Publisher(WSListener):
         if frame.msg_type is not WSMsgType.TEXT or not frame.fin:
             return  # the publisher ignores anything it does not need (history, presence)
         now = time.monotonic_ns()
+        payload = frame.get_payload_as_bytes()
+        if self.framing == "socketio":
+            kind, payload = engineio.unwrap(payload)
+            if kind == "open":
+                transport.send(WSMsgType.TEXT, engineio.CONNECT)
+            elif kind == "connected":
+                transport.send(WSMsgType.TEXT, engineio.wrap(join_frame(self.room)))
+            elif kind == "ping":
+                transport.send(WSMsgType.TEXT, engineio.PONG)
+            if kind != "event":
+                return
         try:
-            parsed = decode_frame(frame.get_payload_as_bytes())
+            parsed = decode_frame(payload)
         except msgspec.MsgspecError:
             return
         if parsed.type == "ack":
@@ -220,6 +241,7 @@ class Publisher(WSListener):
             if sent is not None:
                 self.acks.add(now - sent, now)
         elif parsed.type == "joined":
+            self.joined_count += 1
             if not self.joined.done():
                 self.joined.set_result("joined")
         elif parsed.type in {"error", "resync"}:
@@ -235,9 +257,9 @@ class Publisher(WSListener):
             self.joined.set_result(f"closed:{self.close_code}")
 
     @classmethod
-    async def connect(cls, url: str, token: str, room: str, origin: str) -> Publisher:
+    async def connect(cls, url: str, token: str, room: str, origin: str, framing: str = "json") -> Publisher:
         _, listener = await ws_connect(
-            cls,
+            lambda: cls(framing, room),
             url,
             extra_headers={"Origin": origin, "Cookie": f"{SESSION_COOKIE}={token}"},
             websocket_handshake_timeout=30,
@@ -247,14 +269,29 @@ class Publisher(WSListener):
         publisher = listener
         publisher.room = room
         assert publisher.transport is not None
-        publisher.transport.send(WSMsgType.TEXT, join_frame(room))
+        if framing == "json":
+            publisher.transport.send(WSMsgType.TEXT, join_frame(room))
+        # Engine.IO: the open packet may have come before `room` was set; the join then waits for `connected`.
         outcome = await asyncio.wait_for(publisher.joined, 30)
         if outcome != "joined":
             raise RuntimeError(f"the publisher could not join {room}: {outcome}")
         return publisher
 
-    async def send_step(self, step: int, rate: float, count: int, start: float, share: range) -> dict[str, Any]:
-        """Send the messages of `share` (indices of the step's count) on the step's schedule of rate per second."""
+    async def join_more(self, rooms: list[str], seconds: float = 60.0) -> None:
+        """Join further rooms on this socket (the many-rooms publisher is in every room)."""
+        assert self.transport is not None
+        self.joined_count = 0
+        for room in rooms:
+            frame = join_frame(room)
+            self.transport.send(WSMsgType.TEXT, engineio.wrap(frame) if self.framing == "socketio" else frame)
+        if not await wait_until(lambda: self.joined_count >= len(rooms), seconds):
+            raise RuntimeError(f"the publisher joined {self.joined_count} of {len(rooms)} rooms")
+
+    async def send_step(
+        self, step: int, rate: float, count: int, start: float, share: range, rooms: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Send the messages of `share` (indices of the step's count) on the step's schedule of rate per second;
+        with rooms, message i goes to rooms[i % len(rooms)]."""
         assert self.transport is not None
         self.acks = Recorder(step)
         self.errors = Counter()
@@ -269,8 +306,10 @@ class Publisher(WSListener):
             client_id = f"b{step}-{index}"
             now = time.monotonic_ns()
             self.sent_at[client_id] = now
-            frame = {"type": "send", "room": room, "client_id": client_id, "body": f"{step}:{index}:{now}"}
-            self.transport.send(WSMsgType.TEXT, encoder.encode(frame))
+            target = rooms[index % len(rooms)] if rooms else room
+            frame = {"type": "send", "room": target, "client_id": client_id, "body": f"{step}:{index}:{now}"}
+            data = encoder.encode(frame)
+            self.transport.send(WSMsgType.TEXT, engineio.wrap(data) if self.framing == "socketio" else data)
         return {"first_ns": first_ns, "send_seconds": loop.time() - start}
 
     async def wait_acks(self, seconds: float) -> None:
@@ -326,6 +365,8 @@ class System:
                         redis_cluster=self.config.redis_cluster,
                     )
                 )
+            elif self.name in _peers.PEERS:
+                server = await asyncio.to_thread(_peers.start_peer, self.name, self.urls["redis"], prefix, self.log_dir)
             else:
                 server = await asyncio.to_thread(_setup.start_ceiling, self.urls["redis"], prefix, self.log_dir)
             self.servers.append(server)
@@ -341,9 +382,16 @@ class System:
             await self.clients.stop()
         await asyncio.gather(*(asyncio.to_thread(server.stop) for server in self.servers))
 
-    def _spread(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    @property
+    def framing(self) -> str:
+        """socket.io speaks Engine.IO packets; every other system plain JSON frames."""
+        return "socketio" if self.name == "socketio" else "json"
+
+    def _spread(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str, str, str]]:
         # Alternate servers, so each process gets half and each client process talks to both.
-        return [(self.servers[index % 2].ws_url, token, room) for index, (token, room) in enumerate(pairs)]
+        return [
+            (self.servers[index % 2].ws_url, token, room, self.framing) for index, (token, room) in enumerate(pairs)
+        ]
 
     def rss(self) -> list[int]:
         return [server.rss() for server in self.servers]
@@ -457,18 +505,21 @@ class System:
         for index, token in enumerate(self.seeded.publisher_tokens):
             if index < len(self.publishers) and self.publishers[index].open:
                 continue
-            publisher = await Publisher.connect(self.servers[0].ws_url, token, self.seeded.room, _setup.BENCH_ORIGIN)
+            publisher = await Publisher.connect(
+                self.servers[0].ws_url, token, self.seeded.room, _setup.BENCH_ORIGIN, self.framing
+            )
             if index < len(self.publishers):
                 self.publishers[index] = publisher
             else:
                 self.publishers.append(publisher)
 
-    async def step(self, rate: float, duration: float) -> dict[str, Any]:
+    async def step(self, rate: float, duration: float, rooms: list[str] | None = None) -> dict[str, Any]:
+        """One rate step in the fan-out room, or with rooms, spread over them (message i to rooms[i % len])."""
         assert self.clients is not None and self.publishers
         self.step_id += 1
         step = self.step_id
         count = max(1, round(rate * duration))
-        started = await self.clients.all({"cmd": "step", "step": step, "expected": count})
+        started = await self.clients.all({"cmd": "step", "step": step, "expected": count, "rooms": rooms})
         cpu_before = self.cpu()
         client_before = self.client_cpu()
         services_before = self.services_cpu()
@@ -479,7 +530,7 @@ class System:
         start = asyncio.get_running_loop().time() + 0.01
         sends = await asyncio.gather(
             *(
-                publisher.send_step(step, rate, count, start, range(k, count, n))
+                publisher.send_step(step, rate, count, start, range(k, count, n), rooms)
                 for k, publisher in enumerate(self.publishers)
             )
         )
@@ -503,7 +554,7 @@ class System:
         machine_after = psutil.cpu_times()
         machine_busy = sum(machine_after) - sum(machine_before) - (machine_after.idle - machine_before.idle)
         live = sum(answer["live"] for answer in started)
-        expected = count * live
+        expected = sum(answer["target"] for answer in started)
         received = sum(part["received"] for part in drained)
         hist, over = merge_histograms(drained)
         last_ns = max((part["last_ns"] for part in drained), default=0)
@@ -547,11 +598,49 @@ class System:
             and p99 is not None
             and p99 < P99_TARGET_MS
         )
-        if not result["pass"] or closed:
+        if (not result["pass"] or closed) and rooms is None:
             await self.clients.quiet()
             await self.heal()
+        elif not result["pass"]:
+            await self.clients.quiet()
         await self.settle(limit=20)
         return result
+
+    async def many_rooms(self, many: _setup.ManyRooms, rates: list[float], duration: float) -> dict[str, Any]:
+        """The fan-out sockets swapped for `many` rooms' members (alternating processes); one publisher in every
+        room spreads a rising total rate over them (message i to room i mod rooms) until a step misses."""
+        assert self.clients is not None
+        await self.clients.disconnect()
+        for publisher in self.publishers:
+            publisher.close()
+        await self.clients.quiet()
+        await self.settle()
+        opened = await self.clients.connect(self._spread(many.members), concurrency=32)
+        await self.clients.quiet()
+        await self.clients.counters(reset=True)
+        publisher = await Publisher.connect(
+            self.servers[0].ws_url, many.publisher_token, many.rooms[0], _setup.BENCH_ORIGIN, self.framing
+        )
+        await publisher.join_more(many.rooms[1:])
+        self.publishers = [publisher]
+        await self.clients.quiet()
+        await self.settle()
+        await self.step(min(rates), min(1.0, duration), many.rooms)  # warm-up, not reported
+        steps: list[dict[str, Any]] = []
+        for rate in sorted(rates):
+            result = await self.step(rate, duration, many.rooms)
+            print_step(f"{self.name}/rooms", result)
+            steps.append(result)
+            if not result["pass"]:
+                break
+        return {
+            "rooms": len(many.rooms),
+            "members": len(many.members) // max(len(many.rooms), 1),
+            "open": opened["open"],
+            "outcomes": opened["outcomes"],
+            "connect_seconds": opened["seconds"],
+            "steps": steps,
+        }
 
     async def heal(self) -> None:
         """Reopen subscribers a server closed (e.g. 4008 after an overloaded step), and the publisher."""
@@ -777,6 +866,33 @@ def evaluate(results: dict[str, Any], config: Config) -> list[dict[str, Any]]:
     return targets
 
 
+def compare(results: dict[str, Any], config: Config) -> list[dict[str, Any]]:
+    """Per system: sustained deliveries/s, p99 at the reference rate, and Kindred's ratio to each (same client, same run)."""
+    systems = results["systems"]
+    kindred = systems.get("kindred")
+    k_best = sustained(kindred["steps"]) if kindred else None
+    k_ref = at_rate(kindred["steps"], config.reference_rate) if kindred else None
+    rows = []
+    for name, system in systems.items():
+        best = sustained(system.get("steps", []))
+        ref = at_rate(system.get("steps", []), config.reference_rate)
+        rate = best["delivered_per_s"] if best else 0.0
+        p99 = ref["p99_ms"] if ref else None
+        rows.append(
+            {
+                "system": name,
+                "sustained_per_s": rate,
+                "at_rate": best["rate"] if best else None,
+                "p99_ms_at_reference": p99,
+                "kindred_ratio": round(k_best["delivered_per_s"] / rate, 3) if k_best and rate else None,
+                "kindred_p99_ratio": (
+                    round(k_ref["p99_ms"] / p99, 2) if k_ref and k_ref["p99_ms"] is not None and p99 else None
+                ),
+            }
+        )
+    return rows
+
+
 def print_summary(results: dict[str, Any]) -> None:
     print()
     for name, system in results["systems"].items():
@@ -791,6 +907,23 @@ def print_summary(results: dict[str, Any]) -> None:
             print(f"{name}: sustained {best['delivered_per_s']:.0f} deliveries/s at {best['rate']:g} msg/s")
         else:
             print(f"{name}: no step passed")
+    for name, system in results["systems"].items():
+        many = system.get("many_rooms")
+        if many:
+            best = sustained(many["steps"])
+            print(
+                f"{name}: many rooms ({many['rooms']} × {many['members']}): "
+                + (
+                    f"sustained {best['delivered_per_s']:.0f} deliveries/s at {best['rate']:g} msg/s"
+                    if best
+                    else "none"
+                )
+            )
+    for row in results.get("comparison", []):
+        print(
+            f"{row['system']}: sustained {row['sustained_per_s']:.0f}/s, p99 at the reference rate "
+            f"{row['p99_ms_at_reference']} ms; Kindred's ratio {row['kindred_ratio']} (p99 {row['kindred_p99_ratio']})"
+        )
     for target in results["targets"]:
         mark = "pass" if target["pass"] else "MISS"
         print(
@@ -831,6 +964,7 @@ async def run(config: Config) -> dict[str, Any]:
         # The logs and profiles are kept; the databases are not worth their disk.
         await asyncio.to_thread(shutil.rmtree, data_dir, True)
     results["targets"] = evaluate(results, config)
+    results["comparison"] = compare(results, config)
     print_summary(results)
     out.write_text(json.dumps(results, indent=2, default=str))
     print(f"\nResults: {out}")
@@ -838,6 +972,37 @@ async def run(config: Config) -> dict[str, Any]:
         path = write_docs(results)
         print(f"Wrote the Live rooms section of {path}")
     return results
+
+
+async def cluster_figure(config: Config, data_dir: Path, work: Path, single: list[dict[str, Any]]) -> dict[str, Any]:
+    """Kindred on a private Redis Cluster (3 masters, a replica each; sharded pub/sub) at the reference rate and at
+    the single-Redis run's sustained rate, beside the single-Redis steps at those rates."""
+    best = sustained(single)
+    rates = sorted({config.reference_rate, *([best["rate"]] if best else [])})
+    cluster_config = dataclasses.replace(config, redis_cluster=True, clients=config.clients)
+    steps: list[dict[str, Any]] = []
+    print("\n== kindred on a 3-master Redis Cluster ==", flush=True)
+    # A fresh Postgres too: the single-Redis run's room history would outlive its Redis (see docs/benchmarks.md).
+    async with _setup.services(None, None, data_dir / "cluster", redis_cluster=True) as cluster_urls:
+        fresh = await _setup.seed(
+            cluster_urls["database"],
+            subscribers=config.clients,
+            idle=0,
+            hide_presence=config.presence == "hidden",
+            publishers=config.publishers,
+        )
+        system = System("kindred", cluster_config, fresh, cluster_urls, work)
+        try:
+            await system.start()
+            join = await system.join_subscribers()
+            await system.step(min(rates), min(1.0, config.duration))  # warm-up, not reported
+            for rate in rates:
+                result = await system.step(rate, config.duration)
+                print_step("cluster", result)
+                steps.append(result)
+        finally:
+            await system.stop()
+    return {"join": join, "steps": steps, "single": [at_rate(single, rate) for rate in rates]}
 
 
 async def measure(config: Config, results: dict[str, Any], data_dir: Path, work: Path) -> None:
@@ -883,6 +1048,18 @@ async def measure(config: Config, results: dict[str, Any], data_dir: Path, work:
                         # The same rate on the bare stack, to see what Kindred adds.
                         results["systems"]["ceiling"]["profile"] = await ceiling.profile(rate, work)
                         print_step("ceiling", results["systems"]["ceiling"]["profile"]["step"])
+            if config.many_rooms:
+                print(f"\n== many rooms: {config.many_rooms:,} × {config.many_members} members ==", flush=True)
+                many = await _setup.seed_many_rooms(
+                    urls["database"],
+                    rooms=config.many_rooms,
+                    members=config.many_members,
+                    hide_presence=config.presence == "hidden",
+                )
+                for name in config.many_systems:
+                    if name in systems:
+                        entry = results["systems"][name]
+                        entry["many_rooms"] = await systems[name].many_rooms(many, config.many_rates, config.duration)
         finally:
             for name, system in systems.items():
                 entry = results["systems"][name]
@@ -895,6 +1072,9 @@ async def measure(config: Config, results: dict[str, Any], data_dir: Path, work:
                 ][:20]
                 entry.setdefault("steps", [])
                 await system.stop()
+    kindred_steps = results["systems"].get("kindred", {}).get("steps")
+    if config.cluster_figure and kindred_steps and not config.redis_cluster:
+        results["cluster"] = await cluster_figure(config, data_dir, work, kindred_steps)
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -908,7 +1088,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per rate step (default 5)")
     parser.add_argument("--idle-sockets", type=int, default=10_000, help="idle sockets for the memory figure (0: skip)")
     parser.add_argument("--workers", type=int, default=2, help="client processes (default 2)")
-    parser.add_argument("--systems", default="ceiling,kindred", help="which systems to run (default both)")
+    parser.add_argument(
+        "--systems", default="ceiling,kindred,socketio,channels", help="which systems to run (default all four)"
+    )
     parser.add_argument("--reference-rate", type=float, default=20.0, help="rate whose p99 is compared (default 20)")
     parser.add_argument("--refine", type=int, default=2, help="bisection steps after the first failing rate")
     parser.add_argument(
@@ -936,12 +1118,23 @@ def parse_args(argv: list[str] | None = None) -> Config:
         help="a private Redis Cluster (3 masters + replicas, redis-server 7) instead of one Redis: the cluster figure "
         "(with --redis-url: that URL names a cluster node)",
     )
+    parser.add_argument("--many-rooms", type=int, default=1000, help="rooms of the many-rooms figure (0: skip)")
+    parser.add_argument("--many-members", type=int, default=10, help="members per room of the many-rooms figure")
+    parser.add_argument("--many-rates", default="50,100,200,400,800", help="total msg/s over all rooms, rising")
+    parser.add_argument(
+        "--many-systems", default="ceiling,kindred", help="systems of the many-rooms figure (default ceiling,kindred)"
+    )
+    parser.add_argument(
+        "--no-cluster-figure",
+        action="store_true",
+        help="skip the cluster figure (Kindred re-run on a private 3-master Redis Cluster after the single-Redis run)",
+    )
     args = parser.parse_args(argv)
     rates = [float(rate) for rate in args.rates.split(",") if rate.strip()]
     if args.reference_rate not in rates:
         rates.append(args.reference_rate)
     systems = [name.strip() for name in args.systems.split(",") if name.strip()]
-    unknown = set(systems) - {"ceiling", "kindred"}
+    unknown = set(systems) - {"ceiling", "kindred", *_peers.PEERS}
     if unknown:
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}")
     # Ceiling first: its figures decide whether Kindred missed a target and needs profiling.
@@ -969,6 +1162,11 @@ def parse_args(argv: list[str] | None = None) -> Config:
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
         redis_cluster=args.redis_cluster,
+        cluster_figure=not args.no_cluster_figure,
+        many_rooms=args.many_rooms,
+        many_members=args.many_members,
+        many_rates=[float(rate) for rate in args.many_rates.split(",") if rate.strip()],
+        many_systems=[name.strip() for name in args.many_systems.split(",") if name.strip()],
     )
 
 

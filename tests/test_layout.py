@@ -17,7 +17,13 @@ PYTHON_DIRS = ["server", "channels", "tests", "bench", "scripts", "alembic"]
 
 
 def _python_files() -> list[Path]:
-    return [path for folder in PYTHON_DIRS for path in (ROOT / folder).rglob("*.py")]
+    # Hidden folders are not the project's code (bench/.work holds the bench peers' own venvs).
+    return [
+        path
+        for folder in PYTHON_DIRS
+        for path in (ROOT / folder).rglob("*.py")
+        if not any(part.startswith(".") for part in path.relative_to(ROOT).parts)
+    ]
 
 
 def test_top_level_layout_is_present() -> None:

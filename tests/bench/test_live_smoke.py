@@ -22,6 +22,10 @@ async def test_the_live_benchmark_delivers_every_message_to_every_subscriber_on_
         sys.executable,
         "-m",
         "bench.live",
+        "--systems=ceiling,kindred",
+        "--many-rooms=10",
+        "--many-members=2",
+        "--many-rates=10",
         "--clients=20",
         "--rates=5,10",
         "--reference-rate=10",
@@ -55,6 +59,11 @@ async def test_the_live_benchmark_delivers_every_message_to_every_subscriber_on_
             assert (step["loss"], step["duplicates"], step["closed"], step["refused"]) == (0, 0, 0, {}), (name, step)
             assert step["p99_ms"] is not None
     assert len(results["targets"]) == 3
+    for name, system in results["systems"].items():
+        many = system["many_rooms"]
+        assert many["open"] == 20 and many["steps"], (name, many)
+        assert all(step["received"] == step["expected"] > 0 for step in many["steps"]), (name, many)
+    assert results["cluster"]["steps"] and all(step["loss"] == 0 for step in results["cluster"]["steps"])
     section = render(results)
     assert section.startswith(HEADING) and "### Targets" in section and "### Fan-out: kindred" in section
 
