@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.db.queries.users import User
-from server.errors import Refused, SignInRequired
+from server.errors import Refused
 from server.tokens import SESSION_LIFETIME, hash_token, new_token
 
 # Re-exported: the request context and tests reach tokens through this module.
@@ -36,13 +36,6 @@ def clear_session_cookie(response: Response, *, secure: bool) -> None:
 
 def current_user(request: Request) -> User | None:
     user: User | None = request.state.user
-    return user
-
-
-def require_user(request: Request) -> User:
-    user = current_user(request)
-    if user is None:
-        raise SignInRequired("Please log in first.")
     return user
 
 

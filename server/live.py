@@ -173,22 +173,6 @@ def message_frame(topic: str, epoch: str, message: Message) -> protocol.Message:
     )
 
 
-class _SeqOnly(msgspec.Struct):
-    seq: int | None = None
-
-
-_seq_decoder = msgspec.json.Decoder(_SeqOnly)
-
-
-def frame_seq(frame: str | bytes) -> int | None:
-    """The seq of a pre-encoded frame (None for frames without one, e.g. presence)."""
-    try:
-        seq: int | None = _seq_decoder.decode(frame).seq
-    except msgspec.DecodeError:
-        return None
-    return seq
-
-
 @dataclass(eq=False, slots=True)
 class Client:
     """One websocket client: its connection, who it is, and the rooms it has joined."""

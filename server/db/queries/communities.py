@@ -36,15 +36,6 @@ def _community(row: asyncpg.Record) -> Community:
     return Community(**dict(row))
 
 
-async def list_active(connection: asyncpg.Connection, *, limit: int = 50) -> list[Community]:
-    rows = await connection.fetch(
-        f"""SELECT {_COLUMNS} FROM communities WHERE status = 'active' AND visibility <> 'hidden'
-            ORDER BY last_activity_at DESC, id DESC LIMIT $1""",
-        limit,
-    )
-    return [_community(row) for row in rows]
-
-
 async def by_slug(connection: asyncpg.Connection, slug: str) -> Community | None:
     row = await connection.fetchrow(f"SELECT {_COLUMNS} FROM communities WHERE slug = $1", slug)
     return _community(row) if row else None

@@ -78,8 +78,6 @@ _PARTS: dict[str, str] = {
         ORDER BY id""",
 }
 
-PART_NAMES = tuple(_PARTS)
-
 
 @dataclass(frozen=True)
 class Export:

@@ -267,13 +267,6 @@ async def admin_queue(connection: asyncpg.Connection, *, viewer_id: int, limit: 
     return await _with_notes(connection, records)
 
 
-async def open_count(connection: asyncpg.Connection, community_id: int) -> int:
-    count: int = await connection.fetchval(
-        "SELECT count(*) FROM flags WHERE community_id = $1 AND status = 'open'", community_id
-    )
-    return count
-
-
 async def at_risk_flaggers(connection: asyncpg.Connection, *, post_id: int | None, message_id: int | None) -> list[int]:
     """Members with an open "someone may be at risk" flag on the item."""
     records = await connection.fetch(

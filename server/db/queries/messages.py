@@ -196,27 +196,6 @@ async def set_state(
     return await by_id(connection, message_id)
 
 
-async def recent_ids_by_author(
-    connection: asyncpg.Connection, community_id: int, author_id: int, hours: int
-) -> list[int]:
-    rows = await connection.fetch(
-        """SELECT m.id FROM room_messages m JOIN rooms r ON r.id = m.room_id
-           WHERE r.community_id = $1 AND m.author_id = $2 AND m.state IN ('visible', 'held')
-             AND m.created_at > now() - make_interval(hours => $3)""",
-        community_id,
-        author_id,
-        hours,
-    )
-    return [row["id"] for row in rows]
-
-
-async def last_sent_at(connection: asyncpg.Connection, room_id: int, author_id: int) -> datetime | None:
-    value: datetime | None = await connection.fetchval(
-        "SELECT max(created_at) FROM room_messages WHERE room_id = $1 AND author_id = $2", room_id, author_id
-    )
-    return value
-
-
 async def in_range(connection: asyncpg.Connection, room_id: int, since: int, until: int) -> list[Message]:
     """Every message with since < seq <= until, whatever its state (the resume path decides what to show)."""
     rows = await connection.fetch(

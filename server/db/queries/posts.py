@@ -204,18 +204,6 @@ async def revisions(connection: asyncpg.Connection, post_id: int) -> list[Revisi
     return [Revision(**dict(record)) for record in records]
 
 
-async def author_names(connection: asyncpg.Connection, post_id: int) -> tuple[str | None, str | None]:
-    """(username, display name) of a post's author as its community shows them (no username under a pseudonym)."""
-    record = await connection.fetchrow(
-        f"""SELECT {shown_username("u", "am")} AS username, {shown_name("u", "am")} AS display_name
-           FROM posts p JOIN threads t ON t.id = p.thread_id
-           LEFT JOIN users u ON u.id = p.author_id {membership_of("am", "t.community_id", "u")}
-           WHERE p.id = $1""",
-        post_id,
-    )
-    return (record["username"], record["display_name"]) if record else (None, None)
-
-
 async def page_start(connection: asyncpg.Connection, thread_id: int, post_id: int, page_size: int) -> int:
     """The `after` id of the thread page that holds this post (0 for the first page)."""
     before: int = await connection.fetchval(
