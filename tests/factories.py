@@ -169,6 +169,22 @@ async def create_post(
     return int(post_id)
 
 
+async def create_conversation(
+    db: asyncpg.Connection,
+    community_id: int,
+    requester_id: int,
+    addressee_id: int,
+    status: str = "accepted",
+    **columns: object,
+) -> int:
+    """A family connection (an accepted one is a private conversation); extra columns: last_seq, epoch..."""
+    names = ["community_id", "requester_id", "addressee_id", "status", *columns]
+    values = [community_id, requester_id, addressee_id, status, *columns.values()]
+    placeholders = ", ".join(f"${index}" for index in range(1, len(values) + 1))
+    query = f"INSERT INTO family_connections ({', '.join(names)}) VALUES ({placeholders}) RETURNING id"
+    return int(await db.fetchval(query, *values))
+
+
 async def create_session(db: asyncpg.Connection, user_id: int) -> str:
     """A signed-in session for user_id; returns the cookie value (what a browser would hold)."""
     from datetime import timedelta

@@ -7,7 +7,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.factories import add_member, create_community, create_session, create_user
+from tests.factories import add_member, create_community, create_conversation, create_session, create_user
 from tests.harness import LiveServer
 from tests.live_client import LiveClient
 
@@ -24,11 +24,7 @@ async def _world(db: asyncpg.Connection) -> dict[str, int]:
         await add_member(db, community, ids[name])
     await add_member(db, community, ids["leader"], "leader")
     await add_member(db, community, ids["admin"])  # even as a member of the community
-    ids["conversation"] = await db.fetchval(
-        """INSERT INTO family_connections (community_id, requester_id, addressee_id, status)
-           VALUES ($1, $2, $3, 'accepted') RETURNING id""",
-        community, ids["ana"], ids["ben"],
-    )  # fmt: skip
+    ids["conversation"] = await create_conversation(db, community, ids["ana"], ids["ben"])
     await db.execute(
         "INSERT INTO family_facts (community_id, user_id, gene, variant) SELECT $1, unnest($2::bigint[]), 'DOK7', $3",
         community, [ids["ana"], ids["ben"]], "zzvariantzz",

@@ -13,7 +13,7 @@ from server.db.queries import users
 from server.db.queries.users import User
 from server.errors import AppError
 from server.ratelimit import RateLimiter
-from tests.factories import add_member, add_sanction, create_community, create_user
+from tests.factories import add_member, add_sanction, create_community, create_conversation, create_user
 from tests.harness import Services
 
 
@@ -28,11 +28,7 @@ async def _conversation(db: asyncpg.Connection) -> dict[str, int]:
     ids = {"community": community, "ana": await create_user(db, "ana"), "ben": await create_user(db, "ben")}
     for name in ("ana", "ben"):
         await add_member(db, community, ids[name])
-    ids["conversation"] = await db.fetchval(
-        """INSERT INTO family_connections (community_id, requester_id, addressee_id, status)
-           VALUES ($1, $2, $3, 'accepted') RETURNING id""",
-        community, ids["ana"], ids["ben"],
-    )  # fmt: skip
+    ids["conversation"] = await create_conversation(db, community, ids["ana"], ids["ben"])
     return ids
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
-from tests.factories import add_member, create_cast, create_user, csrf_from, login
+from tests.factories import add_member, create_cast, create_conversation, create_user, csrf_from, login
 from tests.test_templates import page_problems
 
 FAMILIES = "/c/test-condition/families"
@@ -80,11 +80,7 @@ async def test_a_conversation_page_sends_without_javascript_once_per_form(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     cast = await create_cast(db)
-    conversation = await db.fetchval(
-        """INSERT INTO family_connections (community_id, requester_id, addressee_id, status)
-           VALUES ($1, $2, $3, 'accepted') RETURNING id""",
-        cast["community"], cast["member"], cast["muted"],
-    )  # fmt: skip
+    conversation = await create_conversation(db, cast["community"], cast["member"], cast["muted"])
     await db.execute("UPDATE sanctions SET lifted_at = now() WHERE user_id = $1", cast["muted"])
     await login(client, "member")
     page = await client.get(f"/conversations/{conversation}")
@@ -114,11 +110,7 @@ async def test_an_ended_conversation_is_listed_with_a_report_form_that_keeps_the
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     cast = await create_cast(db)
-    conversation = await db.fetchval(
-        """INSERT INTO family_connections (community_id, requester_id, addressee_id, status)
-           VALUES ($1, $2, $3, 'ended') RETURNING id""",
-        cast["community"], cast["member"], cast["leader"],
-    )  # fmt: skip
+    conversation = await create_conversation(db, cast["community"], cast["member"], cast["leader"], "ended")
     await login(client, "member")
     listed = await client.get("/conversations")
     assert "Ended conversations" in listed.text and page_problems(listed.text) == []
@@ -136,11 +128,7 @@ async def test_the_list_shows_how_many_messages_came_since_the_conversation_was_
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     cast = await create_cast(db)
-    conversation = await db.fetchval(
-        """INSERT INTO family_connections (community_id, requester_id, addressee_id, status, last_seq)
-           VALUES ($1, $2, $3, 'accepted', 2) RETURNING id""",
-        cast["community"], cast["member"], cast["leader"],
-    )  # fmt: skip
+    conversation = await create_conversation(db, cast["community"], cast["member"], cast["leader"], last_seq=2)
     for seq in (1, 2):
         await db.execute(
             "INSERT INTO conversation_messages (conversation_id, seq, author_id, client_msg_id, body)"

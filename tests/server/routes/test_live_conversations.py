@@ -11,7 +11,15 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.factories import add_member, create_community, create_session, create_user, login, post_form
+from tests.factories import (
+    add_member,
+    create_community,
+    create_conversation,
+    create_session,
+    create_user,
+    login,
+    post_form,
+)
 from tests.harness import LiveServer
 from tests.live_client import LiveClient
 
@@ -24,11 +32,7 @@ async def _conversation(db: asyncpg.Connection) -> dict[str, int]:
     for name in ("ana", "ben"):
         await add_member(db, community, ids[name])
     await add_member(db, community, ids["leader"], "leader")
-    ids["conversation"] = await db.fetchval(
-        """INSERT INTO family_connections (community_id, requester_id, addressee_id, status)
-           VALUES ($1, $2, $3, 'accepted') RETURNING id""",
-        community, ids["ana"], ids["ben"],
-    )  # fmt: skip
+    ids["conversation"] = await create_conversation(db, community, ids["ana"], ids["ben"])
     return ids
 
 
@@ -102,9 +106,10 @@ async def test_a_resume_after_since_replays_every_missed_message_once_in_order(
     await ben.close()
 
 
-async def test_the_other_is_notified_of_new_messages_only_while_away_and_once(
+async def _both_present_and_one_said(
     server: LiveServer, db: asyncpg.Connection
-) -> None:
+) -> tuple[dict[str, int], str, LiveClient, LiveClient]:
+    """Ana and Ben both have the conversation open, and Ana said "You are here" while Ben was present."""
     ids = await _conversation(db)
     room = f"dm:{ids['conversation']}"
     ana, ben = await _client(server, db, ids["ana"]), await _client(server, db, ids["ben"])
@@ -112,6 +117,13 @@ async def test_the_other_is_notified_of_new_messages_only_while_away_and_once(
     await ben.join(room)
     await ben.wait_for(lambda f: f["type"] == "presence")
     await ana.say(room, "You are here")
+    return ids, room, ana, ben
+
+
+async def test_the_other_is_notified_of_new_messages_only_while_away_and_once(
+    server: LiveServer, db: asyncpg.Connection
+) -> None:
+    ids, room, ana, ben = await _both_present_and_one_said(server, db)
     assert await db.fetchval("SELECT count(*) FROM notifications WHERE user_id = $1", ids["ben"]) == 0
     await ben.close()
     await ana.wait_for(lambda f: f["type"] == "presence_change" and f["left"])
@@ -128,13 +140,7 @@ async def test_the_other_is_notified_of_new_messages_only_while_away_and_once(
 async def test_unread_counts_only_what_arrived_while_away_and_a_join_reads_it(
     server: LiveServer, db: asyncpg.Connection
 ) -> None:
-    ids = await _conversation(db)
-    room = f"dm:{ids['conversation']}"
-    ana, ben = await _client(server, db, ids["ana"]), await _client(server, db, ids["ben"])
-    await ana.join(room)
-    await ben.join(room)
-    await ben.wait_for(lambda f: f["type"] == "presence")
-    await ana.say(room, "You are here")
+    ids, room, ana, ben = await _both_present_and_one_said(server, db)
     async with _api(server, db, ids["ben"]) as http:
         assert [c["unread"] for c in (await http.get("/api/v1/conversations")).json()] == [0]
         await ben.close()
