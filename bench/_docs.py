@@ -84,7 +84,8 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
         ]
         for target in results["targets"]
     ]
-    lines += _table(["Target (2 cores, 1,000 subscribers)", "Kindred", "Ceiling", "Ratio", "Result"], rows)
+    target_header = f"Target ({machine['nproc']} cores, {config['clients']:,} subscribers)"
+    lines += _table([target_header, "Kindred", "Ceiling", "Ratio", "Result"], rows)
     comparison = results.get("comparison")
     if comparison:
         lines += [
@@ -111,7 +112,7 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
             [
                 [
                     row["system"],
-                    row["sustained_per_s"],
+                    _sustained_cell(row),
                     row["at_rate"],
                     row["p99_ms_at_reference"],
                     row["kindred_ratio"],
@@ -305,6 +306,17 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
     if analysis:
         lines += ["", ANALYSIS_START, analysis.strip(), ANALYSIS_END]
     return "\n".join(lines) + "\n"
+
+
+def _sustained_cell(row: dict[str, Any]) -> object:
+    """The sustained figure, or, when no step passed, what the lowest rate tried gave."""
+    lowest = row.get("lowest_step")
+    if not row["sustained_per_s"] and lowest:
+        return (
+            f"none passed (at {lowest['rate']:g} msg/s: {lowest['delivered_per_s']:,.0f}/s, "
+            f"loss {lowest['loss']}, p99 {lowest['p99_ms']:g} ms)"
+        )
+    return row["sustained_per_s"]
 
 
 def _noise(results: dict[str, Any]) -> str:

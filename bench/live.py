@@ -878,10 +878,13 @@ def compare(results: dict[str, Any], config: Config) -> list[dict[str, Any]]:
         ref = at_rate(system.get("steps", []), config.reference_rate)
         rate = best["delivered_per_s"] if best else 0.0
         p99 = ref["p99_ms"] if ref else None
+        lowest = min(system.get("steps", []), key=lambda step: step["rate"], default=None)
         rows.append(
             {
                 "system": name,
                 "sustained_per_s": rate,
+                # When no step passed, what the lowest rate tried gave (so a reader sees how far off it was).
+                "lowest_step": None if best or lowest is None else _step_brief(lowest),
                 "at_rate": best["rate"] if best else None,
                 "p99_ms_at_reference": p99,
                 "kindred_ratio": round(k_best["delivered_per_s"] / rate, 3) if k_best and rate else None,
@@ -891,6 +894,10 @@ def compare(results: dict[str, Any], config: Config) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _step_brief(step: dict[str, Any]) -> dict[str, Any]:
+    return {key: step[key] for key in ("rate", "delivered_per_s", "loss", "p99_ms")}
 
 
 def print_summary(results: dict[str, Any]) -> None:
@@ -1002,7 +1009,9 @@ async def cluster_figure(config: Config, data_dir: Path, work: Path, single: lis
                 steps.append(result)
         finally:
             await system.stop()
-    return {"join": join, "steps": steps, "single": [at_rate(single, rate) for rate in rates]}
+    # The sustained rate is often a bisection step, which at_rate leaves out: take that step itself.
+    beside = [best if best and rate == best["rate"] else at_rate(single, rate) for rate in rates]
+    return {"join": join, "steps": steps, "single": beside}
 
 
 async def measure(config: Config, results: dict[str, Any], data_dir: Path, work: Path) -> None:
