@@ -345,11 +345,13 @@ class Notify(ServerFrame, tag="notify"):
 
 
 class RoomActivity(ServerFrame, tag="room_activity"):
-    """A new message in one of a community's rooms (to watchers of its room list): raise its unread count."""
+    """A message in one of a community's rooms became visible (to watchers of its room list): raise its unread
+    count; or, with gone, a message others could see is gone: lower the count if it was counted."""
 
     room: str
     seq: int
     author: int | None = None  # the author's id as the room's frames give it; None for a deleted account
+    gone: bool = False
 
 
 class Unread(ServerFrame, tag="unread"):

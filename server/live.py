@@ -309,7 +309,7 @@ class LiveService:
                 topic = room_topic(event.community_slug, event.room_slug)
                 frame = message_frame(topic, event.epoch, event.message)
                 await self.publish_frame(topic, frame, new_seq=event.message.seq if event.new else None)
-                if event.new and event.message.state == "visible":
+                if event.message.state == "visible":  # sent, approved or shown again: the lists count it
                     author = frame.author.id if frame.author is not None else None
                     activity = protocol.RoomActivity(room=topic, seq=event.message.seq, author=author)
                     await self.publish_frame(room_list_topic(event.community_slug), activity)
@@ -322,6 +322,9 @@ class LiveService:
                 topic = room_topic(event.community_slug, event.room_slug)
                 gone = protocol.Removed(room=topic, seq=event.seq, rejected=event.rejected, deleted=event.deleted)
                 await self.publish_frame(topic, gone, new_seq=event.seq if event.new else None)
+                if not event.new and not event.rejected:  # it may have been counted: the lists take it back
+                    uncount = protocol.RoomActivity(room=topic, seq=event.seq, gone=True)
+                    await self.publish_frame(room_list_topic(event.community_slug), uncount)
             elif isinstance(event, RoomMessageEdited):
                 topic = room_topic(event.community_slug, event.room_slug)
                 edit = protocol.Edit(room=topic, seq=event.seq, body=event.body, edited_at=event.edited_at)

@@ -53,6 +53,7 @@
     }
 
     function onActivity(frame) {
+      if (frame.gone) { onGone(frame); return; }
       if (me && String(frame.author) === me) return; // one's own message is not unread
       if (frame.seq <= (readUpTo[frame.room] || 0)) return;
       var seen = counted[frame.room] || (counted[frame.room] = {});
@@ -61,6 +62,24 @@
       var li = items(frame.room)[0];
       if (!li || li.getAttribute("data-current") === "1") return; // the room being read
       setCount(frame.room, (parseInt(li.getAttribute("data-unread") || "0", 10) || 0) + 1);
+    }
+
+    // A message others could see is gone (removed, held again, deleted). Counted here: take it back. Perhaps
+    // counted in the page's own figure: only the server knows, so read the counts again, a little later and at
+    // a random moment, so that a removal does not bring every open list back to the server at once.
+    var refreshTimer = null;
+    function onGone(frame) {
+      var seen = counted[frame.room];
+      var li = items(frame.room)[0];
+      if (!li || li.getAttribute("data-current") === "1") return;
+      var count = parseInt(li.getAttribute("data-unread") || "0", 10) || 0;
+      if (seen && seen[frame.seq]) {
+        delete seen[frame.seq];
+        setCount(frame.room, Math.max(0, count - 1));
+        return;
+      }
+      if (count <= 0 || frame.seq <= (readUpTo[frame.room] || 0) || refreshTimer) return;
+      refreshTimer = setTimeout(function () { refreshTimer = null; refresh(); }, 300 + Math.random() * 2000);
     }
 
     function onUnread(frame) {

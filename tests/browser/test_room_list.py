@@ -125,3 +125,48 @@ async def test_the_room_page_opens_one_websocket_for_the_room_and_its_room_list(
     assert await serious_violations(page, axe_source) == []
     assert watched.errors == []
     await context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])
+async def test_a_message_a_leader_removes_leaves_the_count_whether_it_came_live_or_with_the_page(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str, viewport: ViewportSize
+) -> None:
+    first, second = site
+    community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    await demo_db.execute(
+        "INSERT INTO rooms (community_id, slug, name) VALUES ($1, 'parents', 'Parents') ON CONFLICT DO NOTHING",
+        community,
+    )
+    nadia = await _person(demo_db, community, "nadia", "Nadia Benali")
+    tomas = await _person(demo_db, community, "tomas", "Tomás")
+    keeper = await create_user(demo_db, "keeper", display_name="Room keeper")
+    await add_member(demo_db, community, keeper, "leader")
+    writer = await LiveClient.connect(second.ws_url, second.base_url, tomas)
+    leader = await LiveClient.connect(second.ws_url, second.base_url, await create_session(demo_db, keeper))
+    try:
+        await writer.join(PARENTS)
+        await leader.join(PARENTS)
+        before = await writer.say(PARENTS, "Our street is Rue des Lilas, number 4.")  # counted in the page
+        context = await signed_in_context(browser, first, nadia, viewport=viewport)
+        watched = watch(context)
+        page = await context.new_page()
+        await page.goto(first.base_url + "/")
+        await page.evaluate("localStorage.setItem('kindred-cookie-notice', 'dismissed')")
+        await page.goto(first.base_url + f"/c/{CMS_SLUG}/rooms")
+        parents = page.locator(f'[data-room-list] li[data-room="{PARENTS}"]')
+        await expect(parents.locator(".unread-count")).to_have_text("1 unread message")
+        await expect(page.locator("[data-room-list][data-live='1']")).to_have_count(1)
+        live = await writer.say(PARENTS, "Call me on 06 12 34 56 78.")  # counted live
+        await expect(parents.locator(".unread-count")).to_have_text("2 unread messages")
+
+        await leader.send({"type": "remove", "room": PARENTS, "seq": live["seq"], "reason": "A phone number"})
+        await expect(parents.locator(".unread-count")).to_have_text("1 unread message")
+        await leader.send({"type": "remove", "room": PARENTS, "seq": before["seq"], "reason": "An address"})
+        await expect(parents.locator(".unread-count")).to_be_hidden()
+        await expect(parents).to_have_attribute("data-unread", "0")
+        assert await serious_violations(page, axe_source) == []
+        assert watched.errors == []
+        await context.close()
+    finally:
+        await writer.close()
+        await leader.close()

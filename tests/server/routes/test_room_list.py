@@ -10,7 +10,7 @@ import pytest
 
 from server import auth
 from server.settings import Settings
-from tests.factories import add_member, add_sanction, create_community, create_session, create_user
+from tests.factories import add_member, add_sanction, create_community, create_session, create_user, login
 from tests.harness import LiveServer, web_processes
 from tests.live_client import Frame, LiveClient
 
@@ -125,6 +125,59 @@ async def test_each_new_message_in_a_room_reaches_watchers_of_its_room_list_with
     finally:
         for client in (watcher, writer, held):
             await client.close()
+
+
+async def test_an_approved_message_is_counted_and_a_removed_one_taken_back_but_a_rejected_one_is_never_news(
+    server: LiveServer, client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    community, _main, parents = await _rooms(db)
+    lucia, amara = await _member(db, community, "lucia"), await _member(db, community, "amara")
+    leader = await create_user(db, "leader")
+    await add_member(db, community, leader, "leader")
+    newcomer = await _member(db, community, "newcomer", approved_posts=0)
+    spammer = await _member(db, community, "spammer", approved_posts=0)
+    watcher = await _client(server, await create_session(db, lucia))
+    writers = [await _client(server, await create_session(db, user)) for user in (amara, leader, newcomer, spammer)]
+    writer, moderator, held, rejected = writers
+    try:
+        assert (await _watch(watcher, "rooms:test-condition"))["type"] == "watching"
+        for socket in writers:
+            await socket.join(PARENTS)
+        # A visible message a leader removes: the lists that counted it take it back.
+        said = await writer.say(PARENTS, "our address is")
+        await watcher.wait_for(lambda f: f["type"] == "room_activity" and f["seq"] == said["seq"])
+        await moderator.send({"type": "remove", "room": PARENTS, "seq": said["seq"], "reason": "private details"})
+        gone = await watcher.wait_for(lambda f: f["type"] == "room_activity" and f.get("gone") is True)
+        assert gone == {"type": "room_activity", "room": PARENTS, "seq": said["seq"], "gone": True}
+
+        # A newcomer's held message is news once approved, from its author.
+        first = await held.say(PARENTS, "hello, first time here")
+        doomed = await rejected.say(PARENTS, "buy cheap pills")
+        token = await login(client, "leader")
+        ids = {
+            seq: await db.fetchval("SELECT id FROM room_messages WHERE room_id = $1 AND seq = $2", parents, seq)
+            for seq in (first["seq"], doomed["seq"])
+        }
+        approve = await client.post(
+            f"/c/test-condition/review/messages/{ids[first['seq']]}/approve", data={"csrf_token": token}
+        )
+        assert approve.status_code == 303
+        shown = await watcher.wait_for(lambda f: f["type"] == "room_activity" and f["seq"] == first["seq"])
+        assert shown == {"type": "room_activity", "room": PARENTS, "seq": first["seq"], "author": newcomer}
+
+        # A rejected one was never visible: nothing to count, nothing to take back.
+        reject = await client.post(
+            f"/c/test-condition/review/messages/{ids[doomed['seq']]}/reject",
+            data={"reason": "Spam", "csrf_token": token},
+        )
+        assert reject.status_code == 303
+        await rejected.wait_for(lambda f: f["type"] == "remove" and f.get("rejected") is True)
+        frames = await _pong(watcher)
+        assert [f for f in watcher.frames if f["type"] == "room_activity" and f["seq"] == doomed["seq"]] == []
+        assert frames[-1]["type"] == "pong"
+    finally:
+        for socket in (watcher, *writers):
+            await socket.close()
 
 
 async def test_watching_a_room_list_is_not_found_for_readers_who_may_not_read_its_rooms(
