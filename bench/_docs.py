@@ -10,6 +10,22 @@ from bench._setup import ROOT
 
 DOC = ROOT / "docs" / "benchmarks.md"
 HEADING = "## Live rooms"
+
+# Under the cluster figure (written by hand once, kept by every --write-docs).
+CLUSTER_NOTE = (
+    "**Why this run has its own Postgres (issue 17).** An earlier version re-ran Kindred here on the "
+    "single-Redis run's Postgres: every send was acked and no subscriber got anything, with no error and "
+    "no resync. The bench caused it, not the new Redis: its publisher named messages `b<step>-<index>`, "
+    "numbered from the start again in the new run, and a `send` whose `client_id` that member already "
+    "stored is a retry ([`send`](protocol.md#send)), acked with the stored message's seq and sent to "
+    "nobody. The publisher now puts a token of its own in every id and counts an ack at or below the "
+    "room's head at its join as `ack_of_an_earlier_message`, which fails the step. "
+    "`tests/server/routes/test_live_redis_replaced.py` shows members getting every message over a kept "
+    "history on a new Redis or a new cluster, after a FLUSHALL and after Redis restarts empty. The "
+    "cluster run keeps a fresh Postgres so that its subscribers join an empty room, as the single-Redis "
+    "ones did."
+)
+
 HEADER = "# Benchmarks\n\nFigures from the benchmarks in `bench/`, each with the machine it ran on.\n"
 # Hand-written findings between these markers survive a re-run with --write-docs.
 ANALYSIS_START = "<!-- live-analysis -->"
@@ -244,6 +260,7 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
             ],
             cluster_rows,
         )
+        lines += ["", CLUSTER_NOTE]
     lines += ["", "### Memory per idle socket", ""]
     idle_rows = []
     for name, system in results["systems"].items():

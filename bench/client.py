@@ -38,6 +38,7 @@ class Frame(msgspec.Struct):
     code: str = ""
     client_id: str = ""
     seq: int = 0
+    head_seq: int = 0
     reason: str = ""
 
 

@@ -6,9 +6,11 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bench import _setup, live
 from bench._docs import HEADING, render, replace_section
 from tests.harness import ROOT, Services
 
@@ -66,6 +68,46 @@ async def test_the_live_benchmark_delivers_every_message_to_every_subscriber_on_
     assert results["cluster"]["steps"] and all(step["loss"] == 0 for step in results["cluster"]["steps"])
     section = render(results)
     assert section.startswith(HEADING) and "### Targets" in section and "### Fan-out: kindred" in section
+
+
+async def _one_step(system: live.System, rate: float) -> dict[str, Any]:
+    """Start the system, join its subscribers, run one step of a second at rate, stop it."""
+    try:
+        await system.start()
+        await system.join_subscribers()
+        return await system.step(rate, 1.0)
+    finally:
+        await system.stop()
+
+
+@pytest.mark.slow
+async def test_a_second_run_on_a_kept_postgres_delivers_every_message_and_a_reused_client_id_is_reported(
+    services: Services, database_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    # Issue 17: the cluster figure once re-ran Kindred on the single-Redis run's Postgres; its publisher's client ids
+    # ("b<step>-<index>") started again at b1-0, the server took every send for a retry of a stored message, acked it
+    # with the old seq and sent nothing, and the subscribers got nothing.
+    config = live.Config(clients=4, workers=1, drain_timeout=5.0, redis_prefix=redis_prefix)
+    seeded = await _setup.seed(database_url, subscribers=4, idle=0, hide_presence=True)
+    urls = {"database": database_url, "redis": services.redis_url, "redis_pid": "", "pgdata": ""}
+    first = live.System("kindred", config, seeded, urls, tmp_path)
+    before = await _one_step(first, 10)
+    assert (before["loss"], before["refused"]) == (0, {}), before
+
+    second = live.System("kindred", config, seeded, urls, tmp_path)  # the same Postgres, its room's history kept
+    try:
+        await second.start()
+        await second.join_subscribers()
+        again = await second.step(10, 1.0)
+        assert again["expected"] == 10 * 4 and (again["loss"], again["refused"]) == (0, {}), again
+        # The first run's very client ids: every send is acked as a retry, none delivered, and the step says why.
+        second.publishers[0].run = first.publishers[0].run
+        second.step_id = 0
+        reused = await second.step(10, 1.0)
+    finally:
+        await second.stop()
+    assert reused["loss"] == reused["expected"] == 10 * 4, reused
+    assert reused["refused"] == {"ack_of_an_earlier_message": 10} and not reused["pass"], reused
 
 
 def test_writing_the_live_rooms_section_keeps_the_other_sections() -> None:
