@@ -10,9 +10,10 @@ from channels.protocol import ResyncReason
 from channels.redis_client import REDIS_ERRORS
 from server.actions import access, events, waiting
 from server.actions import notifications as notify
-from server.actions.access import Actor, require_moderator
-from server.actions.thread_moderation import tell_author
-from server.db.queries import audit, flags, message_reactions, messages, notifications, rooms
+from server.actions.access import Actor, require_moderator, require_outranks
+from server.actions.review import record_message_decision
+from server.actions.thread_moderation import author_actor
+from server.db.queries import flags, message_reactions, messages, notifications, rooms
 from server.db.queries.messages import EXCERPT_CHARS, Message, Stored, Version
 from server.db.queries.notifications import Mentionable
 from server.db.queries.rooms import Room, RoomInCommunity
@@ -218,45 +219,34 @@ def _as_sent(
 async def do_remove_message(
     connection: asyncpg.Connection, actor: Actor, room: Room, *, community_slug: str, seq: int, reason: str
 ) -> Message:
-    """A leader removes a message: members and the resume path stop serving it; leaders still see it, marked."""
+    """A leader who outranks its author removes a message (as hiding a post): members and the resume path stop
+    serving it; leaders still see it, marked."""
     user = require_moderator(actor)
     message = await messages.by_seq(connection, room.id, seq)
     if message is None:
         raise not_found(_("That message does not exist."))
+    require_outranks(actor, await author_actor(connection, message.author_id, room.community_id))
     clean = " ".join(reason.split())[:500]
     if not clean:  # its author is told why, privately
         raise bad_request(_("Please give a reason: the member will see it."), "reason")
     async with events.unit_of_work(connection):
         removed = await messages.set_state(connection, message.id, "hidden", clean, user.id)
         events.emit(events.RoomMessageGone(community_slug, room.slug, seq))
-        await audit.record(
+        # The author is told privately, with the reason; once (removing it again changes nothing).
+        await record_message_decision(
             connection,
-            community_id=room.community_id,
-            actor_id=user.id,
+            user.id,
+            room,
+            message,
+            community_slug=community_slug,
             action="remove_message",
-            target_user_id=message.author_id,
-            target_kind="room_message",
-            target_id=message.id,
+            told="hidden",
             reason=clean,
+            tell=message.state != "hidden",
         )
         # Removing a flagged message answers its flags, as hiding a flagged post does.
         await flags.resolve(connection, post_id=None, message_id=message.id, status="upheld", handled_by=user.id)
         await waiting.settle(connection, room.community_id, f"message:{message.id}")
-        # The author is told privately, with the reason; once (removing it again changes nothing).
-        if message.state != "hidden" and message.author_id != user.id:
-            await tell_author(
-                connection,
-                author_id=message.author_id,
-                actor_id=user.id,
-                community_id=room.community_id,
-                data={
-                    "event": "hidden" if clean else "removed",
-                    "what": "message",
-                    "reason": clean,
-                    "room": room.name,
-                    "url": f"/c/{community_slug}/live/{room.slug}",
-                },
-            )
     assert removed is not None
     return removed
 

@@ -190,9 +190,10 @@ async def record_message_decision(
     action: str,
     told: str,
     reason: str = "",
+    tell: bool = True,
 ) -> list[Created]:
-    """A leader's decision on a room message (approved, rejected, sent back to review): the audit entry,
-    and the author told privately (with the reason, if any) and a link to the room."""
+    """A leader's decision on a room message (approved, rejected, removed, sent back to review): the audit entry,
+    and, unless tell is false, the author told privately (with the reason, if any) and a link to the room."""
     await audit.record(
         connection,
         community_id=room.community_id,
@@ -204,6 +205,8 @@ async def record_message_decision(
         reason=reason,
         details={"room": room.slug, "seq": message.seq},
     )
+    if not tell:
+        return []
     data = {"event": told, "what": "message", "room": room.name, "url": f"/c/{community_slug}/live/{room.slug}"}
     if reason:
         data["reason"] = reason

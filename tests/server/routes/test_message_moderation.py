@@ -7,7 +7,16 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.factories import create_cast, create_post, create_session, create_thread, csrf_from, login, table_rows
+from tests.factories import (
+    create_cast,
+    create_post,
+    create_session,
+    create_thread,
+    create_user,
+    csrf_from,
+    login,
+    table_rows,
+)
 from tests.harness import LiveServer
 from tests.live_client import LiveClient
 from tests.test_templates import page_problems
@@ -55,6 +64,33 @@ async def test_a_leader_removes_a_chat_message_from_its_menu_and_its_author_is_t
     assert await db.fetchval("SELECT state FROM room_messages WHERE seq = $1", seq) == "hidden"
     await login(client, "member")
     assert "No adverts here" in await _notice(client)
+
+
+async def test_a_leader_cannot_remove_a_message_of_another_leader_or_an_admin_from_the_page_or_the_socket(
+    server: LiveServer, client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    second = await create_user(db, "second_leader")
+    await db.execute(
+        "INSERT INTO memberships (community_id, user_id, role) VALUES ($1, $2, 'leader')", cast["community"], second
+    )
+    by_leader, by_admin = await _chat(db, second, "Meeting at noon"), await _chat(db, cast["admin"], "Site news")
+    token = await login(client, "leader")
+    page = await client.post(
+        f"/c/{SLUG}/live/main/messages/{by_leader}/remove", data={"reason": "I disagree", "csrf_token": token}
+    )
+    assert page.status_code == 403 and "same or a higher role" in page.text
+    socket = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, cast["leader"]))
+    try:
+        await socket.join(f"{SLUG}/main")
+        await socket.send({"type": "remove", "room": f"{SLUG}/main", "seq": by_admin, "reason": "I disagree"})
+        refused = await socket.wait_for(lambda f: f["type"] == "error")
+        assert refused["code"] == "forbidden"
+    finally:
+        await socket.close()
+    states = await db.fetch("SELECT state FROM room_messages WHERE seq = ANY($1::int[])", [by_leader, by_admin])
+    assert [row["state"] for row in states] == ["visible", "visible"]
+    assert await db.fetchval("SELECT count(*) FROM moderation_actions") == 0
 
 
 async def test_removing_without_a_reason_shows_the_form_again_with_a_message(
