@@ -849,6 +849,7 @@
   var RETRYABLE = { unavailable: true, rate_limited: true, slow_mode: true };
 
   function onError(frame) {
+    if (!errorIsOurs(frame)) return;
     if (frame.ref && outbox[frame.ref]) {
       var item = elementForClientId(frame.ref);
       if (RETRYABLE[frame.code]) {
@@ -1137,6 +1138,15 @@
     closeMenus(null);
     if (toggle) toggle.focus();
   });
+
+  // --- errors: the shared socket also answers rooms.js, notify.js... ---------------------------------
+
+  // An error is this room's when it names the room (a join, an edit, a remove...) or one of our sends
+  // (its client_id); a watched topic's refusal is for the script that watched it.
+  function errorIsOurs(frame) {
+    if (!frame.ref) return false;
+    return frame.ref === room || !!outbox[frame.ref] || !!elementForClientId(frame.ref);
+  }
 
   // --- @mentions: a list of the room's members while a name is typed after "@" -------------------
   // The names offered: those this page knows at once (who is here, who wrote), then the room's

@@ -264,3 +264,33 @@ async def test_a_quote_of_a_message_older_than_the_page_brings_the_history_back_
     await _no_serious_violations(page, axe_source, "after jumping to an older quoted message")
     assert page.watched.errors == []  # type: ignore[attr-defined]
     await page.context.close()
+
+
+async def test_the_composer_line_shows_this_rooms_refusals_not_those_of_another_scripts_watch(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection
+) -> None:
+    _, nadia = await _person(demo_db, "nadia", "Nadia Benali")
+    page = await _open_room(browser, site[0], nadia, PHONE)
+    # Every text the composer's error line shows, in order.
+    await page.evaluate(
+        """() => {
+          const line = document.getElementById("composer-error");
+          window.shownErrors = [];
+          new MutationObserver(() => { if (line.textContent) window.shownErrors.push(line.textContent); })
+            .observe(line, { childList: true, characterData: true, subtree: true });
+        }"""
+    )
+    # On the page's one socket: another script's watch of a thread that is not there (refused), then a
+    # frame of this room's refused too; the socket answers in order, so the second error comes last.
+    await page.evaluate(
+        """room => {
+          window.kindredSocket.send({ type: "watch", topic: "thread:999999" });
+          window.kindredSocket.send({ type: "edit", room: room, seq: 999999, body: "x" });
+        }""",
+        ROOM,
+    )
+    line = page.locator("#composer-error")
+    await expect(line).to_have_text("That message does not exist.")
+    assert await page.evaluate("window.shownErrors") == ["That message does not exist."]
+    assert page.watched.errors == []  # type: ignore[attr-defined]
+    await page.context.close()
