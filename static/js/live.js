@@ -686,7 +686,8 @@
 
   // --- a quote's message, older than the page ------------------------------------------------
 
-  var REPLAY_LIMIT = 1000; // the most a join with since replays (server/actions/chat.py)
+  // The most a join with since replays: the server's own figure (server/actions/chat.py), carried by the page.
+  var REPLAY_LIMIT = parseInt(root.getAttribute("data-replay-limit") || "0", 10) || 0;
   var jumpingTo = null; // the seq of a quoted message being brought back from the room's history
 
   function showJumpTarget(target) {

@@ -42,6 +42,8 @@ async def room_page(request: Request) -> Response:
             if page.can_send
             else 0,
             "reactions": {m.seq: reactions_json(m) for m in page.history},
+            # The server's own figure, so the page's script never copies it.
+            "replay_limit": chat.REPLAY_LIMIT,
             "badges": {
                 m.seq: badge_for(m.author_is_leader, m.author_is_expert, m.author_is_admin) for m in page.history
             },

@@ -6,6 +6,7 @@ import asyncpg
 import httpx
 
 from server import auth
+from server.actions import chat
 from tests.factories import add_member, create_community, create_session, create_user, csrf_from
 
 
@@ -56,6 +57,16 @@ async def test_members_get_a_composer_and_leaders_see_removed_messages_marked(
     page = await client.get("/c/test-condition/live/main")
     assert 'id="composer"' in page.text
     assert "removed one" in page.text and "removed by a leader" in page.text
+
+
+async def test_the_room_page_carries_the_servers_replay_limit(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    community = await create_community(db)
+    await _signed_in(client, db, "tomas", community)
+    page = await client.get("/c/test-condition/live/main")
+    # live.js reads how far back a join replays from the page, never from a copy of its own.
+    assert f'data-replay-limit="{chat.REPLAY_LIMIT}"' in page.text
 
 
 async def test_unknown_rooms_and_members_only_rooms_are_404_for_outsiders(
