@@ -970,6 +970,7 @@
     if (!again) {
       setStatus(label("online"), false);
       flushOutbox();
+      hashAfterJoin();
       // Opening the room reads it: the member's room lists (static/js/rooms.js) lower its count.
       if (readAtOpen !== null && lastSeq > readAtOpen) scheduleRead();
     } else if (frame.head_seq > lastSeq) {
@@ -1149,6 +1150,37 @@
     return frame.ref === room || !!outbox[frame.ref] || !!elementForClientId(frame.ref);
   }
 
+  // --- a link to one message (#message-<seq>: notifications, quotes in tips and threads) ---------------
+
+  var hashWaiting = null; // a linked message older than the page: brought back once the room is joined
+
+  function hashSeq() {
+    var found = /^#message-(\d+)$/.exec(window.location.hash);
+    return found ? parseInt(found[1], 10) : null;
+  }
+
+  // As a quote's link does (jumpTo): scroll to it and focus it, fetching it from the history if need be.
+  function followHash() {
+    var seq = hashSeq();
+    hashWaiting = null;
+    if (seq === null) return;
+    var target = elementForSeq(seq);
+    if (target) showJumpTarget(target);
+    else if (joinedOnThisSocket) jumpTo(seq);
+    else hashWaiting = seq;
+  }
+
+  function hashAfterJoin() {
+    if (hashWaiting === null) return;
+    var seq = hashWaiting;
+    hashWaiting = null;
+    var target = elementForSeq(seq);
+    if (target) showJumpTarget(target);
+    else jumpTo(seq);
+  }
+
+  window.addEventListener("hashchange", followHash);
+
   // --- @mentions: a list of the room's members while a name is typed after "@" -------------------
   // The names offered: those this page knows at once (who is here, who wrote), then the room's
   // members the server finds for what is typed (the `members` frame). A member is mentioned by the
@@ -1288,6 +1320,7 @@
   for (var p = 0; p < pageItems.length; p++) decorate(pageItems[p]);
   relayout();
   scrollToLatest();
+  followHash();
   revealComposer();
   // Again once site.js has shown the cookie notice (its listener was added first, so it runs first).
   document.addEventListener("DOMContentLoaded", revealComposer);
