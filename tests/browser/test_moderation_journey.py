@@ -92,6 +92,13 @@ async def test_a_leader_removes_a_message_with_a_reason_in_a_dialog_and_it_disap
     await amara_page.keyboard.press("Escape")
     await expect(dialog).to_be_hidden()
     await expect(toggle).to_be_focused()
+    # So does Cancel, its typed words left unsent.
+    await toggle.click()
+    await item.locator(".message-menu").get_by_role("button", name="Remove").click()
+    await reason.fill("Not sure yet")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_be_hidden()
+    await expect(toggle).to_be_focused()
 
     await toggle.click()
     await item.locator(".message-menu").get_by_role("button", name="Remove").click()
