@@ -56,14 +56,24 @@ ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CLIENT_ID_CH
 class ProtocolError(Exception):
     """A frame the server cannot accept; answered with an error frame, the connection stays open."""
 
-    def __init__(self, code: ErrorCode, message: str, ref: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        ref: str | None = None,
+        *,
+        request: str | None = None,
+        seq: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.code: ErrorCode = code
         self.message = message
         self.ref = ref
+        self.request = request
+        self.seq = seq
 
     def frame(self) -> Error:
-        return Error(code=self.code, message=self.message, ref=self.ref)
+        return Error(code=self.code, message=self.message, ref=self.ref, request=self.request, seq=self.seq)
 
 
 # --- client → server -------------------------------------------------------------------------
@@ -309,6 +319,10 @@ class Error(ServerFrame, tag="error"):
     code: ErrorCode
     message: str
     ref: str | None = None
+    # The `type` and `seq` of the client frame refused, when it had them: a client tells apart refusals
+    # about one room (a leader's remove from an edit, and of which message) without guessing.
+    request: str | None = None
+    seq: int | None = None
 
 
 class Resync(ServerFrame, tag="resync"):
@@ -427,26 +441,65 @@ def error_ref(frame: ClientFrame) -> str | None:
     return ref if isinstance(ref, str) else None
 
 
-def _readable_ref(raw: str | bytes) -> str | None:
-    """The ref of a frame that failed validation, read from it as plain JSON when it can be.
+def error_for(frame: ClientFrame, code: ErrorCode, message: str) -> Error:
+    """The error answering frame: its ref, its type, and its seq when it has one (docs/protocol.md, error)."""
+    seq = getattr(frame, "seq", None)
+    return Error(
+        code=code,
+        message=message,
+        ref=error_ref(frame),
+        request=_tag_of(frame),
+        seq=seq if isinstance(seq, int) else None,
+    )
 
-    A send's client_id when it is a string, else the frame's room or topic when it is one: the
-    client can match the error with the frame it sent even though that frame was refused.
+
+def _tag_of(frame: ClientFrame) -> str | None:
+    tag = type(frame).__struct_config__.tag
+    return tag if isinstance(tag, str) else None
+
+
+_CLIENT_TAGS: frozenset[str] = frozenset(
+    tag for tag in (member.__struct_config__.tag for member in get_args(AnyClientFrame)) if isinstance(tag, str)
+)
+
+
+def _readable_error(raw: str | bytes, code: ErrorCode, message: str) -> ProtocolError:
+    """The error for a frame that failed validation, naming it as far as it can be read as plain JSON.
+
+    Its ref is a send's client_id when that is a string, else the frame's room or topic when it is one;
+    its request the frame's type when that is a known one, and its seq when that is a whole number in
+    range: the client can match the error with the frame it sent even though that frame was refused.
     """
     try:
         value = msgspec.json.decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return None
+        return ProtocolError(code, message)
     if not isinstance(value, dict):
-        return None
+        return ProtocolError(code, message)
+    ref: str | None = None
     client_id = value.get("client_id")
     if value.get("type") == "send" and isinstance(client_id, str) and client_id:
-        return client_id
-    for name in ("room", "topic"):
-        ref = value.get(name)
-        if isinstance(ref, str) and ref:
-            return ref
-    return None
+        ref = client_id
+    else:
+        for name in ("room", "topic"):
+            found = value.get(name)
+            if isinstance(found, str) and found:
+                ref = found
+                break
+    kind = value.get("type")
+    seq = value.get("seq")
+    return ProtocolError(
+        code,
+        message,
+        ref=ref,
+        request=kind if isinstance(kind, str) and kind in _CLIENT_TAGS else None,
+        seq=seq if type(seq) is int and 0 <= seq <= MAX_SEQ else None,
+    )
+
+
+def _refusing(frame: ClientFrame, code: ErrorCode, message: str) -> ProtocolError:
+    error = error_for(frame, code, message)
+    return ProtocolError(code, message, error.ref, request=error.request, seq=error.seq)
 
 
 def decode_client_frame(raw: str | bytes) -> AnyClientFrame:
@@ -456,7 +509,7 @@ def decode_client_frame(raw: str | bytes) -> AnyClientFrame:
     try:
         frame = _client_decoder.decode(raw)
     except msgspec.ValidationError as exc:
-        raise ProtocolError("bad_request", f"Invalid frame: {exc}", ref=_readable_ref(raw)) from None
+        raise _readable_error(raw, "bad_request", f"Invalid frame: {exc}") from None
     except (msgspec.DecodeError, UnicodeDecodeError):
         raise ProtocolError("bad_request", "Frames must be JSON objects.") from None
     except RecursionError:
@@ -467,11 +520,9 @@ def decode_client_frame(raw: str | bytes) -> AnyClientFrame:
     for name in frame.__struct_fields__:
         value = getattr(frame, name)
         if isinstance(value, str) and "\x00" in value:
-            raise ProtocolError(
-                "bad_request", f"The field {name} cannot contain the NUL character (U+0000).", ref=error_ref(frame)
-            )
+            raise _refusing(frame, "bad_request", f"The field {name} cannot contain the NUL character (U+0000).")
     if isinstance(frame, Send | EditMessage) and len(frame.body) > MAX_BODY_CHARS:
-        raise ProtocolError("too_large", f"Messages are limited to {MAX_BODY_CHARS} characters.", ref=error_ref(frame))
+        raise _refusing(frame, "too_large", f"Messages are limited to {MAX_BODY_CHARS} characters.")
     return frame
 
 

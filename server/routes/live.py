@@ -36,8 +36,8 @@ ACQUIRE_TIMEOUT = 5.0
 WEBSOCKET_PATH = "/ws"
 
 
-def _error(code: protocol.ErrorCode, message: str, ref: str | None = None) -> str:
-    return protocol.encode_text(protocol.Error(code=code, message=message, ref=ref))
+def _error(code: protocol.ErrorCode, message: str, frame: protocol.ClientFrame) -> str:
+    return protocol.encode_text(protocol.error_for(frame, code, message))
 
 
 class LiveSession:
@@ -92,13 +92,12 @@ class LiveSession:
             elif isinstance(frame, protocol.Unwatch):
                 await self.unwatch(frame.topic)
         except AppError as error:
-            ref = protocol.error_ref(frame)
             code = (
                 error.code
                 if error.code in protocol.ERROR_CODES
                 else ("forbidden" if isinstance(error, Refused) else "bad_request")
             )
-            self.send(_error(cast(protocol.ErrorCode, code), error.message, ref))
+            self.send(_error(cast(protocol.ErrorCode, code), error.message, frame))
         except Exception as error:
             # The database is down, or something unexpected broke while handling this one frame:
             # the member is told plainly (nothing was stored) and the connection stays usable.
@@ -106,12 +105,11 @@ class LiveSession:
                 log.warning("database unavailable while handling a %s frame", type(frame).__name__, exc_info=True)
             else:
                 log.exception("unexpected error while handling a %s frame", type(frame).__name__)
-            ref = protocol.error_ref(frame)
             self.send(
                 _error(
                     "unavailable",
                     _("Kindred cannot save messages right now. Nothing was lost; please try again in a moment."),
-                    ref,
+                    frame,
                 )
             )
 

@@ -361,6 +361,7 @@
 
   // Everything a message shows besides its words, for one built here or sent with the page.
   function decorate(item) {
+    upgradeRemoveLink(item);
     renderReactions(item, null);
     ensureMenuButton(item);
   }
@@ -476,16 +477,6 @@
     if (!frame.versions.length) title.textContent = label("no-versions");
     else box.appendChild(entries);
     item.querySelector(".message-body").insertAdjacentElement("afterend", box);
-  }
-
-  function addRemoveButton(item, seq) {
-    if (!moderator) return;
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = "secondary small remove-message";
-    button.setAttribute("data-seq", String(seq));
-    button.textContent = label("remove");
-    item.appendChild(button);
   }
 
   // Flagging is a small page of its own (reason and note): a link per message others wrote.
@@ -686,7 +677,8 @@
 
   // --- a quote's message, older than the page ------------------------------------------------
 
-  var REPLAY_LIMIT = 1000; // the most a join with since replays (server/actions/chat.py)
+  // The most a join with since replays: the server's own figure (server/actions/chat.py), carried by the page.
+  var REPLAY_LIMIT = parseInt(root.getAttribute("data-replay-limit") || "0", 10) || 0;
   var jumpingTo = null; // the seq of a quoted message being brought back from the room's history
 
   function showJumpTarget(target) {
@@ -732,7 +724,6 @@
       if (!frame.held && !frame.removed) {
         if (existing.classList.contains("held")) clearState(existing, "held");
         if (existing.classList.contains("removed")) clearState(existing, "removed");
-        if (!existing.querySelector(".remove-message")) addRemoveButton(existing, frame.seq);
         addFlagLink(existing, frame.seq, frame.author ? frame.author.id : "");
       }
       accountFor(frame.seq);
@@ -746,7 +737,6 @@
     item.setAttribute("data-author-username", frame.author ? frame.author.username : "");
     renderQuote(item, frame.reply_to);
     markEdited(item, frame.edited_at);
-    addRemoveButton(item, frame.seq);
     if (mine && frame.author && String(frame.author.id) === me) {
       mine.parentNode.removeChild(mine);
       delete outbox[frame.client_id];
@@ -800,6 +790,7 @@
         relayout();
       }
     }
+    removeArrived(frame.seq);
     accountFor(frame.seq);
   }
 
@@ -838,7 +829,6 @@
     }
     clearPending(item);
     setSeq(item, frame.seq);
-    addRemoveButton(item, frame.seq);
     ensureMenuButton(item);
     item.parentNode.removeChild(item);
     insertInOrder(item, frame.seq);
@@ -849,6 +839,7 @@
   var RETRYABLE = { unavailable: true, rate_limited: true, slow_mode: true };
 
   function onError(frame) {
+    if (!errorIsOurs(frame) || removeRefused(frame)) return;
     if (frame.ref && outbox[frame.ref]) {
       var item = elementForClientId(frame.ref);
       if (RETRYABLE[frame.code]) {
@@ -968,6 +959,7 @@
     if (!again) {
       setStatus(label("online"), false);
       flushOutbox();
+      hashAfterJoin();
       // Opening the room reads it: the member's room lists (static/js/rooms.js) lower its count.
       if (readAtOpen !== null && lastSeq > readAtOpen) scheduleRead();
     } else if (frame.head_seq > lastSeq) {
@@ -1123,10 +1115,6 @@
       if (jumpTo(parseInt(quote.closest(".reply-quote").getAttribute("data-seq"), 10))) event.preventDefault();
       return;
     }
-    var button = event.target.closest(".remove-message");
-    if (!button) return;
-    var reason = window.prompt(label("remove")) || "";
-    send({ type: "remove", room: room, seq: parseInt(button.getAttribute("data-seq"), 10), reason: reason });
   });
 
   list.addEventListener("keydown", function (event) {
@@ -1137,6 +1125,131 @@
     closeMenus(null);
     if (toggle) toggle.focus();
   });
+
+  // --- errors: the shared socket also answers rooms.js, notify.js... ---------------------------------
+
+  // An error is this room's when it names the room (a join, an edit, a remove...) or one of our sends
+  // (its client_id); a watched topic's refusal is for the script that watched it.
+  function errorIsOurs(frame) {
+    if (!frame.ref) return false;
+    return frame.ref === room || !!outbox[frame.ref] || !!elementForClientId(frame.ref);
+  }
+
+  // --- a leader's Remove: a dialog asks for the reason its author is told -----------------------------
+
+  var removeDialog = moderator ? document.getElementById("remove-dialog") : null;
+  var removeForm = document.getElementById("remove-form");
+  var removeReason = document.getElementById("remove-reason");
+  var removeError = document.getElementById("remove-error");
+  var removingSeq = null; // the message the dialog is about, while it is open
+  var removeDone = false; // its remove arrived: the focus goes to the message, not back to its menu
+
+  addMenuItem({ name: "remove", label: "remove",
+    shows: function (item) { return !!removeDialog && isOrdinary(item); },
+    run: function (item) { openRemove(item); } });
+
+  // The page's Remove links work without JavaScript (the moderation page); here the menu has Remove.
+  function upgradeRemoveLink(item) {
+    var link = item.querySelector("a.remove-message");
+    if (link && removeDialog) link.parentNode.removeChild(link);
+  }
+
+  function removeAttr(name) { return removeDialog.getAttribute("data-label-" + name) || ""; }
+
+  function showRemoveError(text) {
+    removeError.textContent = text;
+    if (text) removeReason.setAttribute("aria-invalid", "true");
+    else removeReason.removeAttribute("aria-invalid");
+  }
+
+  function openRemove(item) {
+    var seq = parseInt(item.getAttribute("data-seq"), 10);
+    if (typeof removeDialog.showModal !== "function") {
+      window.location.href = flagBase + seq + "/moderate#remove"; // no dialog here: the moderation page's form
+      return;
+    }
+    removingSeq = seq;
+    removeDone = false;
+    removeReason.value = "";
+    showRemoveError("");
+    var body = item.querySelector(".message-body");
+    document.getElementById("remove-dialog-excerpt").textContent = body ? Array.from(body.textContent).slice(0, 200).join("") : "";
+    removeDialog.showModal();
+    removeReason.focus();
+  }
+
+  // The remove frame for that message arrived (ours, or another leader's): done.
+  function removeArrived(seq) {
+    if (!removeDialog || !removeDialog.open || removingSeq !== seq) return;
+    removeDone = true;
+    removeDialog.close();
+  }
+
+  // The server refused our remove (docs/protocol.md, error: request and seq): said in the dialog, the reason kept.
+  function removeRefused(frame) {
+    if (!removeDialog || !removeDialog.open || frame.request !== "remove" || frame.seq !== removingSeq) return false;
+    showRemoveError(frame.message);
+    removeReason.focus();
+    return true;
+  }
+
+  if (removeDialog) {
+    removeForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var reason = removeReason.value.trim();
+      if (!reason) {
+        showRemoveError(removeAttr("reason-missing")); // the server refuses it too: its author is told why
+        removeReason.focus();
+        return;
+      }
+      if (!send({ type: "remove", room: room, seq: removingSeq, reason: reason })) {
+        showRemoveError(removeAttr("offline"));
+        return;
+      }
+      showRemoveError("");
+    });
+    document.getElementById("remove-cancel").addEventListener("click", function () { removeDialog.close(); });
+    // Escape, Cancel or done: back to that message's menu button, or to the message once it is removed.
+    removeDialog.addEventListener("close", function () {
+      var item = removingSeq === null ? null : elementForSeq(removingSeq);
+      removingSeq = null;
+      if (!item) { scroller.focus(); return; }
+      var toggle = item.querySelector(".message-menu-toggle");
+      if (removeDone || !toggle) item.focus();
+      else toggle.focus();
+    });
+  }
+
+  // --- a link to one message (#message-<seq>: notifications, quotes in tips and threads) ---------------
+
+  var hashWaiting = null; // a linked message older than the page: brought back once the room is joined
+
+  function hashSeq() {
+    var found = /^#message-(\d+)$/.exec(window.location.hash);
+    return found ? parseInt(found[1], 10) : null;
+  }
+
+  // As a quote's link does (jumpTo): scroll to it and focus it, fetching it from the history if need be.
+  function followHash() {
+    var seq = hashSeq();
+    hashWaiting = null;
+    if (seq === null) return;
+    var target = elementForSeq(seq);
+    if (target) showJumpTarget(target);
+    else if (joinedOnThisSocket) jumpTo(seq);
+    else hashWaiting = seq;
+  }
+
+  function hashAfterJoin() {
+    if (hashWaiting === null) return;
+    var seq = hashWaiting;
+    hashWaiting = null;
+    var target = elementForSeq(seq);
+    if (target) showJumpTarget(target);
+    else jumpTo(seq);
+  }
+
+  window.addEventListener("hashchange", followHash);
 
   // --- @mentions: a list of the room's members while a name is typed after "@" -------------------
   // The names offered: those this page knows at once (who is here, who wrote), then the room's
@@ -1277,6 +1390,7 @@
   for (var p = 0; p < pageItems.length; p++) decorate(pageItems[p]);
   relayout();
   scrollToLatest();
+  followHash();
   revealComposer();
   // Again once site.js has shown the cookie notice (its listener was added first, so it runs first).
   document.addEventListener("DOMContentLoaded", revealComposer);

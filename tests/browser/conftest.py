@@ -119,8 +119,6 @@ class Watched:
 
     errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
-    # A window.prompt is answered with this text (a leader's reason); None: every dialog is dismissed.
-    prompt_answer: str | None = None
 
 
 def watch(context: BrowserContext) -> Watched:
@@ -129,10 +127,7 @@ def watch(context: BrowserContext) -> Watched:
 
     async def on_dialog(dialog: Dialog) -> None:
         watched.dialogs.append(f"{dialog.type}: {dialog.message}")
-        if dialog.type == "prompt" and watched.prompt_answer is not None:
-            await dialog.accept(watched.prompt_answer)
-        else:
-            await dialog.dismiss()
+        await dialog.dismiss()
 
     context.on("dialog", on_dialog)
     context.on("weberror", lambda error: watched.errors.append(f"script error: {error.error}"))

@@ -264,3 +264,72 @@ async def test_a_quote_of_a_message_older_than_the_page_brings_the_history_back_
     await _no_serious_violations(page, axe_source, "after jumping to an older quoted message")
     assert page.watched.errors == []  # type: ignore[attr-defined]
     await page.context.close()
+
+
+async def _history_room(db: asyncpg.Connection, author: int, count: int) -> None:
+    """A room "History" of count messages by author, "Message number 1" to count."""
+    community = await db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    room_id = await db.fetchval(
+        "INSERT INTO rooms (community_id, slug, name) VALUES ($1, 'history', 'History') RETURNING id", community
+    )
+    await db.executemany(
+        "INSERT INTO room_messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, $2, $3, $4, $5)",
+        [(room_id, seq, author, f"c{seq}", f"Message number {seq}") for seq in range(1, count + 1)],
+    )
+    await db.execute("UPDATE rooms SET last_seq = $2 WHERE id = $1", room_id, count)
+
+
+async def test_a_link_to_a_message_older_than_the_page_brings_the_history_back_and_focuses_it(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str
+) -> None:
+    web = site[0]
+    _, nadia = await _person(demo_db, "nadia", "Nadia Benali")
+    tomas_id, _ = await _person(demo_db, "tomas", "Tomás Ruiz")
+    await _history_room(demo_db, tomas_id, 80)  # the page shows the latest 50: 31 to 80
+    # As a notification or a quote in a tip links to it: the room's address and #message-<seq>.
+    page = await _open_room(browser, web, nadia, PHONE, f"/c/{CMS_SLUG}/live/history#message-5")
+    linked = page.locator("#message-5")
+    await expect(linked.locator(".message-body")).to_have_text("Message number 5")
+    await expect(linked).to_be_in_viewport()
+    await expect(linked).to_be_focused()
+    seqs = await page.locator("#messages li.message[data-seq]").evaluate_all(
+        "items => items.map(item => parseInt(item.getAttribute('data-seq'), 10))"
+    )
+    assert seqs == list(range(5, 81))
+    # The address changing to an older one still (a notification clicked on this page) does the same.
+    await page.evaluate("window.location.hash = '#message-2'")
+    await expect(page.locator("#message-2")).to_be_focused()
+    await expect(page.locator("#message-2")).to_be_in_viewport()
+    await _no_serious_violations(page, axe_source, "after following a link to an older message")
+    assert page.watched.errors == []  # type: ignore[attr-defined]
+    await page.context.close()
+
+
+async def test_the_composer_line_shows_this_rooms_refusals_not_those_of_another_scripts_watch(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection
+) -> None:
+    _, nadia = await _person(demo_db, "nadia", "Nadia Benali")
+    page = await _open_room(browser, site[0], nadia, PHONE)
+    # Every text the composer's error line shows, in order.
+    await page.evaluate(
+        """() => {
+          const line = document.getElementById("composer-error");
+          window.shownErrors = [];
+          new MutationObserver(() => { if (line.textContent) window.shownErrors.push(line.textContent); })
+            .observe(line, { childList: true, characterData: true, subtree: true });
+        }"""
+    )
+    # On the page's one socket: another script's watch of a thread that is not there (refused), then a
+    # frame of this room's refused too; the socket answers in order, so the second error comes last.
+    await page.evaluate(
+        """room => {
+          window.kindredSocket.send({ type: "watch", topic: "thread:999999" });
+          window.kindredSocket.send({ type: "edit", room: room, seq: 999999, body: "x" });
+        }""",
+        ROOM,
+    )
+    line = page.locator("#composer-error")
+    await expect(line).to_have_text("That message does not exist.")
+    assert await page.evaluate("window.shownErrors") == ["That message does not exist."]
+    assert page.watched.errors == []  # type: ignore[attr-defined]
+    await page.context.close()

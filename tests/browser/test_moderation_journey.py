@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -18,6 +19,7 @@ from tests.harness import WebProcess
 pytestmark = pytest.mark.browser
 ROOM_PATH = f"/c/{CMS_SLUG}/live"
 PHONE: ViewportSize = {"width": 375, "height": 812}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
 
 async def _user_id(db: asyncpg.Connection, username: str) -> int:
@@ -44,8 +46,8 @@ async def _say(page: Page, text: str) -> None:
     await page.get_by_role("button", name="Send").click()
 
 
-async def test_a_leader_removes_a_message_and_it_disappears_from_every_members_open_room(
-    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection
+async def test_a_leader_removes_a_message_with_a_reason_in_a_dialog_and_it_disappears_from_every_members_open_room(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str
 ) -> None:
     first, second = site
     community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
@@ -53,7 +55,9 @@ async def test_a_leader_removes_a_message_and_it_disappears_from_every_members_o
     lucia, lucia_watched, lucia_page = await _signed_in(browser, first, demo_db, "lucia", phone=True)
     tomas, tomas_watched, tomas_page = await _signed_in(browser, second, demo_db, "tomas", phone=True)
     amara, amara_watched, amara_page = await _signed_in(browser, second, demo_db, "amara")
-    amara_watched.prompt_answer = "Selling unproven treatments"
+    # Every frame the leader's page sends, to see what a submit sent (and that an empty one sent nothing).
+    sent: list[dict[str, object]] = []
+    amara_page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(json.loads(payload))))
     for page, web in [(lucia_page, first), (tomas_page, second), (amara_page, second)]:
         await _open_room(page, web)
 
@@ -63,20 +67,78 @@ async def test_a_leader_removes_a_message_and_it_disappears_from_every_members_o
     for page in (lucia_page, tomas_page, amara_page):
         await expect(page.locator("#messages li[data-seq]", has_text=spam)).to_have_count(1)
 
-    # Only the leader has Remove buttons; she gives her reason in the prompt.
-    await expect(tomas_page.get_by_role("button", name="Remove")).to_have_count(0)
-    await expect(lucia_page.get_by_role("button", name="Remove")).to_have_count(0)
-    await amara_page.locator("#messages li", has_text=spam).get_by_role("button", name="Remove").click()
+    # Members' menus have no Remove (the server refuses a member's remove frame anyway: test_live.py).
+    for page in (tomas_page, lucia_page):
+        item = page.locator("#messages li[data-seq]", has_text=spam)
+        await item.get_by_role("button", name="Message actions").click()
+        await expect(item.locator(".message-menu")).to_be_visible()
+        await expect(page.get_by_role("button", name="Remove")).to_have_count(0)
+        await expect(page.get_by_role("link", name="Remove")).to_have_count(0)
+        await expect(page.locator("#remove-dialog")).to_have_count(0)
 
-    # Gone from both members' open pages, on both processes, without a reload; the rest stays.
+    # The leader's Remove is in the message's menu (the page's no-JS link gave way to it); it opens a dialog.
+    item = amara_page.locator("#messages li[data-seq]", has_text=spam)
+    toggle = item.get_by_role("button", name="Message actions")
+    await expect(item.get_by_role("link", name="Remove")).to_have_count(0)
+    dialog = amara_page.get_by_role("dialog", name="Remove this message")
+    reason = dialog.get_by_label("Reason (the author sees it)")
+    await toggle.click()
+    await item.locator(".message-menu").get_by_role("button", name="Remove").click()
+    await expect(dialog).to_be_visible()
+    await expect(dialog).to_contain_text(spam)
+    await expect(dialog).to_contain_text("its author is told privately, with your reason")
+    await expect(reason).to_be_focused()
+    # Escape closes it and gives the focus back to that message's menu button.
+    await amara_page.keyboard.press("Escape")
+    await expect(dialog).to_be_hidden()
+    await expect(toggle).to_be_focused()
+    # So does Cancel, its typed words left unsent.
+    await toggle.click()
+    await item.locator(".message-menu").get_by_role("button", name="Remove").click()
+    await reason.fill("Not sure yet")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_be_hidden()
+    await expect(toggle).to_be_focused()
+
+    await toggle.click()
+    await item.locator(".message-menu").get_by_role("button", name="Remove").click()
+    await expect(reason).to_be_focused()
+    for size, width in ((DESKTOP, "1280"), (PHONE, "375")):
+        await amara_page.set_viewport_size(size)
+        assert await serious_violations(amara_page, axe_source) == [], width
+        await amara_page.screenshot(path=str(screenshot_path(f"live-room-remove-dialog-{width}")))
+    assert await horizontal_overflow(amara_page) <= 0
+    await amara_page.set_viewport_size(DESKTOP)
+
+    # Empty: said in the dialog, nothing sent.
+    await dialog.get_by_role("button", name="Remove").click()
+    await expect(dialog.get_by_role("alert")).to_have_text("Please give a reason: the member will see it.")
+    await expect(reason).to_have_attribute("aria-invalid", "true")
+    await expect(dialog).to_be_visible()
+
+    # Refused by the server (she stopped leading meanwhile): said in the dialog, her reason kept.
+    amara_id = await _user_id(demo_db, "amara")
+    await demo_db.execute("UPDATE memberships SET role = 'member' WHERE user_id = $1", amara_id)
+    await reason.fill("Selling unproven treatments")
+    await dialog.get_by_role("button", name="Remove").click()
+    await expect(dialog.get_by_role("alert")).to_have_text("Only this community's leaders can do that.")
+    await expect(reason).to_have_value("Selling unproven treatments")
+    await expect(amara_page.locator("#composer-error")).to_be_empty()
+    await demo_db.execute("UPDATE memberships SET role = 'leader' WHERE user_id = $1", amara_id)
+
+    # Sent again: gone from both members' open pages, on both processes, without a reload; the rest stays.
+    await dialog.get_by_role("button", name="Remove").click()
     for page in (lucia_page, tomas_page):
         await expect(page.locator("#messages li", has_text=spam)).to_have_count(0)
         await expect(page.locator("#messages li", has_text="Good morning, everyone.")).to_have_count(1)
-    # The leader still sees it, marked as removed, without its Remove button.
+    # The leader still sees it, marked as removed; the dialog closed and the focus is on that message.
     removed = amara_page.locator("#messages li.removed", has_text=spam)
     await expect(removed).to_contain_text("removed by a leader")
-    await expect(removed.get_by_role("button", name="Remove")).to_have_count(0)
-    assert amara_watched.dialogs == ["prompt: Remove"]
+    await expect(dialog).to_be_hidden()
+    await expect(removed).to_be_focused()
+    removes = [frame for frame in sent if frame.get("type") == "remove"]
+    assert [frame["reason"] for frame in removes] == ["Selling unproven treatments"] * 2
+    assert amara_watched.dialogs == []
 
     row = await demo_db.fetchrow("SELECT state, state_reason FROM room_messages WHERE body = $1", spam)
     assert (row["state"], row["state_reason"]) == ("hidden", "Selling unproven treatments")

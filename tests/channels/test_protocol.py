@@ -212,6 +212,27 @@ def test_a_frame_that_fails_validation_names_its_readable_client_id_or_room_in_r
         assert (caught.value.code, caught.value.frame().ref) == ("bad_request", ref)
 
 
+@pytest.mark.parametrize(
+    ("raw", "kind", "seq"),
+    [
+        ('{"type":"remove","room":"cms/main","seq":57,"reason":"' + "x" * 501 + '"}', "remove", 57),
+        ('{"type":"remove","room":"cms/main","seq":57,"reason":"a\\u0000b"}', "remove", 57),
+        ('{"type":"edit","room":"cms/main","seq":3,"body":"' + "x" * 4001 + '"}', "edit", 3),
+        ('{"type":"react","room":"cms/main","seq":"3","kind":"helped"}', "react", None),
+        ('{"type":"remove","room":"cms/main","seq":true}', "remove", None),
+        ('{"type":"remove","room":"cms/main","seq":-1}', "remove", None),
+        ('{"type":"shout","room":"cms/main","seq":3}', None, 3),
+    ],
+)
+def test_a_refused_frame_names_its_type_and_seq_so_two_refusals_in_one_room_are_told_apart(
+    raw: str, kind: str | None, seq: int | None
+) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode_client_frame(raw)
+    error = caught.value.frame()
+    assert (error.ref, error.request, error.seq) == ("cms/main", kind, seq)
+
+
 def test_a_protocol_error_becomes_an_error_frame_with_a_machine_code() -> None:
     with pytest.raises(ProtocolError) as caught:
         decode_client_frame("{")
@@ -320,6 +341,7 @@ def test_optional_fields_are_left_out_when_unset() -> None:
         PresenceChange(room="r", version=3, joined=[], left=[AMARA]),
         UserTyping(room="r", user=AMARA),
         Error(code="slow_mode", message="Wait a little.", ref="c-1"),
+        Error(code="bad_request", message="Give a reason.", ref="r", request="remove", seq=5),
         Resync(room="r", reason="ahead_of_head"),
         Pong(),
     ],

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from channels import protocol
 from server.actions import chat, communities
 from server.actions import rooms as room_actions
 from server.live import badge_for, reactions_json, room_topic
@@ -42,6 +43,9 @@ async def room_page(request: Request) -> Response:
             if page.can_send
             else 0,
             "reactions": {m.seq: reactions_json(m) for m in page.history},
+            # The server's own limits, so the page's script and the dialog never copy them.
+            "replay_limit": chat.REPLAY_LIMIT,
+            "remove_reason_max": protocol.MAX_REASON_CHARS,
             "badges": {
                 m.seq: badge_for(m.author_is_leader, m.author_is_expert, m.author_is_admin) for m in page.history
             },

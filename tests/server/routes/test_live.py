@@ -264,6 +264,9 @@ async def test_a_leader_removes_a_message_for_everyone_and_a_member_cannot(
     await leader.send({"type": "remove", "room": ROOM, "seq": 1, "reason": "   "})
     empty = await leader.wait_for(lambda f: f["type"] == "error", start=start)
     assert empty["code"] == "bad_request" and "reason" in empty["message"]
+    # Each refusal names the frame it answers, so the page shows it in that message's Remove dialog.
+    for error in (refused, empty):
+        assert (error["ref"], error["request"], error["seq"]) == (ROOM, "remove", 1)
     await leader.send({"type": "remove", "room": ROOM, "seq": 1, "reason": "Private information"})
     for client in (member, leader):
         assert await client.wait_for(lambda f: f["type"] == "remove") == {"type": "remove", "room": ROOM, "seq": 1}

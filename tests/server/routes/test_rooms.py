@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
+from channels import protocol
 from server import auth
+from server.actions import chat
 from tests.factories import add_member, create_community, create_session, create_user, csrf_from
 
 
@@ -56,6 +58,39 @@ async def test_members_get_a_composer_and_leaders_see_removed_messages_marked(
     page = await client.get("/c/test-condition/live/main")
     assert 'id="composer"' in page.text
     assert "removed one" in page.text and "removed by a leader" in page.text
+
+
+async def test_the_room_page_carries_the_servers_replay_limit(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    community = await create_community(db)
+    await _signed_in(client, db, "tomas", community)
+    page = await client.get("/c/test-condition/live/main")
+    # live.js reads how far back a join replays from the page, never from a copy of its own.
+    assert f'data-replay-limit="{chat.REPLAY_LIMIT}"' in page.text
+
+
+async def test_only_leaders_get_the_remove_dialog_and_without_javascript_a_link_to_the_moderation_form(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    community = await create_community(db)
+    room_id = await db.fetchval("SELECT id FROM rooms")
+    author = await create_user(db, "lucia")
+    await _say(db, room_id, author, 1, "My phone number is 0123")
+    await _signed_in(client, db, "tomas", community)
+    member_page = await client.get("/c/test-condition/live/main")
+    assert 'id="remove-dialog"' not in member_page.text and "remove-message" not in member_page.text
+
+    await _signed_in(client, db, "amara", community, "leader")
+    page = await client.get("/c/test-condition/live/main")
+    dialog = page.text[page.text.index('<dialog id="remove-dialog"') : page.text.index("</dialog>")]
+    assert 'aria-labelledby="remove-dialog-heading"' in dialog and ">Remove this message</h2>" in dialog
+    assert '<label for="remove-reason">Reason (the author sees it)</label>' in dialog
+    assert f'maxlength="{protocol.MAX_REASON_CHARS}" required' in dialog and 'role="alert"' in dialog
+    assert "its author is told privately, with your reason" in dialog
+    # Without JavaScript a leader's Remove is a link to the message's moderation form.
+    assert 'href="/c/test-condition/live/main/messages/1/moderate#remove">Remove</a>' in page.text
+    assert 'id="remove"' in (await client.get("/c/test-condition/live/main/messages/1/moderate")).text
 
 
 async def test_unknown_rooms_and_members_only_rooms_are_404_for_outsiders(
