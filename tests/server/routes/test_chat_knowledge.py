@@ -71,6 +71,7 @@ async def test_nothing_is_published_until_every_quoted_author_answers_and_declin
         assert "would like to quote your words from Main room in a new thread, “Sleeping better”" in told
         page = await client.get(f"/c/{SLUG}/quotes/{proposal}")
         assert page.status_code == 200 and "May your words be quoted?" in page.text
+        assert "A resource is public" not in page.text  # a thread is as private as the forum
         answered = await client.post(
             f"/c/{SLUG}/quotes/{proposal}/answer", data={"decision": decision, "csrf_token": token}
         )
@@ -225,6 +226,9 @@ async def test_a_leader_proposes_a_resource_published_only_once_both_quoted_auth
     token = await _as(client, db, ids["lucia"])
     told = (await client.get("/notifications")).text
     assert "would like to quote your words from Main room in a resource, “CMS patient registry”" in told
+    # She is told, before she answers, that a resource is public (search engines index resources).
+    consent_page = (await client.get(f"/c/{SLUG}/quotes/{proposal}")).text
+    assert "A resource is public: anyone can read it, search engines included" in consent_page
     await client.post(f"/c/{SLUG}/quotes/{proposal}/answer", data={"decision": "accept", "csrf_token": token})
     # Lucía accepted, Tomás has not answered: nothing is published.
     assert await db.fetchval("SELECT count(*) FROM resources") == 0
