@@ -189,6 +189,12 @@ def can_moderate(actor: Actor) -> bool:
     return actor.can_moderate
 
 
+def can_manage_resources(actor: Actor) -> bool:
+    """Adding, editing and removing a community's resources (links to trials, registries, books), also by
+    proposing chat messages as one: this community's leaders and site admins, as for moderating."""
+    return actor.can_moderate
+
+
 def rank_of(*, is_admin: bool, is_leader: bool) -> int:
     """The rank of a post's or message's author, from the flags its row carries."""
     return ADMIN_RANK if is_admin else RANK["leader"] if is_leader else RANK["member"]
@@ -371,6 +377,14 @@ def require_moderator(actor: Actor) -> User:
     user = require_signed_in(actor)
     if not actor.can_moderate:
         raise forbidden(_("Only this community's leaders can do that."))
+    return user
+
+
+def require_can_manage_resources(actor: Actor) -> User:
+    """can_manage_resources, with the reason when refused (log in; only leaders)."""
+    user = require_signed_in(actor)
+    if not can_manage_resources(actor):
+        raise forbidden(_("Only this community's leaders can add or change its resources."))
     return user
 
 

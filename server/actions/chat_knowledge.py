@@ -1,6 +1,7 @@
 """Chat turned into lasting knowledge with consent: a leader or an author proposes chat messages as a tip or
-a new thread, every other quoted author accepts or declines, and nothing is published while an answer is
-awaited; declined messages are left out, and the result links back to each message's moment in the room."""
+a new thread (a leader also as a resource), every other quoted author accepts or declines, and nothing is
+published while an answer is awaited; declined messages are left out, and the result links back to each
+message's moment in the room."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import asyncpg
 
 from server.actions import access, events
 from server.actions import notifications as notify
+from server.actions import resources as resource_actions
 from server.actions import threads as thread_actions
 from server.actions import tips as tip_actions
 from server.actions.access import Actor, actor_for
@@ -23,7 +25,7 @@ from server.db.queries.users import User
 from server.errors import AppError, InvalidInput, bad_request, conflict, forbidden, not_found
 from server.i18n import _
 
-KINDS = ("tip", "thread")
+KINDS = ("tip", "thread", "resource")
 NOTE_MAX = 1000
 QUOTES_MAX = 20
 CHOOSE_FROM = 50  # the latest messages offered to choose from
@@ -35,6 +37,11 @@ class ProposeForm:
     room: Room
     actor: Actor
     messages: list[Message]  # the room's latest visible messages, oldest first
+
+    @property
+    def may_add_resource(self) -> bool:
+        """The resource choice is offered only to those who may add resources here (leaders, site admins)."""
+        return access.can_manage_resources(self.actor)
 
 
 async def propose_form(connection: asyncpg.Connection, user: User | None, slug: str, room_slug: str) -> ProposeForm:
@@ -60,10 +67,20 @@ def compose(community: Community, room: Room, note: str, quoted: list[Message]) 
 
 
 def _check_text(kind: str, title: str, body: str) -> tuple[str, str]:
-    """The title and text as the tip or thread would take them (its own rules: lengths, blank)."""
+    """The title and text as the tip, thread or resource would take them (its own rules: lengths, blank)."""
     if kind == "tip":
         return tip_actions.check_name(title), tip_actions.check_description(body)
+    if kind == "resource":
+        return resource_actions.check_title(title), resource_actions.check_description(body)
     return thread_actions.check_title(title), thread_actions.check_body(body)
+
+
+def _check_resource(resource_kind: str, url: str) -> tuple[str, str]:
+    """A resource's kind and link by the resource's own rules; the kind's field is `resource_kind` on this form."""
+    try:
+        return resource_actions.check_kind(resource_kind), resource_actions.check_url(url)
+    except InvalidInput as error:
+        raise bad_request(error.message, "resource_kind" if error.field == "kind" else "url") from None
 
 
 async def do_propose(
@@ -76,12 +93,20 @@ async def do_propose(
     title: str,
     note: str,
     seqs: list[int],
+    resource_kind: str = "",
+    url: str = "",
 ) -> Proposal:
-    """Propose chosen messages; their other authors are asked. With nobody to ask, it is published at once."""
+    """Propose chosen messages; their other authors are asked. With nobody to ask, it is published at once.
+    A resource (leaders only) also takes its kind and link, checked by the resource's rules."""
     community, room, actor = await room_in(connection, user, slug, room_slug)
     access.require_can_read_room(actor, community)
     if kind not in KINDS:
-        raise bad_request(_("Choose a tip or a new thread."), "kind")
+        raise bad_request(_("Choose a tip, a new thread or a resource."), "kind")
+    resource: tuple[str, str] | None = None
+    if kind == "resource":
+        # Refused before any judgement of the input, as on the resources page itself.
+        access.require_can_manage_resources(actor)
+        resource = _check_resource(resource_kind, url)
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise bad_request(_("An introduction has at most 1,000 characters."), "note")
@@ -113,6 +138,8 @@ async def do_propose(
             title=title,
             note=note,
             quotes=[(message.id, message.author_id, consent(message)) for message in chosen],
+            resource_kind=resource[0] if resource else None,
+            url=resource[1] if resource else None,
         )
         asked = sorted({m.author_id for m in chosen if m.author_id is not None and consent(m) == "asked"})
         await notify.create(
@@ -161,6 +188,8 @@ class ProposalView:
             return f"/c/{self.community.slug}/t/{self.proposal.thread_id}"
         if self.proposal.tip_id is not None:
             return f"/c/{self.community.slug}/tips#tip-{self.proposal.tip_id}"
+        if self.proposal.resource_id is not None:
+            return f"/c/{self.community.slug}/resources#resource-{self.proposal.resource_id}"
         return None
 
 
@@ -240,6 +269,19 @@ async def _publish_or_drop(
             tip = await tip_actions.do_add(connection, proposer, community, proposal.title, body)
             await chat_proposals.finish(connection, proposal.id, "published", tip_id=tip.id)
             return "published", f"/c/{community.slug}/tips#tip-{tip.id}"
+        if proposal.kind == "resource":
+            # Re-checked now: a leader who stepped down (or may no longer write here) publishes nothing.
+            access.require_can_write_in(await actor_for(connection, proposer, community.id), community)
+            data = resource_actions.check_resource(
+                kind=proposal.resource_kind or "",
+                title=proposal.title,
+                description=body,
+                url=proposal.url or "",
+                published_on=None,
+            )
+            resource = await resource_actions.do_add(connection, proposer, community, data)
+            await chat_proposals.finish(connection, proposal.id, "published", resource_id=resource.id)
+            return "published", f"/c/{community.slug}/resources#resource-{resource.id}"
         place = await thread_actions.open_community(connection, proposer, community.slug)
         started = await thread_actions.do_create_thread(connection, None, place, title=proposal.title, body=body)
         await chat_proposals.finish(connection, proposal.id, "published", thread_id=started.thread_id)

@@ -258,11 +258,20 @@ def _text_from_data(kind: str, data: dict[str, object], *, title: str, community
                 "Someone would like to quote your words from %(room)s in a new thread, “%(title)s”: nothing is "
                 "published until you accept or decline."
             ),
+            ("consent", "resource"): _(
+                "Someone would like to quote your words from %(room)s in a resource, “%(title)s”: nothing is "
+                "published until you accept or decline."
+            ),
             ("published", "tip"): _("Every quoted author answered: your tip “%(title)s” is published."),
             ("published", "thread"): _("Every quoted author answered: your thread “%(title)s” is published."),
             ("dropped", "tip"): _("Your tip “%(title)s” was not published: no quoted message was left to publish."),
             ("dropped", "thread"): _(
                 "Your thread “%(title)s” was not published: no quoted message was left to publish."
+            ),
+            ("published", "resource"): _("Every quoted author answered: your resource “%(title)s” is published."),
+            ("dropped", "resource"): _(
+                "Your resource “%(title)s” was not published: no quoted message was left to publish, or you can "
+                "no longer add resources here."
             ),
         }
         template = consent.get((str(event), str(what)))

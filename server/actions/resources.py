@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from server.actions import events
-from server.actions.access import actor_for, require_moderator
+from server.actions.access import actor_for, require_can_manage_resources
 from server.db.queries import audit, resources
 from server.db.queries.communities import Community
 from server.db.queries.resources import Resource as Resource
@@ -114,7 +114,7 @@ def check_resource(*, kind: str, title: str, description: str, url: str, publish
 
 
 async def check_can_manage(connection: asyncpg.Connection, user: User | None, community: Community) -> User:
-    return require_moderator(await actor_for(connection, user, community.id))
+    return require_can_manage_resources(await actor_for(connection, user, community.id))
 
 
 async def get(connection: asyncpg.Connection, community: Community, resource_id: int) -> Resource:

@@ -96,3 +96,24 @@ async def test_search_by_thread_title_can_use_an_index(db: asyncpg.Connection) -
         )
     )
     assert "threads_title_search" in plan
+
+
+async def test_a_chat_proposal_as_a_resource_needs_its_kind_and_a_web_link(db: asyncpg.Connection) -> None:
+    community = await db.fetchval("INSERT INTO communities (slug, name) VALUES ('abc', 'Abc') RETURNING id")
+    room = await db.fetchval(
+        "INSERT INTO rooms (community_id, slug, name) VALUES ($1, 'main', 'Main') RETURNING id", community
+    )
+    insert = (
+        "INSERT INTO chat_proposals (community_id, room_id, kind, title, resource_kind, url)"
+        " VALUES ($1, $2, $3, 'A registry', $4, $5)"
+    )
+    await db.execute(insert, community, room, "resource", "registry", "https://registry.example/")
+    for kind, resource_kind, url in (
+        ("resource", "registry", None),  # no link
+        ("resource", None, "https://registry.example/"),  # no kind
+        ("resource", "registry", "javascript:alert(1)"),  # not a web link
+        ("resource", "rumour", "https://registry.example/"),  # not a resource's kind
+        ("tip", "registry", "https://registry.example/"),  # a tip has neither
+    ):
+        with pytest.raises(asyncpg.CheckViolationError):
+            await db.execute(insert, community, room, kind, resource_kind, url)

@@ -1,6 +1,7 @@
 """Chat to knowledge in Chromium, at phone and desktop widths: a leader turns two chat messages into a
 thread; one author accepts, the other declines; the thread appears with the accepted words only, linking
-back to their moment in the room. axe: 0 serious or critical on each page of the flow."""
+back to their moment in the room. A leader also turns a message into a resource, with its kind and link,
+published once its author accepts. axe: 0 serious or critical on each page of the flow."""
 
 from __future__ import annotations
 
@@ -96,6 +97,71 @@ async def test_a_leader_turns_chat_into_a_thread_with_each_authors_consent(
         await expect(post).not_to_contain_text("oxygen was low")
         await post.get_by_role("link", name="in the live room").click()
         await expect(page.locator(f"#message-{said['lucia']}")).to_be_visible()
+        assert watched.errors == []
+    finally:
+        for context in contexts:
+            await context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])
+async def test_a_leader_turns_a_chat_message_into_a_resource_once_its_author_accepts(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str, viewport: ViewportSize
+) -> None:
+    first, second = site
+    writer = await LiveClient.connect(first.ws_url, first.base_url, await _session(demo_db, "lucia"))
+    try:
+        await writer.join(ROOM)
+        seq = (await writer.say(ROOM, "The CMS patient registry emails a newsletter when a trial opens."))["seq"]
+    finally:
+        await writer.close()
+
+    contexts = []
+    try:
+        leader = await signed_in_context(browser, first, await _session(demo_db, "amara"), viewport=viewport)
+        contexts.append(leader)
+        watched = watch(leader)
+        page = await leader.new_page()
+        await page.goto(first.base_url + "/")
+        await page.get_by_role("button", name="OK, got it").click()
+        await page.goto(first.base_url + f"/c/{CMS_SLUG}/live/main/propose")
+        await page.get_by_role("radio", name="A resource").check()
+        await page.get_by_label("Kind (for a resource)").select_option(label="Patient registry")
+        await page.get_by_label("Link (for a resource)").fill("https://registry.example/cms")
+        await page.get_by_label("Title").fill("The CMS patient registry")
+        await page.get_by_role("checkbox", name="emails a newsletter").check()
+        assert await serious_violations(page, axe_source) == []
+        await page.screenshot(path=screenshot_path(f"chat-to-resource-propose-{viewport['width']}"), full_page=True)
+        await page.get_by_role("button", name="Ask the authors").click()
+        await expect(page.get_by_text("Proposed as a resource")).to_be_visible()
+        await expect(page.get_by_role("status")).to_contain_text("Nothing is published until every quoted author")
+        proposal_url = page.url
+
+        author_context = await signed_in_context(browser, second, await _session(demo_db, "lucia"), viewport=viewport)
+        contexts.append(author_context)
+        author_watch = watch(author_context)
+        author = await author_context.new_page()
+        await author.goto(second.base_url + "/")
+        await author.get_by_role("button", name="OK, got it").click()
+        await author.goto(second.base_url + "/notifications")
+        await author.get_by_role("link", name="in a resource, “The CMS patient registry”").first.click()
+        await expect(author.get_by_role("heading", name="May your words be quoted?")).to_be_visible()
+        assert await serious_violations(author, axe_source) == []
+        await author.get_by_role("button", name="Accept", exact=True).click()
+        await expect(author.get_by_role("heading", name="May your words be quoted?")).to_have_count(0)
+        assert author_watch.errors == []
+
+        await page.goto(proposal_url)
+        await expect(page.get_by_role("status")).to_contain_text("it is published")
+        await page.get_by_role("link", name="Read it").click()
+        resource = await demo_db.fetchval("SELECT resource_id FROM chat_proposals WHERE kind = 'resource'")
+        card = page.locator(f"#resource-{resource}")
+        await expect(card.get_by_role("link", name="The CMS patient registry", exact=True)).to_have_attribute(
+            "href", "https://registry.example/cms"
+        )
+        await expect(card).to_contain_text("emails a newsletter when a trial opens")
+        assert await serious_violations(page, axe_source) == []
+        await card.get_by_role("link", name="in the live room").click()
+        await expect(page.locator(f"#message-{seq}")).to_be_visible()
         assert watched.errors == []
     finally:
         for context in contexts:

@@ -1,4 +1,5 @@
-"""SQL for chat turned into knowledge: proposals of chat messages as a tip or thread, and each author's consent."""
+"""SQL for chat turned into knowledge: proposals of chat messages as a tip, thread or resource, and each author's
+consent."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ class Proposal:
     community_id: int
     room_id: int
     proposer_id: int | None
-    kind: str  # tip or thread
+    kind: str  # tip, thread or resource
     title: str
     note: str
     status: str  # waiting, published or dropped
     tip_id: int | None
     thread_id: int | None
     created_at: datetime
+    resource_kind: str | None  # a resource's kind and link; None for tips and threads
+    url: str | None
+    resource_id: int | None
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,10 @@ class Quote:
     consent: str  # asked, accepted or declined
 
 
-_COLUMNS = "id, community_id, room_id, proposer_id, kind, title, note, status, tip_id, thread_id, created_at"
+_COLUMNS = (
+    "id, community_id, room_id, proposer_id, kind, title, note, status, tip_id, thread_id, created_at,"
+    " resource_kind, url, resource_id"
+)
 
 
 async def create(
@@ -43,17 +50,21 @@ async def create(
     title: str,
     note: str,
     quotes: list[tuple[int, int | None, str]],
+    resource_kind: str | None = None,
+    url: str | None = None,
 ) -> Proposal:
-    """A proposal with its quotes: (message id, author id, consent) each."""
+    """A proposal with its quotes: (message id, author id, consent) each; a resource's kind and link with it."""
     row = await connection.fetchrow(
-        f"""INSERT INTO chat_proposals (community_id, room_id, proposer_id, kind, title, note)
-            VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}""",
+        f"""INSERT INTO chat_proposals (community_id, room_id, proposer_id, kind, title, note, resource_kind, url)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_COLUMNS}""",
         community_id,
         room_id,
         proposer_id,
         kind,
         title,
         note,
+        resource_kind,
+        url,
     )
     assert row is not None
     await connection.execute(
@@ -101,11 +112,14 @@ async def finish(
     *,
     tip_id: int | None = None,
     thread_id: int | None = None,
+    resource_id: int | None = None,
 ) -> None:
     await connection.execute(
-        "UPDATE chat_proposals SET status = $2, tip_id = $3, thread_id = $4 WHERE id = $1 AND status = 'waiting'",
+        """UPDATE chat_proposals SET status = $2, tip_id = $3, thread_id = $4, resource_id = $5
+           WHERE id = $1 AND status = 'waiting'""",
         proposal_id,
         status,
         tip_id,
         thread_id,
+        resource_id,
     )

@@ -1,5 +1,5 @@
-"""Chat to knowledge pages: choosing a room's messages to propose as a tip or thread, and each quoted
-author's answer (/c/<slug>/live/<room>/propose, /c/<slug>/quotes/<id>)."""
+"""Chat to knowledge pages: choosing a room's messages to propose as a tip, thread or (leaders) resource, and
+each quoted author's answer (/c/<slug>/live/<room>/propose, /c/<slug>/quotes/<id>)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import auth
-from server.actions import chat_knowledge
+from server.actions import chat_knowledge, resources
 from server.errors import AppError, returns_to_form
 from server.routes.forms import errors_for, read_form, redirect, text
 from server.routes.pages.communities import login_redirect, path_id
@@ -30,6 +30,9 @@ async def _form(
         "chosen": chosen,
         "errors": errors,
         "note_max": chat_knowledge.NOTE_MAX,
+        "may_add_resource": form.may_add_resource,
+        "resource_kinds": resources.KINDS,
+        "kind_label": resources.kind_label,
     }
     return render(request, "live/propose.html", context, status=status)
 
@@ -39,12 +42,18 @@ async def propose_page(request: Request) -> Response:
         return login_redirect(request)
     seq = request.query_params.get("seq", "")
     chosen = {int(seq)} if seq.isdigit() and len(seq) < 19 else set()
-    return await _form(request, values={"kind": "tip"}, chosen=chosen, errors={}, status=200)
+    return await _form(request, values={"kind": "tip", "resource_kind": "other"}, chosen=chosen, errors={}, status=200)
 
 
 async def propose(request: Request) -> Response:
     form = await read_form(request)
-    values = {"kind": text(form, "kind", 20), "title": text(form, "title", 1000), "note": text(form, "note", 5000)}
+    values = {
+        "kind": text(form, "kind", 20),
+        "title": text(form, "title", 1000),
+        "note": text(form, "note", 5000),
+        "resource_kind": text(form, "resource_kind", 40),
+        "url": text(form, "url", 5000),
+    }
     chosen = {
         int(value) for value in form.getlist("seq") if isinstance(value, str) and value.isdigit() and len(value) < 19
     }
@@ -59,6 +68,8 @@ async def propose(request: Request) -> Response:
                 title=values["title"],
                 note=values["note"],
                 seqs=sorted(chosen),
+                resource_kind=values["resource_kind"],
+                url=values["url"],
             )
     except AppError as error:
         if not returns_to_form(error):
@@ -74,7 +85,8 @@ async def proposal_page(request: Request) -> Response:
         view = await chat_knowledge.open_proposal(
             connection, auth.current_user(request), request.path_params["slug"], path_id(request, "proposal_id")
         )
-    return render(request, "live/proposal.html", {"view": view, "community": view.community, "errors": {}})
+    context = {"view": view, "community": view.community, "errors": {}, "kind_label": resources.kind_label}
+    return render(request, "live/proposal.html", context)
 
 
 async def answer(request: Request) -> Response:

@@ -41,6 +41,7 @@ RULES: dict[str, Rule] = {
     ),
     "change_someone_elses_message": lambda actor, community: access.can_change_own_message(actor, community, -1),
     "see_edit_history": lambda actor, community: access.can_see_edit_history(actor),
+    "manage_resources": lambda actor, community: access.can_manage_resources(actor),
 }
 MEMBERS_LIST_PUBLIC = EVERYONE
 MEMBERS_LIST_PRIVATE = frozenset({"member", "muted", "leader"})
@@ -52,6 +53,7 @@ WRITING = {
     "change_own_message": MEMBERS_IN_GOOD_STANDING,
     "change_someone_elses_message": NOBODY,
     "see_edit_history": MODERATORS,
+    "manage_resources": MODERATORS,  # also proposing chat messages as a resource
 }
 READ_ONLY = {
     "write": NOBODY,
@@ -61,6 +63,7 @@ READ_ONLY = {
     "change_own_message": NOBODY,
     "change_someone_elses_message": NOBODY,
     "see_edit_history": MODERATORS,
+    "manage_resources": MODERATORS,  # also proposing chat messages as a resource
 }
 
 # (status, visibility, introductions and rooms opened by the leaders) -> rule -> who may.

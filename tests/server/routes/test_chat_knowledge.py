@@ -71,6 +71,7 @@ async def test_nothing_is_published_until_every_quoted_author_answers_and_declin
         assert "would like to quote your words from Main room in a new thread, “Sleeping better”" in told
         page = await client.get(f"/c/{SLUG}/quotes/{proposal}")
         assert page.status_code == 200 and "May your words be quoted?" in page.text
+        assert "A resource is public" not in page.text  # a thread is as private as the forum
         answered = await client.post(
             f"/c/{SLUG}/quotes/{proposal}/answer", data={"decision": decision, "csrf_token": token}
         )
@@ -196,3 +197,135 @@ async def test_a_proposal_is_read_only_by_its_proposer_its_quoted_authors_and_le
     refused = await client.post(f"/c/{SLUG}/quotes/{proposal}/answer", data={"decision": "accept", "csrf_token": token})
     assert refused.status_code == 404
     assert await db.fetchval("SELECT consent FROM chat_proposal_quotes") == "asked"
+
+
+# --- As a resource: leaders only, with the resource's kind and link ----------------------------------------
+
+RESOURCE = {"kind": "resource", "resource_kind": "registry", "url": "https://registry.example/cms"}
+
+
+async def test_a_leader_proposes_a_resource_published_only_once_both_quoted_authors_answered_without_the_declined(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    ids = await _cast(db)
+    first = await _say(db, ids, "lucia", "The patient registry sends a newsletter on new trials.")
+    second = await _say(db, ids, "tomas", "We signed up but our son's data is private.")
+    token = await _as(client, db, ids["amara"])
+    form = await client.get(f"/c/{SLUG}/live/main/propose")
+    assert 'name="kind" value="resource"' in form.text and 'name="url"' in form.text
+    sent = await _propose(
+        client, token, {**RESOURCE, "title": "CMS patient registry", "note": "Recommended in chat."}, [first, second]
+    )
+    assert sent.status_code == 303
+    proposal = await db.fetchval("SELECT id FROM chat_proposals")
+    asked = await db.fetch("SELECT user_id, data FROM notifications ORDER BY user_id")
+    assert [(row["user_id"], row["data"]["what"]) for row in asked] == [
+        (ids["lucia"], "resource"), (ids["tomas"], "resource"),
+    ]  # fmt: skip
+
+    token = await _as(client, db, ids["lucia"])
+    told = (await client.get("/notifications")).text
+    assert "would like to quote your words from Main room in a resource, “CMS patient registry”" in told
+    # She is told, before she answers, that a resource is public (search engines index resources).
+    consent_page = (await client.get(f"/c/{SLUG}/quotes/{proposal}")).text
+    assert "A resource is public: anyone can read it, search engines included" in consent_page
+    await client.post(f"/c/{SLUG}/quotes/{proposal}/answer", data={"decision": "accept", "csrf_token": token})
+    # Lucía accepted, Tomás has not answered: nothing is published.
+    assert await db.fetchval("SELECT count(*) FROM resources") == 0
+    assert await db.fetchval("SELECT status FROM chat_proposals") == "waiting"
+
+    token = await _as(client, db, ids["tomas"])
+    await client.post(f"/c/{SLUG}/quotes/{proposal}/answer", data={"decision": "decline", "csrf_token": token})
+    row = await db.fetchrow("SELECT status, resource_id FROM chat_proposals")
+    assert row["status"] == "published" and row["resource_id"] is not None
+    resource = await db.fetchrow("SELECT * FROM resources WHERE id = $1", row["resource_id"])
+    assert (resource["kind"], resource["title"], resource["url"], resource["created_by"]) == (
+        "registry", "CMS patient registry", "https://registry.example/cms", ids["amara"],
+    )  # fmt: skip
+    description = resource["description"]
+    assert description.startswith("Recommended in chat.")
+    assert "newsletter on new trials" in description and "data is private" not in description
+    assert f"Lucia, [in the live room](/c/{SLUG}/live/main#message-{first})" in description
+    # The resources page shows it at the anchor the proposer is sent to, linking back to the room.
+    page = await client.get(f"/c/{SLUG}/resources")
+    assert f'id="resource-{resource["id"]}"' in page.text
+    assert f'href="/c/{SLUG}/live/main#message-{first}"' in page.text
+    outcome = await db.fetchrow("SELECT kind, data FROM notifications WHERE user_id = $1", ids["amara"])
+    assert outcome["data"]["event"] == "published"
+    assert outcome["data"]["url"] == f"/c/{SLUG}/resources#resource-{resource['id']}"
+    await _as(client, db, ids["amara"])
+    assert "your resource “CMS patient registry” is published" in (await client.get("/notifications")).text
+    shown = await client.get(f"/c/{SLUG}/quotes/{proposal}")
+    assert "Proposed as a resource" in shown.text
+    assert f'href="/c/{SLUG}/resources#resource-{resource["id"]}"' in shown.text
+
+
+async def test_a_member_who_is_not_a_leader_cannot_propose_a_resource_and_keeps_the_draft(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    ids = await _cast(db)
+    mine = await _say(db, ids, "lucia", "The registry's newsletter is good.")
+    token = await _as(client, db, ids["lucia"])
+    # The choice is not offered to her, though she may propose her own words as a tip.
+    form = await client.get(f"/c/{SLUG}/live/main/propose")
+    assert form.status_code == 200 and 'value="resource"' not in form.text and 'name="url"' not in form.text
+    refused = await _propose(client, token, {**RESOURCE, "title": "Kept title", "note": "Kept note"}, [mine])
+    assert refused.status_code == 403
+    assert "Only this community&#39;s leaders can add or change its resources." in refused.text
+    assert 'value="Kept title"' in refused.text and "Kept note" in refused.text
+    assert f'value="{mine}" checked' in refused.text
+    assert await db.fetchval("SELECT count(*) FROM chat_proposals") == 0
+    # As a tip, her own words are published at once: the refusal was about the resource only.
+    assert (
+        await _propose(client, token, {"kind": "tip", "title": "Newsletter", "note": ""}, [mine])
+    ).status_code == 303
+    assert await db.fetchval("SELECT count(*) FROM resources") == 0
+
+
+async def test_a_resource_proposal_with_a_bad_link_or_kind_comes_back_with_every_field_and_message(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    ids = await _cast(db)
+    first = await _say(db, ids, "lucia", "Some words")
+    second = await _say(db, ids, "tomas", "Other words")
+    token = await _as(client, db, ids["amara"])
+    draft = {"title": "Kept title", "note": "Kept note"}
+    bad_link = await _propose(client, token, {**RESOURCE, **draft, "url": "javascript:alert(1)"}, [first, second])
+    assert bad_link.status_code == 400 and 'id="f-url-error"' in bad_link.text
+    assert "Please give a web link starting with https:// or http://." in bad_link.text
+    assert 'value="javascript:alert(1)"' in bad_link.text and 'value="Kept title"' in bad_link.text
+    assert "Kept note" in bad_link.text and 'value="registry" selected' in bad_link.text
+    assert 'value="resource" checked' in bad_link.text
+    assert f'value="{first}" checked' in bad_link.text and f'value="{second}" checked' in bad_link.text
+    no_link = await _propose(client, token, {**RESOURCE, **draft, "url": " "}, [first])
+    assert no_link.status_code == 400 and "Please give the resource&#39;s link." in no_link.text
+    bad_kind = await _propose(client, token, {**RESOURCE, **draft, "resource_kind": "rumour"}, [first])
+    assert bad_kind.status_code == 400 and 'id="f-resource_kind-error"' in bad_kind.text
+    long_title = await _propose(client, token, {**RESOURCE, "title": "x" * 201, "note": ""}, [first])
+    assert long_title.status_code == 400 and 'id="f-title-error"' in long_title.text
+    assert await db.fetchval("SELECT count(*) FROM chat_proposals") == 0
+    # A title as long as a resource allows (longer than a tip's) is taken.
+    assert (await _propose(client, token, {**RESOURCE, "title": "y" * 200, "note": ""}, [first])).status_code == 303
+
+
+async def test_a_resource_proposal_is_dropped_when_its_leader_stepped_down_before_the_last_answer(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    ids = await _cast(db)
+    seq = await _say(db, ids, "lucia", "The registry is at registry.example.")
+    token = await _as(client, db, ids["amara"])
+    await _propose(client, token, {**RESOURCE, "title": "Registry", "note": ""}, [seq])
+    proposal = await db.fetchval("SELECT id FROM chat_proposals")
+    await db.execute(
+        "UPDATE memberships SET role = 'member' WHERE community_id = $1 AND user_id = $2",
+        ids["community"],
+        ids["amara"],
+    )
+    token = await _as(client, db, ids["lucia"])
+    await client.post(f"/c/{SLUG}/quotes/{proposal}/answer", data={"decision": "accept", "csrf_token": token})
+    assert await db.fetchval("SELECT status FROM chat_proposals") == "dropped"
+    assert await db.fetchval("SELECT count(*) FROM resources") == 0
+    told = await db.fetchrow("SELECT kind, data FROM notifications WHERE user_id = $1", ids["amara"])
+    assert told["kind"] == "consent" and told["data"]["event"] == "dropped" and told["data"]["what"] == "resource"
+    await _as(client, db, ids["amara"])
+    assert "Your resource “Registry” was not published" in (await client.get("/notifications")).text
