@@ -193,6 +193,33 @@ async def send(
     )
 
 
+def _consent_texts() -> dict[tuple[str, str], str]:
+    """Chat to knowledge: the quoted author asked, and the proposer told of the outcome (event, what)."""
+    return {
+        ("consent", "tip"): _(
+            "Someone would like to quote your words from %(room)s in a tip, “%(title)s”: nothing is "
+            "published until you accept or decline."
+        ),
+        ("consent", "thread"): _(
+            "Someone would like to quote your words from %(room)s in a new thread, “%(title)s”: nothing is "
+            "published until you accept or decline."
+        ),
+        ("consent", "resource"): _(
+            "Someone would like to quote your words from %(room)s in a resource, “%(title)s”: nothing is "
+            "published until you accept or decline."
+        ),
+        ("published", "tip"): _("Every quoted author answered: your tip “%(title)s” is published."),
+        ("published", "thread"): _("Every quoted author answered: your thread “%(title)s” is published."),
+        ("dropped", "tip"): _("Your tip “%(title)s” was not published: no quoted message was left to publish."),
+        ("dropped", "thread"): _("Your thread “%(title)s” was not published: no quoted message was left to publish."),
+        ("published", "resource"): _("Every quoted author answered: your resource “%(title)s” is published."),
+        ("dropped", "resource"): _(
+            "Your resource “%(title)s” was not published: no quoted message was left to publish, or you can "
+            "no longer add resources here."
+        ),
+    }
+
+
 def _text_from_data(kind: str, data: dict[str, object], *, title: str, community: str) -> str | None:
     """The sentence of a moderation, flag, crisis or proposal notification, built from its data in the
     reader's language (the data holds facts, not sentences, so each reader gets their own language)."""
@@ -222,14 +249,6 @@ def _text_from_data(kind: str, data: dict[str, object], *, title: str, community
             ),
             ("join_approved", "community"): _("A leader approved your request: you are a member of %(community)s now."),
             ("join_declined", "community"): _("A leader declined your request to join %(community)s."),
-            ("consent", "tip"): _(
-                "Someone would like to quote your words from %(room)s in a tip, “%(title)s”: nothing is "
-                "published until you accept or decline."
-            ),
-            ("consent", "thread"): _(
-                "Someone would like to quote your words from %(room)s in a new thread, “%(title)s”: nothing is "
-                "published until you accept or decline."
-            ),
             ("held_again", "post"): _(
                 "A leader sent your post in “%(title)s” back for review: it is hidden until a leader looks again."
             ),
@@ -246,35 +265,12 @@ def _text_from_data(kind: str, data: dict[str, object], *, title: str, community
                 "The Kindred team is now also looking after the person you were worried about in %(community)s."
             ),
         }
+        # Consent requests sent before migration 0011 gave them their own kind are moderation notices.
+        texts.update({key: text for key, text in _consent_texts().items() if key[0] == "consent"})
         template = texts.get((str(event), str(what)))
         return template % values if template else None
     if kind == "consent":
-        consent = {
-            ("consent", "tip"): _(
-                "Someone would like to quote your words from %(room)s in a tip, “%(title)s”: nothing is "
-                "published until you accept or decline."
-            ),
-            ("consent", "thread"): _(
-                "Someone would like to quote your words from %(room)s in a new thread, “%(title)s”: nothing is "
-                "published until you accept or decline."
-            ),
-            ("consent", "resource"): _(
-                "Someone would like to quote your words from %(room)s in a resource, “%(title)s”: nothing is "
-                "published until you accept or decline."
-            ),
-            ("published", "tip"): _("Every quoted author answered: your tip “%(title)s” is published."),
-            ("published", "thread"): _("Every quoted author answered: your thread “%(title)s” is published."),
-            ("dropped", "tip"): _("Your tip “%(title)s” was not published: no quoted message was left to publish."),
-            ("dropped", "thread"): _(
-                "Your thread “%(title)s” was not published: no quoted message was left to publish."
-            ),
-            ("published", "resource"): _("Every quoted author answered: your resource “%(title)s” is published."),
-            ("dropped", "resource"): _(
-                "Your resource “%(title)s” was not published: no quoted message was left to publish, or you can "
-                "no longer add resources here."
-            ),
-        }
-        template = consent.get((str(event), str(what)))
+        template = _consent_texts().get((str(event), str(what)))
         return template % values if template else None
     if kind == "flag":
         if event == "escalated":

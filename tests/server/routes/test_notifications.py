@@ -208,3 +208,21 @@ async def test_notification_forms_need_the_csrf_token(
     await login(client, "member")
     assert (await client.post(endpoint, data={"in_app": ["reply"]})).status_code == 403
     assert await table_rows(db, "notifications", "notification_preferences") == before
+
+
+async def test_a_consent_request_sent_before_it_had_its_own_kind_still_reads_as_one_and_in_french(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    for kind in ("moderation", "consent"):  # before migration 0011, and since
+        await db.execute(
+            "INSERT INTO notifications (user_id, kind, actor_id, community_id, data) VALUES ($1, $2, $3, $4, $5)",
+            cast["member"], kind, cast["leader"], cast["community"],
+            {"event": "consent", "what": "resource", "title": "Feeding pumps", "room": "Main room"},
+        )  # fmt: skip
+    await login(client, "member")
+    english = (await client.get("/notifications")).text
+    asked = "Someone would like to quote your words from Main room in a resource, “Feeding pumps”"
+    assert english.count(asked) == 2 and page_problems(english) == []
+    french = (await client.get("/notifications", headers={"Accept-Language": "fr"})).text
+    assert asked not in french and french.count("Feeding pumps") == 2
