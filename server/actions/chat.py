@@ -113,7 +113,7 @@ async def do_send_message(
     # A retry of a message that was committed gets the same answer, without counting against limits.
     existing = await messages.by_client_id(connection, room.id, user.id, client_msg_id)
     if existing is not None:
-        return Sent(existing, room.epoch, duplicate=True)
+        return Sent(require_retry_of(existing, text), room.epoch, duplicate=True)
     if not actor.can_moderate and not await limiter.hit(MESSAGES_PER_USER, str(user.id)):
         raise RateLimited(_("You are sending messages very quickly; please wait a moment."))
     original = await _answered(connection, room, reply_to) if reply_to is not None else None
@@ -129,7 +129,7 @@ async def do_send_message(
             existing = await messages.by_client_id(connection, room.id, user.id, client_msg_id)
             if existing is None:
                 raise not_found(_("This room no longer exists."))
-            return Sent(existing, room.epoch, duplicate=True)
+            return Sent(require_retry_of(existing, text), room.epoch, duplicate=True)
         message = _as_sent(stored, room, user, actor, client_msg_id, text, original)
         if message.state == "held":
             events.emit(events.RoomMessageGone(community_slug, room.slug, message.seq, new=True))
@@ -149,6 +149,15 @@ async def do_send_message(
                 room=room.name,
             )
     return Sent(message, stored.epoch, duplicate=False)
+
+
+def require_retry_of(existing: Message, text: str) -> Message:
+    """A client id names one message: a send under it is a retry, answered with the stored message. Other words
+    under it are not a retry (a client reusing its ids): refused, so that they are not silently lost."""
+    unchanged = existing.edited_at is None and existing.state != "deleted"
+    if unchanged and existing.body != text:
+        raise bad_request(_("This message's id was already used for another message: nothing was sent. Send it again."))
+    return existing
 
 
 async def do_notify_mentions(connection: asyncpg.Connection, room: Room, community_slug: str, sent: Sent) -> None:

@@ -163,7 +163,7 @@ async def do_send(
     )
     existing = await conversations.by_client_id(connection, conversation_id, me.id, client_msg_id)
     if existing is not None:
-        return Sent(existing, opened.conversation.epoch, duplicate=True)
+        return Sent(chat.require_retry_of(existing, text), opened.conversation.epoch, duplicate=True)
     if not await limiter.hit(MESSAGES_PER_USER, str(me.id)):
         raise RateLimited(_("You are sending messages very quickly; please wait a moment."))
     other_present = opened.other_shown_id in present
@@ -178,7 +178,7 @@ async def do_send(
             existing = await conversations.by_client_id(connection, conversation_id, me.id, client_msg_id)
             if existing is None:
                 raise conflict(_("This conversation has ended."))
-            return Sent(existing, opened.conversation.epoch, duplicate=True)
+            return Sent(chat.require_retry_of(existing, text), opened.conversation.epoch, duplicate=True)
         message = Message(
             id=stored.id,
             room_id=conversation_id,

@@ -90,6 +90,14 @@ async def test_a_conversation_page_sends_without_javascript_once_per_form(
     for _ in range(2):  # a double submit is one message
         assert (await client.post(f"/conversations/{conversation}/messages", data=form)).status_code == 303
     assert await db.fetchval("SELECT count(*) FROM conversation_messages") == 1
+    # Back in the browser, other words sent from the old form: refused, the words kept, a fresh id to send them.
+    back = await client.post(f"/conversations/{conversation}/messages", data={**form, "body": "Et vous ?"})
+    assert back.status_code == 400 and "Et vous ?" in back.text and page_problems(back.text) == []
+    fresh = back.text.split('name="client_id" value="')[1].split('"')[0]
+    assert fresh != client_id
+    resent = {**form, "body": "Et vous ?", "client_id": fresh, "csrf_token": csrf_from(back.text)}
+    assert (await client.post(f"/conversations/{conversation}/messages", data=resent)).status_code == 303
+    assert await db.fetchval("SELECT count(*) FROM conversation_messages") == 2
     empty = await client.post(f"/conversations/{conversation}/messages", data={**form, "body": " ", "client_id": "b"})
     assert empty.status_code == 400 and page_problems(empty.text) == []
     listed = await client.get("/conversations")

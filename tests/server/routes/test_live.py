@@ -162,6 +162,14 @@ async def test_the_same_client_id_twice_yields_one_message_and_the_same_ack(
     second = await client.say(ROOM, "only once", client_id="retry-me")
     assert first["seq"] == second["seq"] == 1
     assert await db.fetchval("SELECT count(*) FROM room_messages") == 1
+    # Other words under that id are no retry: refused with the reason, rather than acked as seq 1 and lost.
+    other = await client.say(ROOM, "something else", client_id="retry-me")
+    assert other["type"] == "error" and other["code"] == "bad_request" and "already used" in other["message"]
+    assert await db.fetchval("SELECT array_agg(body) FROM room_messages") == ["only once"]
+    # Once edited, a late retry of the first words is still a retry.
+    await client.send({"type": "edit", "room": ROOM, "seq": 1, "body": "only once, edited"})
+    await client.wait_for(lambda f: f["type"] == "edit" and f["seq"] == 1)
+    assert (await client.say(ROOM, "only once", client_id="retry-me"))["seq"] == 1
 
 
 async def test_bad_frames_get_an_error_and_the_connection_stays_usable(

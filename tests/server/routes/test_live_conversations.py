@@ -71,6 +71,8 @@ async def test_the_same_client_id_sent_twice_is_one_message(server: LiveServer, 
     first = await ana.say(room, "Once", client_id="same")
     again = await ana.say(room, "Once", client_id="same")
     assert first["seq"] == again["seq"] == 1
+    other = await ana.say(room, "Other words", client_id="same")
+    assert other["type"] == "error" and other["code"] == "bad_request" and "already used" in other["message"]
     assert await db.fetchval("SELECT count(*) FROM conversation_messages") == 1
     assert await db.fetchval("SELECT last_seq FROM family_connections") == 1
     await ana.close()
