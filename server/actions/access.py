@@ -167,6 +167,17 @@ def can_write(actor: Actor, community: Where) -> bool:
     return community.status == "active" and in_good_standing(actor)
 
 
+def can_write_but_for_a_mute(actor: Actor, community: Where) -> bool:
+    """can_write, setting aside a mute in force: a muted member's room page keeps its composer, disabled,
+    for when the mute ends or is lifted (their sends are refused until then: can_write)."""
+    return (
+        community.status == "active"
+        and actor.user is not None
+        and (actor.is_member or actor.is_admin)
+        and not actor.standing.banned
+    )
+
+
 def can_change_own_message(actor: Actor, community: Where, author_id: int | None) -> bool:
     """Editing or deleting a live-room message: only its author, and only while they may write there
     (leaders remove others' messages instead, with can_moderate)."""
