@@ -268,6 +268,12 @@ def muted_notice(actor: Actor) -> str | None:
     return _muted_message(actor)
 
 
+def mute_ends_at(actor: Actor) -> datetime | None:
+    """When the mute in force ends, for a page's timer: None for no mute, or for one a leader must lift."""
+    until = actor.standing.muted_until if is_muted(actor) else None
+    return until if until is not None and until.year < 9999 else None
+
+
 # --- the guards --------------------------------------------------------------------------------
 
 

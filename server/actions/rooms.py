@@ -83,8 +83,8 @@ class RoomPage:
     @property
     def muted_until(self) -> str:
         """When the mute in force ends, for the page's timer: "" for none, or for one a leader must lift."""
-        until = self.actor.standing.muted_until if self.muted_notice else None
-        return until.isoformat() if until is not None and until.year < 9999 else ""
+        until = access.mute_ends_at(self.actor)
+        return until.isoformat() if until is not None else ""
 
     @property
     def muted_scope(self) -> str:

@@ -95,3 +95,43 @@ async def test_a_mute_disables_the_open_rooms_composer_with_why_and_until_when_a
     assert await serious_violations(page, axe_source) == []
     assert watched.errors == []
     await context.close()
+
+
+async def test_a_community_mute_disables_an_open_private_conversation_too_and_lifting_it_gives_it_back(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str
+) -> None:
+    """access.can_send_in_conversation: a mute in the whole community holds in its conversations (a room's does not)."""
+    first, second = site
+    community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    nadia_id = await create_user(demo_db, "nadia", display_name="Nadia")
+    await add_member(demo_db, community, nadia_id)
+    lucia_id = await demo_db.fetchval("SELECT id FROM users WHERE username = 'lucia'")
+    conversation = await demo_db.fetchval(
+        """INSERT INTO family_connections (community_id, requester_id, addressee_id, status)
+           VALUES ($1, $2, $3, 'accepted') RETURNING id""",
+        community, nadia_id, lucia_id,
+    )  # fmt: skip
+    leader = await create_session(demo_db, await demo_db.fetchval("SELECT id FROM users WHERE username = 'amara'"))
+    context = await signed_in_context(browser, second, await create_session(demo_db, nadia_id), viewport=PHONE)
+    watched = watch(context)
+    page = await context.new_page()
+    await page.goto(f"{second.base_url}/conversations/{conversation}")
+    await expect(page.locator("#live-status")).to_have_text("Connected")
+    box, banner = page.get_by_label("Your message"), page.locator("#composer-muted")
+    await expect(box).to_be_enabled()
+
+    await _leader_posts(
+        first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "24h", "reason": "Spam links."}
+    )
+    await expect(box).to_be_disabled()
+    await expect(page.get_by_role("button", name="Send")).to_be_disabled()
+    await expect(banner).to_contain_text("You are muted in this community until")
+    await expect(banner).to_contain_text("Reason: Spam links.")
+    assert await serious_violations(page, axe_source) == []
+    await page.screenshot(path=str(screenshot_path("conversation-muted-375")))
+
+    await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/unmute", {})
+    await expect(box).to_be_enabled()
+    await expect(banner).to_be_hidden()
+    assert watched.errors == []
+    await context.close()
