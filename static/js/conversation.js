@@ -116,10 +116,15 @@
   var mute = null; // {reason, until (ms, or null: until lifted)} while one is known
   var muteTimer = null;
 
+  // In the reader's language and time zone (their settings), as the server writes it on the page.
   function endText(ms) {
-    return new Date(ms).toLocaleString(document.documentElement.lang || undefined, {
-      year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
-    });
+    var options = { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
+    var zone = root.getAttribute("data-time-zone");
+    try {
+      return new Date(ms).toLocaleString(document.documentElement.lang || undefined, zone ? Object.assign({ timeZone: zone }, options) : options);
+    } catch (e) { // a time zone this browser does not know
+      return new Date(ms).toLocaleString(document.documentElement.lang || undefined, options);
+    }
   }
 
   function showMute(starting) {
