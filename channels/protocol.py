@@ -376,6 +376,25 @@ class Unread(ServerFrame, tag="unread"):
     count: int
 
 
+class Muted(ServerFrame, tag="muted"):
+    """To the muted member's own sockets (topic member:<id>): a leader muted them in one room or the whole community.
+
+    It replaces an earlier mute of the same scope; the server refuses their sends there until `until` passes
+    (null: until a leader lifts it), whatever the page does with this frame.
+    """
+
+    community: str  # the community's slug
+    reason: str
+    room: str | None = None  # the room ("<community>/<room>") when the mute holds there only; null: everywhere
+    until: datetime | None = None
+
+
+class Unmuted(ServerFrame, tag="unmuted"):
+    """To the member's own sockets: a leader lifted their mutes in this community (its rooms' too)."""
+
+    community: str
+
+
 class Members(ServerFrame, tag="members"):
     """The answer to `members`: up to 8 of the room's members whose shown name starts with the prefix."""
 
@@ -404,6 +423,8 @@ AnyServerFrame = (
     | Notify
     | RoomActivity
     | Unread
+    | Muted
+    | Unmuted
 )
 
 

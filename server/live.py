@@ -28,8 +28,10 @@ from server.actions.events import (
     ConversationEnded,
     ConversationMessageShown,
     Event,
+    MemberMuted,
     MemberRemoved,
     MemberRenamed,
+    MemberUnmuted,
     NotificationsSettled,
     Notified,
     PostChanged,
@@ -343,6 +345,15 @@ class LiveService:
                 counts[key] = counts.get(key, 0) - event.count
             elif isinstance(event, MemberRemoved):
                 await self.close_user_sockets(event.user_id, community_id=event.community_id)
+            elif isinstance(event, MemberMuted):
+                # To the member's own sockets on every process (pages watching member:me), nobody else's.
+                room = room_topic(event.community_slug, event.room_slug) if event.room_slug is not None else None
+                muted = protocol.Muted(
+                    community=event.community_slug, reason=event.reason, room=room, until=event.until
+                )
+                await self.publish_frame(member_topic(event.user_id), muted)
+            elif isinstance(event, MemberUnmuted):
+                await self.publish_frame(member_topic(event.user_id), protocol.Unmuted(community=event.community_slug))
             elif isinstance(event, MemberRenamed):
                 await self.close_user_sockets(event.user_id, community_id=event.community_id, resume=True)
             elif isinstance(event, ReadingRulesChanged):

@@ -33,6 +33,8 @@ class Templates:
         self.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
         self.env.filters["localtime"] = i18n.format_time
         self.env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+        # The reader's time zone, for a script that writes a time the server would write (a mute's end).
+        self.env.globals["reader_time_zone"] = i18n.current_time_zone
         # The one way member text becomes HTML in a template: {{ markdown(text) }} (sanitized, cached).
         self.env.globals["markdown"] = markdown
         # Templates ask the access policy, never re-derive it (server/actions/access.py).

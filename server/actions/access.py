@@ -167,6 +167,17 @@ def can_write(actor: Actor, community: Where) -> bool:
     return community.status == "active" and in_good_standing(actor)
 
 
+def can_write_but_for_a_mute(actor: Actor, community: Where) -> bool:
+    """can_write, setting aside a mute in force: a muted member's room page keeps its composer, disabled,
+    for when the mute ends or is lifted (their sends are refused until then: can_write)."""
+    return (
+        community.status == "active"
+        and actor.user is not None
+        and (actor.is_member or actor.is_admin)
+        and not actor.standing.banned
+    )
+
+
 def can_change_own_message(actor: Actor, community: Where, author_id: int | None) -> bool:
     """Editing or deleting a live-room message: only its author, and only while they may write there
     (leaders remove others' messages instead, with can_moderate)."""
@@ -261,6 +272,12 @@ def muted_notice(actor: Actor) -> str | None:
     if actor.user is None or not is_muted(actor):
         return None
     return _muted_message(actor)
+
+
+def mute_ends_at(actor: Actor) -> datetime | None:
+    """When the mute in force ends, for a page's timer: None for no mute, or for one a leader must lift."""
+    until = actor.standing.muted_until if is_muted(actor) else None
+    return until if until is not None and until.year < 9999 else None
 
 
 # --- the guards --------------------------------------------------------------------------------

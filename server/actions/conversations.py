@@ -63,6 +63,18 @@ class Opened:
     def other_shown_id(self) -> int:
         return shown_id(self.conversation.other_id, self.conversation.other_alias)
 
+    @property
+    def muted_notice(self) -> str | None:
+        """Why and until when this participant may not write here: a mute in the whole community counts in its
+        conversations (access.can_send_in_conversation); a mute in one of its rooms does not."""
+        return access.muted_notice(self.actor)
+
+    @property
+    def muted_until(self) -> str:
+        """When that mute ends, for the page's timer ("" for none, or for one a leader must lift)."""
+        until = access.mute_ends_at(self.actor)
+        return until.isoformat() if until is not None else ""
+
 
 async def open_conversation(connection: asyncpg.Connection, user: User | None, conversation_id: int) -> Opened:
     """The conversation for one of its participants; to anyone else (leaders, site admins) it does not exist."""

@@ -125,6 +125,25 @@ class MemberRemoved:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberMuted:
+    """A leader muted a member in one room (room_slug) or the whole community (None): their open pages are told."""
+
+    user_id: int
+    community_slug: str
+    room_slug: str | None
+    reason: str
+    until: datetime | None  # None: until a leader lifts it
+
+
+@dataclass(frozen=True, slots=True)
+class MemberUnmuted:
+    """A leader lifted a member's mutes in a community: their open pages may write again."""
+
+    user_id: int
+    community_slug: str
+
+
+@dataclass(frozen=True, slots=True)
 class MemberRenamed:
     """A member's name in a community changed (a pseudonym set or dropped): their sockets in its rooms
     close to resume on every process, so they join again and presence shows the new name."""
@@ -177,6 +196,8 @@ Event = (
     | RoomMessageEdited
     | RoomReactionsChanged
     | MemberRemoved
+    | MemberMuted
+    | MemberUnmuted
     | MemberRenamed
     | ReadingRulesChanged
     | ConversationMessageShown

@@ -160,6 +160,12 @@ async def do_mute_post_author(
     if place.author_id is None:
         raise conflict(_("This member's account no longer exists."))
     ends_at = await moderation.mute_member(
-        connection, actor, place.author_id, room=None, duration=duration, reason=reason
+        connection,
+        actor,
+        place.author_id,
+        room=None,
+        duration=duration,
+        reason=reason,
+        community_slug=place.community_slug,
     )
     return place, ends_at

@@ -10,7 +10,7 @@ import asyncpg
 from server.actions import events
 from server.actions.access import Actor, actor_for, require_moderator, require_outranks
 from server.actions.thread_moderation import tell_author
-from server.db.queries import audit, memberships, rooms, sanctions, users
+from server.db.queries import audit, communities, memberships, rooms, sanctions, users
 from server.db.queries.memberships import Member
 from server.db.queries.rooms import Room
 from server.db.queries.sanctions import Sanction
@@ -58,14 +58,35 @@ def mute_end(duration: str, now: datetime | None = None) -> datetime | None:
 
 
 async def do_mute(
-    connection: asyncpg.Connection, moderator: Actor, username: str, *, duration: str, reason: str
+    connection: asyncpg.Connection,
+    moderator: Actor,
+    username: str,
+    *,
+    duration: str,
+    reason: str,
+    community_slug: str = "",
 ) -> datetime | None:
     """Mute a member in this community for a chosen time; it ends by itself."""
     require_moderator(moderator)
     target = await _target(connection, moderator, username)
     return await mute_member(
-        connection, moderator, target.user.id, target=target.actor, room=None, duration=duration, reason=reason
+        connection,
+        moderator,
+        target.user.id,
+        target=target.actor,
+        room=None,
+        duration=duration,
+        reason=reason,
+        community_slug=community_slug,
     )
+
+
+async def _slug(connection: asyncpg.Connection, community_id: int, known: str) -> str:
+    """The community's slug, for the member's live frame (callers without a URL at hand, scripts and tests)."""
+    if known:
+        return known
+    community = await communities.by_id(connection, community_id)
+    return community.slug if community is not None else ""
 
 
 async def mute_member(
@@ -91,6 +112,7 @@ async def mute_member(
         raise not_found()
     clean = _reason(reason)
     ends_at = mute_end(duration)
+    slug = await _slug(connection, moderator.community_id, community_slug)
     async with events.unit_of_work(connection):
         # A new mute replaces the one of the same scope; a community mute and a room's are independent.
         await sanctions.lift_active(
@@ -128,9 +150,11 @@ async def mute_member(
                 "room": room.name if room else "",
                 "reason": clean,
                 "ends_at": ends_at.isoformat() if ends_at else None,
-                "url": f"/c/{community_slug}/live/{room.slug}" if room and community_slug else "",
+                "url": f"/c/{slug}/live/{room.slug}" if room and slug else "",
             },
         )
+        # Their open pages stop offering a composer that would be refused (the server refuses either way).
+        events.emit(events.MemberMuted(user_id, slug, room.slug if room else None, clean, ends_at))
     return ends_at
 
 
@@ -141,10 +165,20 @@ async def _user(connection: asyncpg.Connection, user_id: int) -> User:
     return user
 
 
-async def _lift(connection: asyncpg.Connection, moderator: Actor, username: str, kind: str, action: str) -> None:
-    """End a member's active mute or ban; logged only when there was one to lift."""
+async def _lift(
+    connection: asyncpg.Connection,
+    moderator: Actor,
+    username: str,
+    kind: str,
+    action: str,
+    *,
+    community_slug: str = "",
+) -> None:
+    """End a member's active mutes (in every room too) or ban; logged, and for a mute their open pages told,
+    only when there was one to lift."""
     leader = require_moderator(moderator)
     target = await _target(connection, moderator, username)
+    slug = await _slug(connection, moderator.community_id, community_slug) if kind == "mute" else ""
     async with events.unit_of_work(connection):
         if await sanctions.lift_active(connection, moderator.community_id, target.user.id, kind, leader.id):
             await audit.record(
@@ -156,10 +190,14 @@ async def _lift(connection: asyncpg.Connection, moderator: Actor, username: str,
                 target_kind="user",
                 target_id=target.user.id,
             )
+            if kind == "mute":
+                events.emit(events.MemberUnmuted(target.user.id, slug))
 
 
-async def do_unmute(connection: asyncpg.Connection, moderator: Actor, username: str) -> None:
-    await _lift(connection, moderator, username, "mute", "unmute")
+async def do_unmute(
+    connection: asyncpg.Connection, moderator: Actor, username: str, *, community_slug: str = ""
+) -> None:
+    await _lift(connection, moderator, username, "mute", "unmute", community_slug=community_slug)
 
 
 async def do_ban(connection: asyncpg.Connection, moderator: Actor, username: str, *, reason: str) -> User:

@@ -74,9 +74,24 @@ class RoomPage:
     can_send: bool
     presence_hidden: bool
     last_read_seq: int | None  # where the "new messages" line goes; None for visitors
-    muted_notice: str | None  # shown instead of the composer to a muted member: until when, and why
+    muted_notice: str | None  # shown above the disabled composer of a muted member: until when, and why
     review_note: str  # how long leaders usually take, for a member whose messages wait for review ("" otherwise)
     review_waiting: int = 0  # for leaders: unread notices about items waiting in the review queue
+    # The composer is on the page (disabled while muted_notice says why): the page enables it when the mute ends.
+    composer: bool = False
+
+    @property
+    def muted_until(self) -> str:
+        """When the mute in force ends, for the page's timer: "" for none, or for one a leader must lift."""
+        until = access.mute_ends_at(self.actor)
+        return until.isoformat() if until is not None else ""
+
+    @property
+    def muted_scope(self) -> str:
+        """Where the mute in force holds: "room", "community", or "" for none."""
+        if not self.muted_notice:
+            return ""
+        return "room" if self.actor.standing.mute_room_id is not None else "community"
 
     @property
     def me(self) -> int | None:
@@ -122,6 +137,7 @@ async def open_room_page(
         muted_notice=access.muted_notice(actor),
         review_note=await review_note(connection, actor) if actor.standing.needs_review else "",
         review_waiting=await notify.waiting_count(connection, actor.user_id, community.id) if actor.can_moderate else 0,
+        composer=access.can_write_but_for_a_mute(actor, community),
     )
 
 

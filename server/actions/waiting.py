@@ -12,8 +12,17 @@ from __future__ import annotations
 import asyncpg
 
 from server.actions import notifications as notify
+from server.actions.access import Actor
 from server.db.queries import communities, review
 from server.db.queries.notifications import Created
+
+
+async def review_badge(connection: asyncpg.Connection, actor: Actor) -> int:
+    """The count on a leader's review-queue link (the community page, the live room, the forum's sections):
+    their unread notices about items waiting in this community's queue. No query for anyone else."""
+    if not actor.can_moderate or actor.user is None:
+        return 0
+    return await notify.waiting_count(connection, actor.user.id, actor.community_id)
 
 
 async def leaders_or_admins(connection: asyncpg.Connection, community_id: int) -> list[int]:

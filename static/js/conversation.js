@@ -108,7 +108,66 @@
     if (form) form.hidden = true;
   }
 
+  // --- a mute in the whole community holds here too (docs/protocol.md, muted / unmuted) ------------------
+  // A room's mute does not; the server refuses a muted member's sends whatever this page shows.
+  var communitySlug = root.getAttribute("data-community");
+  var mutedBanner = document.getElementById("composer-muted");
+  var sendButton = document.getElementById("composer-send");
+  var mute = null; // {reason, until (ms, or null: until lifted)} while one is known
+  var muteTimer = null;
+
+  // In the reader's language and time zone (their settings), as the server writes it on the page.
+  function endText(ms) {
+    var options = { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
+    var zone = root.getAttribute("data-time-zone");
+    try {
+      return new Date(ms).toLocaleString(document.documentElement.lang || undefined, zone ? Object.assign({ timeZone: zone }, options) : options);
+    } catch (e) { // a time zone this browser does not know
+      return new Date(ms).toLocaleString(document.documentElement.lang || undefined, options);
+    }
+  }
+
+  function showMute(starting) {
+    if (mute && mute.until !== null && mute.until <= Date.now()) mute = null; // it has ended
+    var text = "";
+    if (mute) {
+      text = mute.until === null ? label("muted-community-lifted")
+        : label("muted-community").replace("%(time)s", endText(mute.until));
+      if (mute.reason) text += " " + label("mute-reason").replace("%(reason)s", mute.reason);
+    }
+    if (mutedBanner && !starting) { // as the page opens, the server's words stay
+      mutedBanner.textContent = text;
+      mutedBanner.hidden = !text;
+    }
+    if (body) body.disabled = !!mute;
+    if (sendButton) sendButton.disabled = !!mute;
+    clearTimeout(muteTimer);
+    if (mute && mute.until !== null) {
+      muteTimer = setTimeout(function () { showMute(false); }, Math.min(mute.until - Date.now() + 500, 2147483000));
+    }
+  }
+
+  function muteOf(reason, until) {
+    var end = until ? new Date(until).getTime() : null;
+    return { reason: reason || "", until: end !== null && !isNaN(end) ? end : null };
+  }
+
+  if (form && form.getAttribute("data-muted") === "1") {
+    mute = muteOf(root.getAttribute("data-muted-reason"), root.getAttribute("data-muted-until") || null);
+    showMute(true);
+  }
+
   function onFrame(frame) {
+    if (frame.type === "muted" && frame.community === communitySlug && !frame.room) {
+      mute = muteOf(frame.reason, frame.until);
+      showMute(false);
+      return;
+    }
+    if (frame.type === "unmuted" && frame.community === communitySlug) {
+      mute = null;
+      showMute(false);
+      return;
+    }
     if (frame.type === "joined" && frame.room === room) {
       if (frame.user_id !== undefined && frame.user_id !== me) {
         window.location.reload();
@@ -162,6 +221,7 @@
       open: function () {
         // An ended conversation is not joined again (the socket stays, for the header's notifications).
         if (!ended) live.send({ type: "join", room: room, since: lastSeq, epoch: epoch });
+        live.watch("member:me"); // brings a leader's mute or unmute in the community (notify.js's too)
       },
       frame: onFrame,
       close: function () {
@@ -175,7 +235,7 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var text = body.value.trim();
-      if (!text || ended) return;
+      if (!text || ended || mute) return;
       errorNote.textContent = "";
       var entry = { client_id: clientId(), body: text };
       entry.element = item(root.getAttribute("data-my-name"), text, null);

@@ -247,7 +247,7 @@
     return item.hasAttribute("data-seq") && !item.classList.contains("pending") &&
       !item.classList.contains("held") && !item.classList.contains("removed");
   }
-  function mayReact(item) { return !!composer && isOrdinary(item) && !authoredByMe(item); }
+  function mayReact(item) { return composing() && isOrdinary(item) && !authoredByMe(item); }
 
   function react(item, kind) {
     var on = myReaction(item) !== kind;
@@ -262,16 +262,16 @@
 
   function addMenuItem(entry) { menuItems.push(entry); }
 
-  addMenuItem({ name: "reply", label: "reply", shows: function (item) { return !!composer && isOrdinary(item); },
+  addMenuItem({ name: "reply", label: "reply", shows: function (item) { return composing() && isOrdinary(item); },
     run: function (item) { startReply(item); } });
   REACTIONS.forEach(function (kind) {
     addMenuItem({ name: "react-" + kind, label: kind, pressed: function (item) { return myReaction(item) === kind; },
       shows: mayReact, run: function (item) { react(item, kind); } });
   });
-  addMenuItem({ name: "edit", label: "edit", shows: function (item) { return !!composer && isOrdinary(item) && authoredByMe(item); },
+  addMenuItem({ name: "edit", label: "edit", shows: function (item) { return composing() && isOrdinary(item) && authoredByMe(item); },
     run: function (item) { startEdit(item); } });
   addMenuItem({ name: "delete", label: "delete",
-    shows: function (item) { return !!composer && authoredByMe(item) && item.hasAttribute("data-seq") && !item.classList.contains("pending"); },
+    shows: function (item) { return composing() && authoredByMe(item) && item.hasAttribute("data-seq") && !item.classList.contains("pending"); },
     run: function (item) { confirmDelete(item); } });
 
   // Asked in the page, not in a browser dialog: the question, then "Delete" or "Cancel".
@@ -814,6 +814,90 @@
     }
   }
 
+  // --- mutes: the server refuses a muted member's sends; the page says why and until when ------------
+  // A leader's mute or unmute reaches this member's pages live (docs/protocol.md, muted / unmuted). A mute
+  // holds in one room or the whole community, and each replaces the earlier one of its scope; the one that
+  // ends last is shown, and the composer comes back when every mute here has ended or was lifted.
+
+  var communitySlug = root.getAttribute("data-community") || room.split("/")[0];
+  var mutedBanner = document.getElementById("composer-muted");
+  var composerSend = document.getElementById("composer-send");
+  var mutes = { room: null, community: null }; // scope -> {reason, until (ms, or null: until lifted)}
+  var refusedAsMuted = ""; // the server refused a send as muted though no mute is known here: its words
+  var mutedNow = false;
+  var muteTimer = null;
+
+  function composing() { return !!composer && !mutedNow; }
+
+  function muteFrom(reason, until) {
+    var end = until ? new Date(until).getTime() : null;
+    return { reason: reason || "", until: end !== null && !isNaN(end) ? end : null };
+  }
+
+  // In the reader's language and time zone (their settings), as the server writes it on the page.
+  function formatEnd(ms) {
+    var options = { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
+    var zone = root.getAttribute("data-time-zone");
+    try {
+      return new Date(ms).toLocaleString(document.documentElement.lang || undefined, zone ? Object.assign({ timeZone: zone }, options) : options);
+    } catch (e) { // a time zone this browser does not know
+      return new Date(ms).toLocaleString(document.documentElement.lang || undefined, options);
+    }
+  }
+
+  function muteText(scope, mute) {
+    var text = mute.until === null ? label("muted-" + scope + "-lifted")
+      : label("muted-" + scope).replace("%(time)s", formatEnd(mute.until));
+    if (mute.reason) text += " " + label("mute-reason").replace("%(reason)s", mute.reason);
+    return text;
+  }
+
+  function showMute(starting) {
+    if (!composer) return;
+    var now = Date.now();
+    var shown = null, scope = null, next = null;
+    ["room", "community"].forEach(function (name) {
+      var mute = mutes[name];
+      if (mute && mute.until !== null && mute.until <= now) mutes[name] = mute = null; // it has ended
+      if (!mute) return;
+      if (mute.until !== null && (next === null || mute.until < next)) next = mute.until;
+      if (!shown || (shown.until !== null && (mute.until === null || mute.until > shown.until))) { shown = mute; scope = name; }
+    });
+    var text = shown ? muteText(scope, shown) : refusedAsMuted;
+    mutedNow = !!text;
+    if (mutedBanner && !starting) { // as the page opens, the server's words stay
+      if (mutedBanner.textContent !== text) mutedBanner.textContent = text;
+      mutedBanner.hidden = !text;
+    }
+    composerBody.disabled = mutedNow;
+    if (composerSend) composerSend.disabled = mutedNow;
+    if (mutedNow && !starting) { cancelReply(); closeMentions(); closeMenus(null); }
+    clearTimeout(muteTimer);
+    // The page's clock says when the mute ends; the server still decides (a send too early is refused).
+    if (next !== null) muteTimer = setTimeout(function () { showMute(false); }, Math.min(next - now + 500, 2147483000));
+  }
+
+  // As the page was rendered: the mute in force then, if any (the server wrote its banner).
+  if (composer && composer.getAttribute("data-muted") === "1") {
+    var scopeAtOpen = root.getAttribute("data-muted-scope") === "room" ? "room" : "community";
+    mutes[scopeAtOpen] = muteFrom(root.getAttribute("data-muted-reason"), root.getAttribute("data-muted-until") || null);
+    showMute(true);
+  }
+
+  function onMuted(frame) {
+    if (frame.community !== communitySlug || (frame.room && frame.room !== room)) return;
+    mutes[frame.room ? "room" : "community"] = muteFrom(frame.reason, frame.until);
+    refusedAsMuted = "";
+    showMute();
+  }
+
+  function onUnmuted(frame) {
+    if (frame.community !== communitySlug) return;
+    mutes = { room: null, community: null };
+    refusedAsMuted = "";
+    showMute();
+  }
+
   function onAck(frame) {
     var item = elementForClientId(frame.client_id);
     if (item && slowSeconds > 0) {
@@ -855,6 +939,11 @@
           relayout();
         }
       }
+    }
+    if (frame.code === "muted" && !mutedNow) {
+      // Muted while this page was away (the socket was down when the leader did it): the server's words.
+      refusedAsMuted = frame.message;
+      showMute();
     }
     if (composerError) composerError.textContent = frame.message;
     // A join refused for reading too much: try again once the window has had time to pass.
@@ -998,6 +1087,8 @@
       case "typing": onTyping(frame); break;
       case "resync": resync(); break;
       case "notify": if (window.kindredNotified) window.kindredNotified(frame.count, frame.review); break;
+      case "muted": onMuted(frame); break;
+      case "unmuted": onUnmuted(frame); break;
       default: break;
     }
   }
@@ -1039,7 +1130,7 @@
       event.preventDefault();
       var body = composerBody.value.trim();
       composerError.textContent = "";
-      if (!body) return;
+      if (!body || mutedNow) return;
       if (slowLeft() > 0) {
         // It would be refused: say so now and keep the words in the box.
         composerError.textContent = label("slow-wait").replace("%(seconds)s", String(slowLeft()));

@@ -115,6 +115,32 @@ async def test_a_forum_page_costs_the_same_queries_for_3_threads_or_30(
         assert many == few <= MAX_QUERIES - (1 if anonymous else 0), counted.queries
 
 
+async def test_a_leaders_forum_and_thread_pages_spend_one_query_on_the_review_badge_whatever_their_size(
+    client: httpx.AsyncClient, db: asyncpg.Connection, counted: QueryLog
+) -> None:
+    """The forum's sections show a leader the review queue's count (forum/_nav.html): the one query the
+    community page spends on it, never one per thread or post."""
+    cast = await create_cast(db)
+    for number in range(3):
+        await create_thread(db, cast["other_community"], cast["leader"], f"Other {number}")
+    await add_member(db, cast["other_community"], cast["leader"], "leader")
+    for number in range(30):
+        await create_thread(db, cast["community"], cast["member"], f"Thread {number}")
+    small, large = await _busy_thread(db, cast, 5), await _busy_thread(db, cast, 50)
+    await login(client, "member")
+    member_forum = await _count(client, counted, "/c/test-condition/forum")
+    member_thread = await _count(client, counted, f"/c/test-condition/t/{large}")
+    await login(client, "leader")
+    few = await _count(client, counted, "/c/other-condition/forum")
+    many = await _count(client, counted, "/c/test-condition/forum")
+    assert many == few == member_forum + 1 <= MAX_QUERIES + 1, counted.queries
+    assert any("n.data ? 'item'" in query for query in counted.queries)
+    small_count = await _count(client, counted, f"/c/test-condition/t/{small}")
+    large_count = await _count(client, counted, f"/c/test-condition/t/{large}")
+    assert large_count == small_count == member_thread + 1 <= MAX_QUERIES + 1, counted.queries
+    assert 'class="review-link"' in (await client.get(f"/c/test-condition/t/{large}")).text
+
+
 async def test_the_query_counter_does_see_every_query(
     client: httpx.AsyncClient, db: asyncpg.Connection, counted: QueryLog
 ) -> None:

@@ -66,6 +66,9 @@ async def _conversation_page(
         "errors": errors or {},
         "client_id": secrets.token_hex(8),
         "notice": _notice(request),
+        "muted_notice": opened.muted_notice,
+        "muted_until": opened.muted_until,
+        "mute_reason": opened.actor.standing.mute_reason if opened.muted_notice else "",
     }
     return render(request, "conversations/conversation.html", context, status=status)
 

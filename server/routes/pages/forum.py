@@ -11,6 +11,7 @@ from starlette.routing import Route
 from server import auth
 from server.actions import introductions, review, threads
 from server.actions.threads import Place
+from server.actions.waiting import review_badge
 from server.errors import AppError, bad_request, returns_to_form
 from server.i18n import _
 from server.presentation import fragments
@@ -49,10 +50,12 @@ async def forum_page(request: Request) -> Response:
         place = await threads.open_community(connection, auth.current_user(request), slug_of(request))
         listing = await threads.list_threads(connection, place, cursor=request.query_params.get("cursor"))
         held = await review.own_held_threads(connection, place)
+        badge = await review_badge(connection, place.actor)
     context = page_context(
         place,
         listing=listing,
         section="forum",
+        review_waiting=badge,
         held_threads=held,
         row_html=fragments.thread_row(environment(request), place.community.slug),
         rows_html=fragments.thread_rows(environment(request), place.community.slug, listing.rows),
@@ -69,10 +72,12 @@ async def introductions_page(request: Request) -> Response:
         waiting = await introductions.waiting_for_welcome(connection, place) if place.actor.can_moderate else []
         welcomer = await introductions.is_welcomer(connection, place)
         held = await review.own_held_threads(connection, place)
+        badge = await review_badge(connection, place.actor)
     context = page_context(
         place,
         listing=listing,
         section="introductions",
+        review_waiting=badge,
         held_threads=held,
         waiting=waiting,
         welcomer=welcomer,
@@ -90,10 +95,12 @@ async def questions_page(request: Request) -> Response:
             connection, place, kind="question", unanswered=unanswered, cursor=request.query_params.get("cursor")
         )
         held = await review.own_held_threads(connection, place)
+        badge = await review_badge(connection, place.actor)
     context = page_context(
         place,
         listing=listing,
         section="questions",
+        review_waiting=badge,
         held_threads=held,
         unanswered=unanswered,
         row_html=fragments.thread_row(environment(request), place.community.slug),
@@ -114,9 +121,10 @@ async def _new_thread_form(request: Request, kind: str) -> Response:
     template, section = _NEW_THREAD[kind]
     async with request.app.state.db.acquire() as connection:
         place = await threads.open_community(connection, auth.current_user(request), slug_of(request))
-    if not place.can_read:
-        raise threads.thread_not_found()
-    context = page_context(place, kind=kind, section=section, values={}, errors={})
+        if not place.can_read:
+            raise threads.thread_not_found()
+        badge = await review_badge(connection, place.actor)
+    context = page_context(place, kind=kind, section=section, values={}, errors={}, review_waiting=badge)
     return render(request, template, context)
 
 
@@ -144,7 +152,12 @@ async def _create_thread(request: Request, kind: str) -> Response:
             if not returns_to_form(error):
                 raise
             context = page_context(
-                place, kind=kind, section=section, values=values, errors={error.field or "form": error.message}
+                place,
+                kind=kind,
+                section=section,
+                values=values,
+                errors={error.field or "form": error.message},
+                review_waiting=await review_badge(connection, place.actor),
             )
             return render(request, template, context, status=error.status)
     return redirect(f"/c/{place.community.slug}/t/{started.thread_id}")
@@ -169,9 +182,11 @@ async def ask(request: Request) -> Response:
 async def introduction_page(request: Request) -> Response:
     async with request.app.state.db.acquire() as connection:
         place = await threads.open_community(connection, auth.current_user(request), slug_of(request))
-    if not place.can_read:
-        raise threads.thread_not_found()
-    return render(request, "forum/introduction_new.html", page_context(place, values={}, errors={}))
+        if not place.can_read:
+            raise threads.thread_not_found()
+        badge = await review_badge(connection, place.actor)
+    context = page_context(place, values={}, errors={}, review_waiting=badge)
+    return render(request, "forum/introduction_new.html", context)
 
 
 async def introduce(request: Request) -> Response:
@@ -197,7 +212,12 @@ async def introduce(request: Request) -> Response:
             return render(
                 request,
                 "forum/introduction_new.html",
-                page_context(place, values=values, errors=errors),
+                page_context(
+                    place,
+                    values=values,
+                    errors=errors,
+                    review_waiting=await review_badge(connection, place.actor),
+                ),
                 status=error.status,
             )
     return redirect(f"/c/{place.community.slug}/t/{started.thread_id}")

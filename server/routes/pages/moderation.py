@@ -60,10 +60,15 @@ async def _act(request: Request, verb: str) -> Response:
             community, actor = await communities.with_actor(connection, request.state.user, request.path_params["slug"])
             if verb == "mute":
                 await moderation.do_mute(
-                    connection, actor, username, duration=text(form, "duration", 20), reason=text(form, "reason", 2000)
+                    connection,
+                    actor,
+                    username,
+                    duration=text(form, "duration", 20),
+                    reason=text(form, "reason", 2000),
+                    community_slug=community.slug,
                 )
             elif verb == "unmute":
-                await moderation.do_unmute(connection, actor, username)
+                await moderation.do_unmute(connection, actor, username, community_slug=community.slug)
             elif verb == "ban":
                 await moderation.do_ban(connection, actor, username, reason=text(form, "reason", 2000))
             elif verb == "unban":

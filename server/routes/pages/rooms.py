@@ -35,6 +35,10 @@ async def room_page(request: Request) -> Response:
             "last_seq": page.history[-1].seq if page.history else page.room.last_seq,
             "last_read_seq": page.last_read_seq,
             "muted_notice": page.muted_notice,
+            "composer": page.composer,
+            # For the page's timer: when the mute in force ends ("" for one a leader must lift), and where it holds.
+            "muted_until": page.muted_until,
+            "muted_scope": page.muted_scope,
             "review_note": page.review_note,
             "review_waiting": page.review_waiting,
             # Slow mode as this member meets it: seconds between messages, and the wait left now.

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import auth
-from server.actions import posts, questions, reactions, rooms, threads
+from server.actions import posts, questions, reactions, rooms, threads, waiting
 from server.actions.threads import ThreadView
 from server.errors import AppError, bad_request, returns_to_form
 from server.i18n import _
@@ -39,6 +39,7 @@ async def _thread_response(
     quote_id: int = 0,
     status: int = 200,
     review_note: str = "",
+    review_waiting: int = 0,
 ) -> Response:
     context = page_context(
         view.place,
@@ -52,6 +53,7 @@ async def _thread_response(
         quote=_quoted(view, quote_id) if quote_id else None,
         posts_html=fragments.posts_html(environment(request), view, after),
         review_note=review_note,
+        review_waiting=review_waiting,
     )
     return render(request, "forum/thread.html", context, status=status)
 
@@ -65,7 +67,8 @@ async def thread_page(request: Request) -> Response:
         )
         # A held thread tells its author what happens next, and roughly when.
         note = await rooms.review_note(connection, view.place.actor) if view.thread.state == "held" else ""
-    return await _thread_response(request, view, after=after, quote_id=quote_id, review_note=note)
+        badge = await waiting.review_badge(connection, view.place.actor)
+    return await _thread_response(request, view, after=after, quote_id=quote_id, review_note=note, review_waiting=badge)
 
 
 async def reply(request: Request) -> Response:
@@ -104,6 +107,7 @@ async def reply(request: Request) -> Response:
                 error=error.message,
                 quote_id=quote_id,
                 status=error.status,
+                review_waiting=await waiting.review_badge(connection, view.place.actor),
             )
         url = await posts.locate(connection, user, done.post.id, slug_of(request))
     return redirect(url)
@@ -122,7 +126,10 @@ async def edit_page(request: Request) -> Response:
         own = await posts.check_edit(
             connection, auth.current_user(request), request.path_params["post_id"], slug_of(request)
         )
-    context = page_context(own.place, thread=own.thread, post=own.post, body=own.post.body_md, error=None)
+        badge = await waiting.review_badge(connection, own.place.actor)
+    context = page_context(
+        own.place, thread=own.thread, post=own.post, body=own.post.body_md, error=None, review_waiting=badge
+    )
     return render(request, "forum/edit_post.html", context)
 
 
@@ -139,7 +146,10 @@ async def edit(request: Request) -> Response:
             if not returns_to_form(error):
                 raise
             place, thread, post = await posts.open_post(connection, user, post_id, slug_of(request))
-            context = page_context(place, thread=thread, post=post, body=body, error=error.message)
+            badge = await waiting.review_badge(connection, place.actor)
+            context = page_context(
+                place, thread=thread, post=post, body=body, error=error.message, review_waiting=badge
+            )
             return render(request, "forum/edit_post.html", context, status=error.status)
         url = await posts.locate(connection, user, post_id, slug_of(request))
     return redirect(url)
@@ -168,7 +178,10 @@ async def history_page(request: Request) -> Response:
         found = await posts.history(
             connection, auth.current_user(request), request.path_params["post_id"], slug_of(request)
         )
-    context = page_context(found.place, thread=found.thread, post=found.post, revisions=found.revisions)
+        badge = await waiting.review_badge(connection, found.place.actor)
+    context = page_context(
+        found.place, thread=found.thread, post=found.post, revisions=found.revisions, review_waiting=badge
+    )
     return render(request, "forum/history.html", context)
 
 

@@ -31,6 +31,7 @@ RULES: dict[str, Rule] = {
     "read_members_only_post": lambda actor, community: access.can_read_forum(actor, community, "discussion", "members"),
     "read_room": access.can_read_room,
     "write": access.can_write,
+    "write_but_for_a_mute": access.can_write_but_for_a_mute,
     "reply_to_open_thread": lambda actor, community: access.can_reply(actor, community, thread_locked=False),
     "reply_to_locked_thread": lambda actor, community: access.can_reply(actor, community, thread_locked=True),
     "moderate": lambda actor, community: access.can_moderate(actor),
@@ -47,6 +48,7 @@ MEMBERS_LIST_PUBLIC = EVERYONE
 MEMBERS_LIST_PRIVATE = frozenset({"member", "muted", "leader"})
 WRITING = {
     "write": MEMBERS_IN_GOOD_STANDING,
+    "write_but_for_a_mute": MEMBERS_NOT_BANNED,
     "reply_to_open_thread": MEMBERS_IN_GOOD_STANDING,
     "reply_to_locked_thread": MODERATORS,
     "moderate": MODERATORS,
@@ -57,6 +59,7 @@ WRITING = {
 }
 READ_ONLY = {
     "write": NOBODY,
+    "write_but_for_a_mute": NOBODY,
     "reply_to_open_thread": NOBODY,
     "reply_to_locked_thread": NOBODY,
     "moderate": MODERATORS,

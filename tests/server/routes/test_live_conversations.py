@@ -257,3 +257,40 @@ async def test_a_participant_under_a_pseudonym_is_known_only_by_it(server: LiveS
     assert "Rose" in page.text and listed.json()[0]["other_name"] == "Rose"
     await ana.close()
     await ben.close()
+
+
+async def test_a_community_mute_holds_in_the_members_conversations_and_a_room_mute_does_not(
+    server: LiveServer, client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    ids = await _conversation(db)
+    room = f"dm:{ids['conversation']}"
+    main = await db.fetchval("SELECT id FROM rooms WHERE community_id = $1", ids["community"])
+    await db.execute(
+        """INSERT INTO sanctions (community_id, user_id, kind, reason, ends_at, room_id)
+           VALUES ($1, $2, 'mute', 'Only in the room', now() + interval '1 hour', $3)""",
+        ids["community"], ids["ana"], main,
+    )  # fmt: skip
+    await login(client, "ana")
+    page = (await client.get(f"/conversations/{ids['conversation']}")).text
+    assert 'id="composer-muted" role="status" hidden></p>' in page and 'data-muted="1"' not in page
+    ana = await _client(server, db, ids["ana"])
+    await ana.send({"type": "watch", "topic": "member:me"})
+    await ana.wait_for(lambda f: f["type"] == "watching")
+    assert (await ana.join(room))["type"] == "joined"
+    assert (await ana.say(room, "Still here"))["type"] == "ack"
+
+    token = await login(client, "leader")
+    muted = await client.post(
+        "/c/test-condition/members/ana/mute", data={"duration": "24h", "reason": "Spam links", "csrf_token": token}
+    )
+    assert muted.status_code == 303
+    frame = await ana.wait_for(lambda f: f["type"] == "muted")
+    assert (frame["community"], frame.get("room"), frame["reason"]) == ("test-condition", None, "Spam links")
+    refused = await ana.say(room, "Buy now")
+    assert (refused["type"], refused["code"]) == ("error", "muted")
+    assert "Reason: Spam links" in refused["message"]
+    await login(client, "ana")
+    page = (await client.get(f"/conversations/{ids['conversation']}")).text
+    assert 'id="composer-muted" role="status">You are muted in this community until' in page
+    assert 'data-muted="1"' in page and "Reason: Spam links" in page
+    await ana.close()

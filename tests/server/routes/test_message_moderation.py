@@ -145,10 +145,13 @@ async def test_a_room_mute_holds_on_every_door_of_that_room_and_nowhere_else(
     token = await login(client, "member")
     assert "A leader muted you in Main room until" in await _notice(client)
     main = (await client.get(f"/c/{SLUG}/live/main")).text
-    assert 'id="composer-muted"' in main and "You are muted in this room until" in main
-    assert "Please take a breath" in main and 'id="composer"' not in main
+    assert 'id="composer-muted" role="status">You are muted in this room until' in main
+    # The composer stays, disabled, for the page to enable when the mute ends (static/js/live.js).
+    assert "Please take a breath" in main and 'id="composer"' in main and 'data-muted="1"' in main
+    assert 'data-muted-scope="room"' in main and 'data-muted-until="20' in main
     parents = (await client.get(f"/c/{SLUG}/live/parents")).text
-    assert 'id="composer"' in parents and "composer-muted" not in parents
+    assert 'id="composer"' in parents and 'id="composer-muted" role="status" hidden></p>' in parents
+    assert 'data-muted="1"' not in parents
     live = await LiveClient.connect(server.ws_url, server.base_url, await create_session(db, cast["member"]))
     await live.join(f"{SLUG}/main")
     await live.join(f"{SLUG}/parents")

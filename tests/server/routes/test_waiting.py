@@ -244,3 +244,31 @@ async def test_a_leader_who_switches_review_notices_off_gets_neither_the_live_pu
     await author.close()
     await member.close()
     await leader_badge.close()
+
+
+async def test_the_forums_sections_show_a_leader_the_review_queues_count_and_a_member_nothing(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cast = await create_cast(db)
+    newbie = await _newcomer(db, cast["community"])
+    thread = await create_thread(db, cast["community"], cast["member"], "Sleep tips")
+    token = await login(client, "newbie")
+    held = await client.post(f"/c/{SLUG}/t/{thread}/reply", data={"body": "We use a wedge pillow", "csrf_token": token})
+    assert held.status_code == 303
+    assert await db.fetchval("SELECT count(*) FROM posts WHERE author_id = $1 AND state = 'held'", newbie) == 1
+    pages = [
+        f"/c/{SLUG}/forum",
+        f"/c/{SLUG}/questions",
+        f"/c/{SLUG}/introductions",
+        f"/c/{SLUG}/forum/new",
+        f"/c/{SLUG}/t/{thread}",
+    ]
+    await login(client, "leader")
+    for path in pages:
+        nav = (await client.get(path)).text.split('<nav class="forum-nav"', 1)[1].split("</nav>", 1)[0]
+        assert f'<a href="/c/{SLUG}/review" class="review-link"' in nav, path
+        assert 'class="badge review-count">1<' in nav, path
+    await login(client, "member")
+    for path in pages:
+        page = (await client.get(path)).text
+        assert '<nav class="forum-nav"' in page and "review-link" not in page, path

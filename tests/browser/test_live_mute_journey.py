@@ -1,0 +1,137 @@
+"""A member with the live room open is muted by a leader on another process: the composer is disabled at once
+under the reason and the end, and comes back when the leader lifts the mute or when the mute's end passes."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, ViewportSize, expect
+
+from server import auth
+from server.demo import CMS_SLUG
+from tests.browser.axe import serious_violations
+from tests.browser.conftest import screenshot_path, signed_in_context, watch
+from tests.factories import add_member, create_session, create_user, csrf_from
+from tests.harness import WebProcess
+
+pytestmark = pytest.mark.browser
+
+ROOM_PATH = f"/c/{CMS_SLUG}/live"
+PHONE: ViewportSize = {"width": 375, "height": 812}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+WIDTHS = pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])
+
+
+async def _leader_posts(web: WebProcess, session: str, path: str, data: dict[str, str]) -> None:
+    """The leader's form, posted on that process (as from the message's Moderate page or the members page)."""
+    async with httpx.AsyncClient(base_url=web.base_url, cookies={auth.SESSION_COOKIE: session}) as http:
+        token = csrf_from((await http.get("/")).text)
+        response = await http.post(path, data={**data, "csrf_token": token})
+        assert response.status_code == 303, response.text
+
+
+async def _say(page: Page, body: str) -> int:
+    box = page.get_by_label("Your message")
+    await box.fill(body)
+    await box.press("Enter")
+    sent = page.locator("#messages li[data-seq]:not(.pending)", has_text=body)
+    await expect(sent).to_have_count(1)
+    return int(await sent.get_attribute("data-seq") or "0")
+
+
+@WIDTHS
+async def test_a_mute_disables_the_open_rooms_composer_with_why_and_until_when_and_lifting_it_gives_it_back(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str, viewport: ViewportSize
+) -> None:
+    first, second = site
+    community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    nadia_id = await create_user(demo_db, "nadia", display_name="Nadia")
+    await add_member(demo_db, community, nadia_id)
+    leader = await create_session(demo_db, await demo_db.fetchval("SELECT id FROM users WHERE username = 'amara'"))
+    context = await signed_in_context(browser, second, await create_session(demo_db, nadia_id), viewport=viewport)
+    watched = watch(context)
+    page = await context.new_page()
+    # The page's clock, so that the mute's end can be reached without waiting for it.
+    await page.clock.install()
+    await page.goto(second.base_url + ROOM_PATH)
+    await expect(page.locator("#live-status")).to_have_text("Connected")
+    seq = await _say(page, "You are all wrong about this!")
+    box, send = page.get_by_label("Your message"), page.get_by_role("button", name="Send")
+    banner = page.locator("#composer-muted")
+    await expect(banner).to_be_hidden()
+
+    # The leader mutes her in this room, from the message's menu, on the other process.
+    await _leader_posts(
+        first,
+        leader,
+        f"{ROOM_PATH}/main/messages/{seq}/mute",
+        {"scope": "room", "duration": "1h", "mute_reason": "Please take a breath."},
+    )
+    await expect(box).to_be_disabled()
+    await expect(send).to_be_disabled()
+    await expect(banner).to_be_visible()
+    await expect(banner).to_have_attribute("role", "status")
+    await expect(banner).to_contain_text("You are muted in this room until")
+    await expect(banner).to_contain_text("Reason: Please take a breath.")
+    assert await serious_violations(page, axe_source) == []
+    await page.screenshot(path=str(screenshot_path(f"live-muted-{viewport['width']}")))
+
+    # The leader lifts it: the composer is back, and her words go through.
+    await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/unmute", {})
+    await expect(box).to_be_enabled()
+    await expect(banner).to_be_hidden()
+    await _say(page, "Sorry, I will calm down.")
+
+    # Muted in the whole community for 15 minutes: once the page's clock passes the end, the composer is back.
+    await _leader_posts(
+        first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "15m", "reason": "A short pause."}
+    )
+    await expect(banner).to_contain_text("You are muted in this community until")
+    await expect(box).to_be_disabled()
+    await page.clock.fast_forward("16:00")
+    await expect(box).to_be_enabled()
+    await expect(banner).to_be_hidden()
+    assert await serious_violations(page, axe_source) == []
+    assert watched.errors == []
+    await context.close()
+
+
+async def test_a_community_mute_disables_an_open_private_conversation_too_and_lifting_it_gives_it_back(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str
+) -> None:
+    """access.can_send_in_conversation: a mute in the whole community holds in its conversations (a room's does not)."""
+    first, second = site
+    community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    nadia_id = await create_user(demo_db, "nadia", display_name="Nadia")
+    await add_member(demo_db, community, nadia_id)
+    lucia_id = await demo_db.fetchval("SELECT id FROM users WHERE username = 'lucia'")
+    conversation = await demo_db.fetchval(
+        """INSERT INTO family_connections (community_id, requester_id, addressee_id, status)
+           VALUES ($1, $2, $3, 'accepted') RETURNING id""",
+        community, nadia_id, lucia_id,
+    )  # fmt: skip
+    leader = await create_session(demo_db, await demo_db.fetchval("SELECT id FROM users WHERE username = 'amara'"))
+    context = await signed_in_context(browser, second, await create_session(demo_db, nadia_id), viewport=PHONE)
+    watched = watch(context)
+    page = await context.new_page()
+    await page.goto(f"{second.base_url}/conversations/{conversation}")
+    await expect(page.locator("#live-status")).to_have_text("Connected")
+    box, banner = page.get_by_label("Your message"), page.locator("#composer-muted")
+    await expect(box).to_be_enabled()
+
+    await _leader_posts(
+        first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "24h", "reason": "Spam links."}
+    )
+    await expect(box).to_be_disabled()
+    await expect(page.get_by_role("button", name="Send")).to_be_disabled()
+    await expect(banner).to_contain_text("You are muted in this community until")
+    await expect(banner).to_contain_text("Reason: Spam links.")
+    assert await serious_violations(page, axe_source) == []
+    await page.screenshot(path=str(screenshot_path("conversation-muted-375")))
+
+    await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/unmute", {})
+    await expect(box).to_be_enabled()
+    await expect(banner).to_be_hidden()
+    assert watched.errors == []
+    await context.close()
