@@ -210,6 +210,14 @@ class ServerFrame(msgspec.Struct, tag_field="type", omit_defaults=True):
     """Base of every frame the server sends; optional fields left at their default are omitted."""
 
 
+class Mute(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The mute in force on the member who joined: why, where (the room, or null: the whole community), until when."""
+
+    reason: str
+    room: str | None = None
+    until: datetime | None = None  # null: until a leader lifts it
+
+
 class Joined(ServerFrame, tag="joined"):
     room: str
     epoch: str
@@ -217,6 +225,9 @@ class Joined(ServerFrame, tag="joined"):
     # Whose socket this is, on the answer to a join only: a page that holds one member's unsent
     # messages must not send them on a socket that signed in as someone else meanwhile.
     user_id: int | None = None
+    # On the answer to a join only: the joiner's mute in force there, if any (a page whose socket was down
+    # when a leader muted or unmuted them learns it here).
+    muted: Mute | None = None
 
 
 class Ack(ServerFrame, tag="ack"):

@@ -21,7 +21,7 @@ from channels.connection import Connection
 from channels.hub import Hub
 from channels.presence import Presence
 from channels.redis_client import RedisClient
-from server.actions import events
+from server.actions import access, events
 from server.actions.conversations import id_of as conversation_id_of
 from server.actions.conversations import topic_of as conversation_topic
 from server.actions.events import (
@@ -173,6 +173,15 @@ def message_frame(topic: str, epoch: str, message: Message) -> protocol.Message:
         reply_to=quote_of(message),
         reactions=wire_reactions(message.reactions),
     )
+
+
+def joined_mute(actor: access.Actor, room: str) -> protocol.Mute | None:
+    """The mute in force on the member where they joined (the `joined` answer's `muted`), if any."""
+    if actor.user is None or not access.is_muted(actor):
+        return None
+    standing = actor.standing
+    in_room = room if standing.mute_room_id is not None else None
+    return protocol.Mute(reason=standing.mute_reason, room=in_room, until=access.mute_ends_at(actor))
 
 
 @dataclass(eq=False, slots=True)

@@ -21,6 +21,7 @@ from server.i18n import _
 from server.live import (
     Client,
     LiveService,
+    joined_mute,
     member_topic,
     message_frame,
     room_list_topic,
@@ -181,6 +182,7 @@ class LiveSession:
                     head_seq=found.head_seq,
                     # The id this room's frames know the member by (minus the alias under a pseudonym).
                     user_id=shown_id(user.id, found.actor.standing.alias) if user is not None else None,
+                    muted=joined_mute(found.actor, frame.room),
                 )
             )
         )

@@ -898,6 +898,22 @@
     showMute();
   }
 
+  function sameMute(mute) {
+    var scope = mute.room ? "room" : "community", other = mute.room ? "community" : "room";
+    var known = mutes[scope], told = muteFrom(mute.reason, mute.until || null);
+    return !!known && !mutes[other] && !refusedAsMuted && known.reason === told.reason && known.until === told.until;
+  }
+
+  // The answer to a join says the mute in force now (or none): the word of a page whose socket was down
+  // when a leader muted or unmuted this member.
+  function muteFromJoin(mute) {
+    if (mute ? sameMute(mute) : !mutedNow) return; // as the page says already (perhaps in the server's words)
+    mutes = { room: null, community: null };
+    if (mute) mutes[mute.room ? "room" : "community"] = muteFrom(mute.reason, mute.until || null);
+    refusedAsMuted = "";
+    showMute();
+  }
+
   function onAck(frame) {
     var item = elementForClientId(frame.client_id);
     if (item && slowSeconds > 0) {
@@ -1045,6 +1061,7 @@
     var again = joinedOnThisSocket;
     epoch = frame.epoch;
     joinedOnThisSocket = true;
+    if ("user_id" in frame && composer) muteFromJoin(frame.muted || null);
     if (!again) {
       setStatus(label("online"), false);
       flushOutbox();

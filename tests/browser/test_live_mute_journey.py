@@ -135,3 +135,46 @@ async def test_a_community_mute_disables_an_open_private_conversation_too_and_li
     await expect(banner).to_be_hidden()
     assert watched.errors == []
     await context.close()
+
+
+async def test_a_page_offline_when_the_mute_came_and_went_learns_each_on_reconnecting(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str
+) -> None:
+    """The muted and unmuted frames were missed: the answer to the page's next join says the mute in force."""
+    first, second = site
+    community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    nadia_id = await create_user(demo_db, "nadia", display_name="Nadia")
+    await add_member(demo_db, community, nadia_id)
+    leader = await create_session(demo_db, await demo_db.fetchval("SELECT id FROM users WHERE username = 'amara'"))
+    context = await signed_in_context(browser, second, await create_session(demo_db, nadia_id), viewport=PHONE)
+    watched = watch(context)
+    page = await context.new_page()
+    await page.goto(second.base_url + ROOM_PATH)
+    status, box, banner = (
+        page.locator("#live-status"),
+        page.get_by_label("Your message"),
+        page.locator("#composer-muted"),
+    )
+    await expect(status).to_have_text("Connected")
+    await expect(box).to_be_enabled()
+
+    await context.set_offline(True)  # the train goes into a tunnel
+    await expect(status).to_contain_text("Offline")
+    await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "24h", "reason": "Spam."})
+    await context.set_offline(False)
+    await expect(status).to_have_text("Connected")
+    await expect(box).to_be_disabled()
+    await expect(banner).to_contain_text("You are muted in this community until")
+    await expect(banner).to_contain_text("Reason: Spam.")
+    assert await serious_violations(page, axe_source) == []
+
+    await context.set_offline(True)
+    await expect(status).to_contain_text("Offline")
+    await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/unmute", {})
+    await context.set_offline(False)
+    await expect(status).to_have_text("Connected")
+    await expect(box).to_be_enabled()
+    await expect(banner).to_be_hidden()
+    await _say(page, "Back, and sorry.")
+    assert watched.errors == []
+    await context.close()

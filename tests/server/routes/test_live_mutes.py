@@ -134,3 +134,37 @@ async def test_a_members_mute_attempt_is_refused_and_tells_no_socket_anything(
         await tomas.wait_for(lambda f: f["type"] == "message" and f["body"] == "Hi Tomás")
         assert [f for f in tomas.frames if f["type"] in {"muted", "unmuted", "error"}] == []
         assert (await tomas.say(ROOM, "Still here"))["type"] == "ack"
+
+
+async def test_a_join_answer_tells_the_mute_in_force_there_and_nothing_once_it_is_lifted(
+    settings: Settings, db: asyncpg.Connection, community: int, tmp_path: Path
+) -> None:
+    """For a page whose socket was down when the leader muted or unmuted its member (docs/protocol.md, joined)."""
+    leader, tomas = await _session(db, "amara", "leader"), await _session(db, "tomas")
+    with web_processes(settings, tmp_path) as (first, second):
+
+        async def joined(session: str) -> dict[str, object]:
+            client = await LiveClient.connect(second.ws_url, settings.site_origin, session)
+            try:
+                return await client.join(ROOM)
+            finally:
+                await client.close()
+
+        said = await _connect(second, settings, tomas, watch=False)
+        heated = await said.say(ROOM, "You are all wrong!")
+        await said.close()
+        assert "muted" not in await joined(tomas)
+        everywhere = {"duration": "1h", "reason": "A short pause."}
+        assert (await _post(first, leader, f"/c/{SLUG}/members/tomas/mute", everywhere)).status_code == 303
+        ends_at = await db.fetchval("SELECT ends_at FROM sanctions WHERE kind = 'mute' AND lifted_at IS NULL")
+        answer = await joined(tomas)
+        assert answer["muted"] == {"reason": "A short pause.", "until": ends_at.isoformat().replace("+00:00", "Z")}
+        assert "muted" not in await joined(leader)  # nobody else's join says anything about it
+
+        in_room = {"scope": "room", "duration": "until_lifted", "mute_reason": "Not here."}
+        path = f"/c/{SLUG}/live/main/messages/{heated['seq']}/mute"
+        assert (await _post(first, leader, path, in_room)).status_code == 303
+        assert (await joined(tomas))["muted"] == {"reason": "Not here.", "room": ROOM}  # no end: until lifted
+
+        assert (await _post(first, leader, f"/c/{SLUG}/members/tomas/unmute", {})).status_code == 303
+        assert "muted" not in await joined(tomas)
