@@ -13,7 +13,7 @@ from channels import protocol
 from server.actions import DbConnection, access, conversations
 from server.errors import Refused
 from server.i18n import _
-from server.live import message_frame, wire_user
+from server.live import joined_mute, message_frame, wire_user
 
 if TYPE_CHECKING:
     from server.routes.live import LiveSession
@@ -45,7 +45,13 @@ async def join(session: LiveSession, frame: protocol.Join, conversation_id: int)
     opened = found.opened
     session.send(
         protocol.encode_text(
-            protocol.Joined(room=topic, epoch=found.epoch, head_seq=found.head_seq, user_id=opened.my_id)
+            protocol.Joined(
+                room=topic,
+                epoch=found.epoch,
+                head_seq=found.head_seq,
+                user_id=opened.my_id,
+                muted=joined_mute(opened.actor, topic),  # the community's: a room's mute does not hold here
+            )
         )
     )
     for message in found.history:

@@ -177,6 +177,12 @@
         window.location.reload();
         return;
       }
+      // The mute in force now, for a page whose socket was down when a leader muted or unmuted its member.
+      if (frame.user_id !== undefined && form) {
+        var told = frame.muted ? muteOf(frame.muted.reason, frame.muted.until || null) : null;
+        var same = told && mute ? told.reason === mute.reason && told.until === mute.until : told === mute;
+        if (!same) { mute = told; showMute(false); }
+      }
       joined = true;
       setStatus(label("online"));
       flush();

@@ -133,6 +133,16 @@ async def test_a_community_mute_disables_an_open_private_conversation_too_and_li
     await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/unmute", {})
     await expect(box).to_be_enabled()
     await expect(banner).to_be_hidden()
+
+    # Muted again while the phone was offline: the conversation's next join says so.
+    status = page.locator("#live-status")
+    await context.set_offline(True)
+    await expect(status).not_to_have_text("Connected")
+    await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "1h", "reason": "Again."})
+    await context.set_offline(False)
+    await expect(status).to_have_text("Connected")
+    await expect(box).to_be_disabled()
+    await expect(banner).to_contain_text("Reason: Again.")
     assert watched.errors == []
     await context.close()
 

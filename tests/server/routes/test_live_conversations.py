@@ -276,7 +276,8 @@ async def test_a_community_mute_holds_in_the_members_conversations_and_a_room_mu
     ana = await _client(server, db, ids["ana"])
     await ana.send({"type": "watch", "topic": "member:me"})
     await ana.wait_for(lambda f: f["type"] == "watching")
-    assert (await ana.join(room))["type"] == "joined"
+    joined = await ana.join(room)
+    assert joined["type"] == "joined" and "muted" not in joined  # a room's mute does not hold here
     assert (await ana.say(room, "Still here"))["type"] == "ack"
 
     token = await login(client, "leader")
@@ -293,4 +294,10 @@ async def test_a_community_mute_holds_in_the_members_conversations_and_a_room_mu
     page = (await client.get(f"/conversations/{ids['conversation']}")).text
     assert 'id="composer-muted" role="status">You are muted in this community until' in page
     assert 'data-muted="1"' in page and "Reason: Spam links" in page
+    # A page that was offline meanwhile hears it on joining again.
+    again = await _client(server, db, ids["ana"])
+    ends_at = await db.fetchval("SELECT ends_at FROM sanctions WHERE room_id IS NULL AND lifted_at IS NULL")
+    told = (await again.join(room))["muted"]
+    assert told == {"reason": "Spam links", "until": ends_at.isoformat().replace("+00:00", "Z")}
+    await again.close()
     await ana.close()
