@@ -18,6 +18,7 @@ FORUM_KINDS = ("reply", "mention", "answer", "accepted", "welcome", "introductio
 WAITING_KINDS = ("review", "flag", "crisis")
 _WAITING_IN = "(" + ", ".join(f"'{kind}'" for kind in WAITING_KINDS) + ")"
 # Kinds listed in a member's preferences: the forum's, consent requests and items waiting for review.
+# Flags and crisis reports are not: they always reach the leaders (docs/architecture.md, waiting items).
 PREFERENCE_KINDS = (*FORUM_KINDS, "consent", "review")
 # The header shows "99+" past this: counting further would cost more and tell nobody anything.
 UNREAD_CAP = 100
