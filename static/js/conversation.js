@@ -214,8 +214,11 @@
         errorNote.textContent = frame.message;
         if (frame.code === "unavailable" || frame.code === "rate_limited") setTimeout(flush, 3000);
         else pending = pending.filter(function (entry) {
-          if (entry.client_id === frame.ref) entry.element.remove();
-          return entry.client_id !== frame.ref;
+          if (entry.client_id !== frame.ref) return true;
+          // Refused for good (muted, too long...): the words go back in the box, so that nothing is lost.
+          if (body && !body.value) body.value = entry.body;
+          entry.element.remove();
+          return false;
         });
       }
     }
