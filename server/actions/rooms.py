@@ -94,6 +94,11 @@ class RoomPage:
         return "room" if self.actor.standing.mute_room_id is not None else "community"
 
     @property
+    def removable_badges(self) -> list[str]:
+        """The author badges whose messages this reader may remove (none for members): access.outranked_badges."""
+        return access.outranked_badges(self.actor)
+
+    @property
     def me(self) -> int | None:
         """The reader's id as this room's frames show it (minus their alias under a pseudonym)."""
         if self.actor.user is None:
