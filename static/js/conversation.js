@@ -133,7 +133,8 @@
     if (mute) {
       text = mute.until === null ? label("muted-community-lifted")
         : label("muted-community").replace("%(time)s", endText(mute.until));
-      if (mute.reason) text += " " + label("mute-reason").replace("%(reason)s", mute.reason);
+      // A function, so that "$&" or "$$" in the leader's words stay as written.
+      if (mute.reason) text += " " + label("mute-reason").replace("%(reason)s", function () { return mute.reason; });
     }
     if (mutedBanner && !starting) { // as the page opens, the server's words stay
       mutedBanner.textContent = text;

@@ -850,7 +850,8 @@
   function muteText(scope, mute) {
     var text = mute.until === null ? label("muted-" + scope + "-lifted")
       : label("muted-" + scope).replace("%(time)s", formatEnd(mute.until));
-    if (mute.reason) text += " " + label("mute-reason").replace("%(reason)s", mute.reason);
+    // A function, so that "$&" or "$$" in the leader's words stay as written.
+    if (mute.reason) text += " " + label("mute-reason").replace("%(reason)s", function () { return mute.reason; });
     return text;
   }
 

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.browser
 ROOM_PATH = f"/c/{CMS_SLUG}/live"
 PHONE: ViewportSize = {"width": 375, "height": 812}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+# A leader's reason is shown as written, "$&" and "$$" included (not read as String.replace patterns).
+SPAM = "Spam: $& offers, $$ promised."
 WIDTHS = pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])
 
 
@@ -138,11 +140,13 @@ async def test_a_community_mute_disables_an_open_private_conversation_too_and_li
     status = page.locator("#live-status")
     await context.set_offline(True)
     await expect(status).not_to_have_text("Connected")
-    await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "1h", "reason": "Again."})
+    await _leader_posts(
+        first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "1h", "reason": "Again: $& and $$."}
+    )
     await context.set_offline(False)
     await expect(status).to_have_text("Connected")
     await expect(box).to_be_disabled()
-    await expect(banner).to_contain_text("Reason: Again.")
+    await expect(banner).to_contain_text("Reason: Again: $& and $$.")
     assert watched.errors == []
     await context.close()
 
@@ -170,12 +174,12 @@ async def test_a_page_offline_when_the_mute_came_and_went_learns_each_on_reconne
 
     await context.set_offline(True)  # the train goes into a tunnel
     await expect(status).to_contain_text("Offline")
-    await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "24h", "reason": "Spam."})
+    await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "24h", "reason": SPAM})
     await context.set_offline(False)
     await expect(status).to_have_text("Connected")
     await expect(box).to_be_disabled()
     await expect(banner).to_contain_text("You are muted in this community until")
-    await expect(banner).to_contain_text("Reason: Spam.")
+    await expect(banner).to_contain_text(f"Reason: {SPAM}")
     assert await serious_violations(page, axe_source) == []
 
     await context.set_offline(True)
