@@ -39,6 +39,8 @@ class Templates:
         self.env.globals["markdown"] = markdown
         # Templates ask the access policy, never re-derive it (server/actions/access.py).
         self.env.globals["can_write"] = access.can_write
+        self.env.globals["can_moderate_author"] = access.can_moderate_author
+        self.env.globals["rank_of"] = access.rank_of
 
     def render_string(self, name: str, context: dict[str, Any]) -> str:
         return self.env.get_template(name).render(context)

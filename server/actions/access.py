@@ -212,8 +212,19 @@ def rank_of(*, is_admin: bool, is_leader: bool) -> int:
 
 
 def can_moderate_author(actor: Actor, author_rank: int) -> bool:
-    """Hiding someone's post: a moderator who outranks its author (see require_outranks)."""
+    """Hiding someone's post or removing their chat message: a moderator who outranks its author (see
+    require_outranks; never their own words, which they edit or delete instead)."""
     return actor.can_moderate and actor.rank > author_rank
+
+
+# The rank of an author by the badge live frames give them ("" for none; a leader who is also a site admin shows
+# as a leader, so the page may offer a site admin a Remove the server then refuses, with the reason).
+_BADGE_RANK = {"": RANK["member"], "expert": RANK["member"], "leader": RANK["leader"], "admin": ADMIN_RANK}
+
+
+def outranked_badges(actor: Actor) -> list[str]:
+    """The author badges whose messages this reader may remove (can_moderate_author), for a live page's menu."""
+    return [badge for badge, rank in _BADGE_RANK.items() if can_moderate_author(actor, rank)]
 
 
 def can_use_families(actor: Actor, community: Where) -> bool:

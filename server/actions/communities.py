@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from server.actions import access, events
+from server.actions import access, events, waiting
 from server.actions import catalogue as catalogue_actions
-from server.actions import notifications as notify
 from server.actions import proposals as proposal_actions
 from server.actions import rooms as room_actions
 from server.actions.access import (
@@ -177,7 +176,7 @@ async def overview(connection: asyncpg.Connection, community: Community, user: U
         leadership_offer=offer,
         rooms=await room_actions.listed_for(connection, actor, community),
         catalogue=await catalogue_actions.facts_for(connection, community.id),
-        review_waiting=await notify.waiting_count(connection, actor.user_id, community.id) if actor.can_moderate else 0,
+        review_waiting=await waiting.review_badge(connection, actor),
     )
 
 

@@ -9,8 +9,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from server.actions import access, events
-from server.actions import notifications as notify
+from server.actions import access, events, waiting
 from server.actions.access import Actor, actor_for, require_member, require_moderator
 from server.db.queries import audit, communities, messages, review, rooms
 from server.db.queries.communities import Community
@@ -94,6 +93,11 @@ class RoomPage:
         return "room" if self.actor.standing.mute_room_id is not None else "community"
 
     @property
+    def removable_badges(self) -> list[str]:
+        """The author badges whose messages this reader may remove (none for members): access.outranked_badges."""
+        return access.outranked_badges(self.actor)
+
+    @property
     def me(self) -> int | None:
         """The reader's id as this room's frames show it (minus their alias under a pseudonym)."""
         if self.actor.user is None:
@@ -136,7 +140,7 @@ async def open_room_page(
         last_read_seq=await rooms.last_read(connection, room.id, user.id) if user else None,
         muted_notice=access.muted_notice(actor),
         review_note=await review_note(connection, actor) if actor.standing.needs_review else "",
-        review_waiting=await notify.waiting_count(connection, actor.user_id, community.id) if actor.can_moderate else 0,
+        review_waiting=await waiting.review_badge(connection, actor),
         composer=access.can_write_but_for_a_mute(actor, community),
     )
 

@@ -133,7 +133,8 @@
     if (mute) {
       text = mute.until === null ? label("muted-community-lifted")
         : label("muted-community").replace("%(time)s", endText(mute.until));
-      if (mute.reason) text += " " + label("mute-reason").replace("%(reason)s", mute.reason);
+      // A function, so that "$&" or "$$" in the leader's words stay as written.
+      if (mute.reason) text += " " + label("mute-reason").replace("%(reason)s", function () { return mute.reason; });
     }
     if (mutedBanner && !starting) { // as the page opens, the server's words stay
       mutedBanner.textContent = text;
@@ -214,8 +215,11 @@
         errorNote.textContent = frame.message;
         if (frame.code === "unavailable" || frame.code === "rate_limited") setTimeout(flush, 3000);
         else pending = pending.filter(function (entry) {
-          if (entry.client_id === frame.ref) entry.element.remove();
-          return entry.client_id !== frame.ref;
+          if (entry.client_id !== frame.ref) return true;
+          // Refused for good (muted, too long...): the words go back in the box, so that nothing is lost.
+          if (body && !body.value) body.value = entry.body;
+          entry.element.remove();
+          return false;
         });
       }
     }

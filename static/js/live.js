@@ -725,6 +725,7 @@
         if (existing.classList.contains("held")) clearState(existing, "held");
         if (existing.classList.contains("removed")) clearState(existing, "removed");
         addFlagLink(existing, frame.seq, frame.author ? frame.author.id : "");
+        markRemovable(existing, frame.author);
       }
       accountFor(frame.seq);
       return;
@@ -745,6 +746,7 @@
     if (frame.held) addState(item, reviewLabel(frame), "held");
     if (frame.removed) addState(item, label("removed"), "removed");
     if (!frame.held && !frame.removed) addFlagLink(item, frame.seq, frame.author ? frame.author.id : "");
+    markRemovable(item, frame.author);
     renderReactions(item, frame.reactions || []);
     ensureMenuButton(item);
     insertInOrder(item, frame.seq);
@@ -848,7 +850,8 @@
   function muteText(scope, mute) {
     var text = mute.until === null ? label("muted-" + scope + "-lifted")
       : label("muted-" + scope).replace("%(time)s", formatEnd(mute.until));
-    if (mute.reason) text += " " + label("mute-reason").replace("%(reason)s", mute.reason);
+    // A function, so that "$&" or "$$" in the leader's words stay as written.
+    if (mute.reason) text += " " + label("mute-reason").replace("%(reason)s", function () { return mute.reason; });
     return text;
   }
 
@@ -1253,12 +1256,23 @@
   var removeDone = false; // its remove arrived: the focus goes to the message, not back to its menu
 
   addMenuItem({ name: "remove", label: "remove",
-    shows: function (item) { return !!removeDialog && isOrdinary(item); },
+    shows: function (item) { return !!removeDialog && isOrdinary(item) && item.getAttribute("data-removable") === "1"; },
     run: function (item) { openRemove(item); } });
+
+  // Offered only for an author this leader outranks (never their own words: they delete those), as the
+  // server decides (access.can_moderate_author): a message sent with the page has the server's Remove link,
+  // one arriving live is judged by its author's badge, from the badges the page was given.
+  var removableBadges = removeDialog ? (root.getAttribute("data-removable-badges") || "").split(" ") : []; // "": none
+  function markRemovable(item, author) {
+    var outranked = removableBadges.indexOf(author ? author.badge || "" : "") >= 0;
+    if (outranked && !(author && String(author.id) === me)) item.setAttribute("data-removable", "1");
+    else item.removeAttribute("data-removable");
+  }
 
   // The page's Remove links work without JavaScript (the moderation page); here the menu has Remove.
   function upgradeRemoveLink(item) {
     var link = item.querySelector("a.remove-message");
+    if (link) item.setAttribute("data-removable", "1");
     if (link && removeDialog) link.parentNode.removeChild(link);
   }
 

@@ -12,7 +12,7 @@ from server import auth
 from server.demo import CMS_SLUG
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import screenshot_path, signed_in_context, watch
-from tests.factories import add_member, create_session, create_user, csrf_from
+from tests.factories import add_member, create_conversation, create_session, create_user, csrf_from
 from tests.harness import WebProcess
 
 pytestmark = pytest.mark.browser
@@ -20,6 +20,8 @@ pytestmark = pytest.mark.browser
 ROOM_PATH = f"/c/{CMS_SLUG}/live"
 PHONE: ViewportSize = {"width": 375, "height": 812}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+# A leader's reason is shown as written, "$&" and "$$" included (not read as String.replace patterns).
+SPAM = "Spam: $& offers, $$ promised."
 WIDTHS = pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])
 
 
@@ -138,11 +140,13 @@ async def test_a_community_mute_disables_an_open_private_conversation_too_and_li
     status = page.locator("#live-status")
     await context.set_offline(True)
     await expect(status).not_to_have_text("Connected")
-    await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "1h", "reason": "Again."})
+    await _leader_posts(
+        first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "1h", "reason": "Again: $& and $$."}
+    )
     await context.set_offline(False)
     await expect(status).to_have_text("Connected")
     await expect(box).to_be_disabled()
-    await expect(banner).to_contain_text("Reason: Again.")
+    await expect(banner).to_contain_text("Reason: Again: $& and $$.")
     assert watched.errors == []
     await context.close()
 
@@ -170,12 +174,12 @@ async def test_a_page_offline_when_the_mute_came_and_went_learns_each_on_reconne
 
     await context.set_offline(True)  # the train goes into a tunnel
     await expect(status).to_contain_text("Offline")
-    await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "24h", "reason": "Spam."})
+    await _leader_posts(first, leader, f"/c/{CMS_SLUG}/members/nadia/mute", {"duration": "24h", "reason": SPAM})
     await context.set_offline(False)
     await expect(status).to_have_text("Connected")
     await expect(box).to_be_disabled()
     await expect(banner).to_contain_text("You are muted in this community until")
-    await expect(banner).to_contain_text("Reason: Spam.")
+    await expect(banner).to_contain_text(f"Reason: {SPAM}")
     assert await serious_violations(page, axe_source) == []
 
     await context.set_offline(True)
@@ -186,5 +190,36 @@ async def test_a_page_offline_when_the_mute_came_and_went_learns_each_on_reconne
     await expect(box).to_be_enabled()
     await expect(banner).to_be_hidden()
     await _say(page, "Back, and sorry.")
+    assert watched.errors == []
+    await context.close()
+
+
+async def test_a_conversation_send_refused_as_muted_gives_its_words_back_to_the_box(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection
+) -> None:
+    """A mute this page never heard of (stored straight away, as one committed while Redis was away): the send is
+    refused with the server's reason, and the words come back to the box instead of being dropped."""
+    first = site[0]
+    community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    nadia_id = await create_user(demo_db, "nadia", display_name="Nadia")
+    await add_member(demo_db, community, nadia_id)
+    lucia_id = await demo_db.fetchval("SELECT id FROM users WHERE username = 'lucia'")
+    conversation = await create_conversation(demo_db, community, nadia_id, lucia_id)
+    context = await signed_in_context(browser, first, await create_session(demo_db, nadia_id), viewport=PHONE)
+    watched = watch(context)
+    page = await context.new_page()
+    await page.goto(f"{first.base_url}/conversations/{conversation}")
+    await expect(page.locator("#live-status")).to_have_text("Connected")
+    await demo_db.execute(
+        "INSERT INTO sanctions (community_id, user_id, kind, reason, ends_at) VALUES ($1, $2, 'mute', 'Quiet.', NULL)",
+        community,
+        nadia_id,
+    )
+    box = page.get_by_label("Your message")
+    await box.fill("Are you still there?")
+    await box.press("Enter")
+    await expect(page.locator("#composer-error")).to_contain_text("You are muted in this community")
+    await expect(box).to_have_value("Are you still there?")
+    await expect(page.locator("#messages li", has_text="Are you still there?")).to_have_count(0)
     assert watched.errors == []
     await context.close()

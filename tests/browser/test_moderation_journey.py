@@ -15,6 +15,7 @@ from tests.browser.axe import serious_violations
 from tests.browser.conftest import Watched, horizontal_overflow, screenshot_path, signed_in_context, watch
 from tests.factories import add_member, create_session, create_user
 from tests.harness import WebProcess
+from tests.live_client import LiveClient
 
 pytestmark = pytest.mark.browser
 ROOM_PATH = f"/c/{CMS_SLUG}/live"
@@ -169,6 +170,44 @@ async def test_a_leader_removes_a_message_with_a_reason_in_a_dialog_and_it_disap
     assert lucia_watched.dialogs == [] and tomas_watched.dialogs == []
     for context in (lucia, tomas, amara):
         await context.close()
+
+
+async def test_a_leaders_menu_offers_remove_only_for_authors_she_outranks_sent_with_the_page_or_live(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection
+) -> None:
+    """chat.do_remove_message refuses a leader's remove of her own, another leader's or an admin's message:
+    the page offers it only where the server would take it (access.can_moderate_author)."""
+    first, second = site
+    community = await demo_db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
+    await add_member(demo_db, community, await create_user(demo_db, "rosa", display_name="Rosa"), "leader")
+    room = f"{CMS_SLUG}/main"
+    speakers = {
+        name: await LiveClient.connect(
+            first.ws_url, first.base_url, await create_session(demo_db, await _user_id(demo_db, name))
+        )
+        for name in ("amara", "rosa", "lucia")
+    }
+    try:
+        for name, speaker in speakers.items():
+            await speaker.join(room)
+            assert (await speaker.say(room, f"Before: {name}"))["type"] == "ack"
+        amara, watched, page = await _signed_in(browser, second, demo_db, "amara")
+        await _open_room(page, second)
+        for name, speaker in speakers.items():
+            assert (await speaker.say(room, f"Live: {name}"))["type"] == "ack"
+        for when in ("Before", "Live"):
+            for name in ("amara", "rosa", "lucia"):
+                item = page.locator("#messages li[data-seq]", has_text=f"{when}: {name}")
+                await item.get_by_role("button", name="Message actions").click()
+                menu = item.locator(".message-menu")
+                await expect(menu).to_be_visible()
+                await expect(menu.get_by_role("button", name="Remove")).to_have_count(1 if name == "lucia" else 0)
+                await page.keyboard.press("Escape")
+        assert watched.errors == []
+        await amara.close()
+    finally:
+        for speaker in speakers.values():
+            await speaker.close()
 
 
 async def test_a_muted_member_is_told_why_and_until_when_in_the_live_room_and_the_forum(

@@ -50,6 +50,8 @@ async def room_page(request: Request) -> Response:
             # The server's own limits, so the page's script and the dialog never copy them.
             "replay_limit": chat.REPLAY_LIMIT,
             "remove_reason_max": protocol.MAX_REASON_CHARS,
+            # Whose live messages the menu offers to remove: authors this leader outranks, by their badge.
+            "removable_badges": page.removable_badges,
             "badges": {
                 m.seq: badge_for(m.author_is_leader, m.author_is_expert, m.author_is_admin) for m in page.history
             },

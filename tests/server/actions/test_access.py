@@ -271,3 +271,16 @@ async def test_a_mute_scoped_to_a_room_counts_in_that_rooms_actor_only(db: async
     muted = await users.by_id(db, cast["muted"])
     assert muted is not None
     assert not access.can_write(await access.actor_for(db, muted, cast["community"], room_id=other), community)
+
+
+async def test_a_live_pages_remove_is_offered_for_the_badges_of_authors_the_reader_outranks(
+    db: asyncpg.Connection,
+) -> None:
+    """A leader removes members' and experts' messages (and a deleted account's, with no badge), not another
+    leader's, an admin's or her own; a site admin also removes a leader's; members remove nothing."""
+    actors = await _actors(db, await create_cast(db))
+    badges = {role: access.outranked_badges(actor) for role, actor in actors.items()}
+    assert badges["leader"] == ["", "expert"]
+    assert badges["admin"] == ["", "expert", "leader"]
+    # A leader of another community is no one here.
+    assert all(badges[role] == [] for role in ("anonymous", "outsider", "member", "muted", "banned", "other_leader"))
