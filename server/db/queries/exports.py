@@ -76,6 +76,65 @@ _PARTS: dict[str, str] = {
     "conversation_reports": """
         SELECT conversation_id, reason, up_to_seq, created_at FROM conversation_reports WHERE reporter_id = $1
         ORDER BY id""",
+    "person_blocks": """
+        SELECT u.username AS blocked_username, b.created_at
+        FROM person_blocks b JOIN users u ON u.id = b.blocked_id WHERE b.blocker_id = $1 ORDER BY b.created_at""",
+    # The live rooms beyond the messages themselves: their earlier versions and one's reactions.
+    "chat_message_versions": """
+        SELECT e.message_id, e.body, e.written_at, e.replaced_at
+        FROM room_message_edits e JOIN room_messages m ON m.id = e.message_id WHERE m.author_id = $1 ORDER BY e.id""",
+    "chat_reactions": """
+        SELECT message_id, kind, created_at FROM room_message_reactions WHERE user_id = $1 ORDER BY created_at,
+        message_id""",
+    # Chat to knowledge: what one proposed, and one's answer for each message of one's own that was quoted.
+    "chat_proposals": """
+        SELECT p.id, c.slug AS community_slug, r.slug AS room_slug, p.kind, p.title, p.note, p.status,
+               p.resource_kind, p.url, p.created_at
+        FROM chat_proposals p JOIN communities c ON c.id = p.community_id JOIN rooms r ON r.id = p.room_id
+        WHERE p.proposer_id = $1 ORDER BY p.id""",
+    "chat_quotes": """
+        SELECT q.proposal_id, p.kind, p.title, c.slug AS community_slug, r.slug AS room_slug, m.seq, q.consent,
+               q.decided_at
+        FROM chat_proposal_quotes q JOIN chat_proposals p ON p.id = q.proposal_id
+        JOIN room_messages m ON m.id = q.message_id JOIN rooms r ON r.id = m.room_id
+        JOIN communities c ON c.id = r.community_id
+        WHERE q.author_id = $1 ORDER BY q.proposal_id, m.seq""",
+    # What leaders decided about one: mutes and bans with their reasons (not who decided), and join requests.
+    "sanctions": """
+        SELECT c.slug AS community_slug, r.slug AS room_slug, s.kind, s.reason, s.created_at, s.ends_at, s.lifted_at
+        FROM sanctions s JOIN communities c ON c.id = s.community_id LEFT JOIN rooms r ON r.id = s.room_id
+        WHERE s.user_id = $1 ORDER BY s.id""",
+    "join_requests": """
+        SELECT c.slug AS community_slug, j.message, j.status, j.created_at, j.decided_at
+        FROM join_requests j JOIN communities c ON c.id = j.community_id WHERE j.user_id = $1 ORDER BY j.id""",
+}
+
+# Columns naming a user that no part exports, and why (tests/server/routes/test_settings_pages.py checks that
+# every column referring to users is here or in a part's SQL).
+NOT_EXPORTED: dict[str, str] = {
+    "sessions.user_id": "exported as the 'sessions' part without the secret id",
+    "room_members.user_id": "read positions in rooms: bookkeeping for unread counts",
+    "conversation_messages.author_id": "exported as 'conversation_messages' (one's own words only)",
+    "moderation_actions.actor_id": "the audit log of leaders' actions, the community's record",
+    "moderation_actions.target_user_id": "the audit log; what it decided about the member is in 'sanctions'",
+    "sanctions.created_by": "who decided is the leader's data, not the member's",
+    "sanctions.lifted_by": "who decided is the leader's data, not the member's",
+    "join_requests.decided_by": "who decided is the leader's data, not the member's",
+    "notifications.actor_id": "whoever caused a notification is their data; the notification is exported",
+    "flags.handled_by": "the leader who handled a flag",
+    "community_invites.created_by": "a leader's invitation links",
+    "room_messages.state_changed_by": "the leader or author who changed a message's state",
+    "tips.hidden_by": "the leader who hid a tip",
+    "community_proposals.decided_by": "the site admin who decided a proposal",
+    "condition_sections.updated_by": "the last editor of a condition page section (one's own edits are in "
+    "'section_revisions')",
+    "conversation_reports.resolved_by": "the site admin who dealt with a report",
+    "flags.reached_out_by": "the leader who reached out to someone at risk",
+    # Kept out on purpose: a report that the member may be at risk would tell them that someone, perhaps a
+    # fellow parent, asked for help for them. What leaders wrote to them is in 'notifications'.
+    "flags.subject_user_id": "a report that the member may be at risk, to protect whoever asked for help for them",
+    "person_blocks.blocked_id": "that someone blocked the member is the blocker's data ('person_blocks' has one's own)",
+    "chat_proposal_quotes.author_id": "exported as 'chat_quotes'",
 }
 
 

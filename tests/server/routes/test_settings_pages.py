@@ -10,6 +10,7 @@ import pytest
 
 from channels.protocol import CloseCode
 from server import auth, passwords
+from server.db.queries import exports
 from tests.factories import DEFAULT_PASSWORD, add_member, create_community, create_user, csrf_from, login
 from tests.harness import LiveServer
 from tests.live_client import LiveClient
@@ -246,6 +247,36 @@ async def _fill_account(db: asyncpg.Connection, user_id: int, other_id: int) -> 
         proposed,
         user_id,
     )
+    # The live room beyond the message: an earlier version, a reaction, a quote in a proposal; and what
+    # leaders decided about her, and whom she blocked.
+    mine = await db.fetchval("SELECT id FROM room_messages WHERE room_id = $1 AND seq = 1", room_id)
+    await db.execute(
+        "INSERT INTO room_message_edits (message_id, body, written_at) VALUES ($1, 'my chat line, first try', now())",
+        mine,
+    )
+    await db.execute(
+        "INSERT INTO room_message_reactions (message_id, user_id, kind) VALUES ($1, $2, 'helped')", mine, user_id
+    )
+    proposal = await db.fetchval(
+        """INSERT INTO chat_proposals (community_id, room_id, proposer_id, kind, title, note)
+           VALUES ($1, $2, $3, 'tip', 'Night feeds', 'my proposal note') RETURNING id""",
+        community, room_id, user_id,
+    )  # fmt: skip
+    await db.execute(
+        "INSERT INTO chat_proposal_quotes (proposal_id, message_id, author_id, consent) VALUES ($1, $2, $3, 'accepted')",
+        proposal, mine, user_id,
+    )  # fmt: skip
+    await db.execute(
+        "INSERT INTO sanctions (community_id, user_id, kind, reason, ends_at) VALUES ($1, $2, 'mute', 'my mute reason', now())",
+        community, user_id,
+    )  # fmt: skip
+    await db.execute(
+        "INSERT INTO join_requests (community_id, user_id, message) VALUES ($1, $2, 'my join message')",
+        proposed,
+        user_id,
+    )
+    await db.execute("INSERT INTO person_blocks (blocker_id, blocked_id) VALUES ($1, $2)", user_id, other_id)
+    await db.execute("INSERT INTO person_blocks (blocker_id, blocked_id) VALUES ($1, $2)", other_id, user_id)
     return {"community": community, "thread": thread_id, "post": post_id, "room": room_id}
 
 
@@ -272,6 +303,13 @@ async def test_download_all_my_data_as_a_json_attachment(client: httpx.AsyncClie
     assert [f["note"] for f in data["flags"]] == ["my flag note"]
     assert [n["data"] for n in data["notifications"]] == [{"n": 1}]
     assert [p["reason"] for p in data["proposals"]] == ["my proposal reason"]
+    assert [v["body"] for v in data["chat_message_versions"]] == ["my chat line, first try"]
+    assert [r["kind"] for r in data["chat_reactions"]] == ["helped"]
+    assert [(p["title"], p["note"]) for p in data["chat_proposals"]] == [("Night feeds", "my proposal note")]
+    assert [(q["title"], q["seq"], q["consent"]) for q in data["chat_quotes"]] == [("Night feeds", 1, "accepted")]
+    assert [(s["kind"], s["reason"]) for s in data["sanctions"]] == [("mute", "my mute reason")]
+    assert [j["message"] for j in data["join_requests"]] == ["my join message"]
+    assert [b["blocked_username"] for b in data["person_blocks"]] == ["jon"]  # not that jon blocked her
     assert len(data["sessions"]) == 1
     text = response.text
     assert "jon@example.org" not in text and "someone else's post" not in text
@@ -359,3 +397,28 @@ async def test_deleting_the_account_closes_its_live_connections(
         assert await socket.wait_closed(timeout=5) == CloseCode.LOGGED_OUT
     finally:
         await socket.close()
+
+
+async def test_every_column_naming_a_member_is_in_the_export_or_left_out_for_a_stated_reason(
+    db: asyncpg.Connection,
+) -> None:
+    """A new table about members must join "download all my data" (or say why not): checked on the live schema."""
+    columns = {
+        f"{row['table_name']}.{row['column_name']}"
+        for row in await db.fetch(
+            """SELECT kcu.table_name, kcu.column_name
+               FROM information_schema.referential_constraints rc
+               JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = rc.constraint_name
+               JOIN information_schema.constraint_column_usage ccu ON ccu.constraint_name = rc.unique_constraint_name
+               WHERE ccu.table_name = 'users' AND ccu.column_name = 'id'"""
+        )
+    } | {"users.id"}
+    parts = exports._PARTS.values()
+
+    def exported(column: str) -> bool:
+        table, name = column.split(".")
+        return any(table in sql and f"{name} = $1" in sql for sql in parts)
+
+    missing = sorted(column for column in columns if not exported(column) and column not in exports.NOT_EXPORTED)
+    assert missing == [], "export these columns' rows (server/db/queries/exports.py) or say in NOT_EXPORTED why not"
+    assert sorted(set(exports.NOT_EXPORTED) - columns) == [], "NOT_EXPORTED names columns that no longer exist"
