@@ -108,11 +108,7 @@ async def test_a_community_mute_disables_an_open_private_conversation_too_and_li
     nadia_id = await create_user(demo_db, "nadia", display_name="Nadia")
     await add_member(demo_db, community, nadia_id)
     lucia_id = await demo_db.fetchval("SELECT id FROM users WHERE username = 'lucia'")
-    conversation = await demo_db.fetchval(
-        """INSERT INTO family_connections (community_id, requester_id, addressee_id, status)
-           VALUES ($1, $2, $3, 'accepted') RETURNING id""",
-        community, nadia_id, lucia_id,
-    )  # fmt: skip
+    conversation = await create_conversation(demo_db, community, nadia_id, lucia_id)
     leader = await create_session(demo_db, await demo_db.fetchval("SELECT id FROM users WHERE username = 'amara'"))
     context = await signed_in_context(browser, second, await create_session(demo_db, nadia_id), viewport=PHONE)
     watched = watch(context)
