@@ -100,14 +100,15 @@ async def test_a_second_run_on_a_kept_postgres_delivers_every_message_and_a_reus
         await second.join_subscribers()
         again = await second.step(10, 1.0)
         assert again["expected"] == 10 * 4 and (again["loss"], again["refused"]) == (0, {}), again
-        # The first run's very client ids: every send is acked as a retry, none delivered, and the step says why.
+        # The first run's very client ids (with other words): the server now refuses each (bad_request, it once
+        # acked them with the old seq); none delivered, and the step says why.
         second.publishers[0].run = first.publishers[0].run
         second.step_id = 0
         reused = await second.step(10, 1.0)
     finally:
         await second.stop()
     assert reused["loss"] == reused["expected"] == 10 * 4, reused
-    assert reused["refused"] == {"ack_of_an_earlier_message": 10} and not reused["pass"], reused
+    assert reused["refused"] == {"bad_request": 10} and not reused["pass"], reused
 
 
 def test_writing_the_live_rooms_section_keeps_the_other_sections() -> None:
