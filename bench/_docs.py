@@ -192,8 +192,13 @@ def render(results: dict[str, Any], analysis: str | None = None) -> str:
             "",
             f"{first['rooms']:,} rooms × {first['members']} members (each its own community; members alternate between "
             "the two processes, so every room spans both), the same client processes; one leader in every room sends "
-            "at a rising total rate, message i to room i mod rooms, until a step misses. Delivered/s counts every "
-            "member's copy.",
+            "at a rising total rate, message i to room i mod rooms, until a step misses, "
+            + (
+                "from one socket on the first process"
+                if config.get("many_publishers", 1) == 1
+                else f"from {config['many_publishers']} sockets alternating between the processes"
+            )
+            + ". Delivered/s counts every member's copy.",
             "",
         ]
         many_rows = [

@@ -74,6 +74,9 @@ class Config:
     # Many rooms: rooms × members sockets across both processes, a rising total rate spread over the rooms.
     many_rooms: int = 1000
     many_members: int = 10
+    # Sockets of the rooms' leader that the many-rooms rate is split over, alternating processes (1: one socket,
+    # whose frames are handled one after another, each send committed before the next: the send path's limit).
+    many_publishers: int = 1
     many_rates: list[float] = field(default_factory=lambda: [50.0, 100.0, 200.0, 400.0, 800.0])
     many_systems: list[str] = field(default_factory=lambda: ["ceiling", "kindred"])
 
@@ -631,11 +634,14 @@ class System:
         opened = await self.clients.connect(self._spread(many.members), concurrency=32)
         await self.clients.quiet()
         await self.clients.counters(reset=True)
-        publisher = await Publisher.connect(
-            self.servers[0].ws_url, many.publisher_token, many.rooms[0], _setup.BENCH_ORIGIN, self.framing
-        )
-        await publisher.join_more(many.rooms[1:])
-        self.publishers = [publisher]
+        self.publishers = []
+        for index in range(max(1, self.config.many_publishers)):
+            server = self.servers[index % len(self.servers)]
+            publisher = await Publisher.connect(
+                server.ws_url, many.publisher_token, many.rooms[0], _setup.BENCH_ORIGIN, self.framing
+            )
+            await publisher.join_more(many.rooms[1:])
+            self.publishers.append(publisher)
         await self.clients.quiet()
         await self.settle()
         await self.step(min(rates), min(1.0, duration), many.rooms)  # warm-up, not reported
@@ -646,6 +652,11 @@ class System:
             steps.append(result)
             if not result["pass"]:
                 break
+        profile = None
+        passed = [step["rate"] for step in steps if step["pass"]]
+        if self.config.profile == "always" and passed:
+            # Where a message's cost goes when it reaches 10 members, not 1,000: the send path's share.
+            profile = await self.profile(max(passed), self.log_dir, many.rooms)
         return {
             "rooms": len(many.rooms),
             "members": len(many.members) // max(len(many.rooms), 1),
@@ -653,6 +664,7 @@ class System:
             "outcomes": opened["outcomes"],
             "connect_seconds": opened["seconds"],
             "steps": steps,
+            **({"profile": profile} if profile else {}),
         }
 
     async def heal(self) -> None:
@@ -663,8 +675,9 @@ class System:
         await self.connect_publishers()
         await self.clients.quiet()
 
-    async def profile(self, rate: float, out_dir: Path) -> dict[str, Any]:
-        """py-spy on every server process while one step runs at rate: where the busy time goes."""
+    async def profile(self, rate: float, out_dir: Path, rooms: list[str] | None = None) -> dict[str, Any]:
+        """py-spy on every server process while one step runs at rate (in the fan-out room, or spread over
+        rooms): where the busy time goes."""
         duration = max(3.0, self.config.duration)
         outputs = []
         procs = []
@@ -692,7 +705,7 @@ class System:
                 )
             )
         await asyncio.sleep(0.5)
-        result = await self.step(rate, duration)
+        result = await self.step(rate, duration, rooms)
         errors = []
         for proc in procs:
             _, stderr = await proc.communicate()
@@ -1143,6 +1156,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
     )
     parser.add_argument("--many-rooms", type=int, default=1000, help="rooms of the many-rooms figure (0: skip)")
     parser.add_argument("--many-members", type=int, default=10, help="members per room of the many-rooms figure")
+    parser.add_argument(
+        "--many-publishers",
+        type=int,
+        default=1,
+        help="sockets the many-rooms rate is split over, alternating processes (default 1)",
+    )
     parser.add_argument("--many-rates", default="50,100,200,400,800", help="total msg/s over all rooms, rising")
     parser.add_argument(
         "--many-systems", default="ceiling,kindred", help="systems of the many-rooms figure (default ceiling,kindred)"
@@ -1188,6 +1207,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         cluster_figure=not args.no_cluster_figure,
         many_rooms=args.many_rooms,
         many_members=args.many_members,
+        many_publishers=args.many_publishers,
         many_rates=[float(rate) for rate in args.many_rates.split(",") if rate.strip()],
         many_systems=[name.strip() for name in args.many_systems.split(",") if name.strip()],
     )
