@@ -697,15 +697,38 @@
     if (!(seq >= 1 && seq < oldest) || !epoch || lastSeq - (seq - 1) > REPLAY_LIMIT) return false;
     if (!send({ type: "join", room: room, since: seq - 1, epoch: epoch })) return false;
     jumpingTo = seq;
+    jumpPast = false;
     atBottom = false; // the history coming in must not pull the page down to the newest message
     return true;
   }
 
+  var jumpPast = false; // the message being brought back was gone: land on the first one after it
+
   function arrived(seq) {
-    if (jumpingTo !== seq) return;
+    if (jumpingTo === null || (seq !== jumpingTo && !(jumpPast && seq > jumpingTo))) return;
     jumpingTo = null;
+    jumpPast = false;
     var target = elementForSeq(seq);
     if (target) showJumpTarget(target);
+  }
+
+  // A link or quote led to a message this page cannot show: say so (role=status) rather than nothing.
+  var jumpNote = document.getElementById("jump-note");
+  var jumpNoteTimer = null;
+  function tellJump(key) {
+    if (!jumpNote) return;
+    jumpNote.textContent = label(key);
+    jumpNote.hidden = false;
+    clearTimeout(jumpNoteTimer);
+    jumpNoteTimer = setTimeout(function () { jumpNote.hidden = true; jumpNote.textContent = ""; }, 10000);
+  }
+
+  // The message being brought back is gone (removed, or deleted by its author): the first one after it that
+  // the history brings (it replays every seq from there, in order) is shown instead.
+  function jumpEnded(seq) {
+    if (jumpingTo !== seq || jumpPast) return;
+    tellJump("jump-removed");
+    jumpPast = true;
   }
 
   function onMessage(frame) {
@@ -794,6 +817,7 @@
     }
     removeArrived(frame.seq);
     accountFor(frame.seq);
+    if (!elementForSeq(frame.seq)) jumpEnded(frame.seq);
   }
 
   function slowLeft() {
@@ -1358,7 +1382,7 @@
     if (seq === null) return;
     var target = elementForSeq(seq);
     if (target) showJumpTarget(target);
-    else if (joinedOnThisSocket) jumpTo(seq);
+    else if (joinedOnThisSocket) { if (!jumpTo(seq)) tellJump("jump-gone"); }
     else hashWaiting = seq;
   }
 
@@ -1368,7 +1392,7 @@
     hashWaiting = null;
     var target = elementForSeq(seq);
     if (target) showJumpTarget(target);
-    else jumpTo(seq);
+    else if (!jumpTo(seq)) tellJump("jump-gone");
   }
 
   window.addEventListener("hashchange", followHash);

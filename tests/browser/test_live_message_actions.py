@@ -266,8 +266,8 @@ async def test_a_quote_of_a_message_older_than_the_page_brings_the_history_back_
     await page.context.close()
 
 
-async def _history_room(db: asyncpg.Connection, author: int, count: int) -> None:
-    """A room "History" of count messages by author, "Message number 1" to count."""
+async def _history_room(db: asyncpg.Connection, author: int, count: int) -> int:
+    """A room "History" of count messages by author, "Message number 1" to count; returns its id."""
     community = await db.fetchval("SELECT id FROM communities WHERE slug = $1", CMS_SLUG)
     room_id = await db.fetchval(
         "INSERT INTO rooms (community_id, slug, name) VALUES ($1, 'history', 'History') RETURNING id", community
@@ -277,6 +277,7 @@ async def _history_room(db: asyncpg.Connection, author: int, count: int) -> None
         [(room_id, seq, author, f"c{seq}", f"Message number {seq}") for seq in range(1, count + 1)],
     )
     await db.execute("UPDATE rooms SET last_seq = $2 WHERE id = $1", room_id, count)
+    return int(room_id)
 
 
 async def test_a_link_to_a_message_older_than_the_page_brings_the_history_back_and_focuses_it(
@@ -301,6 +302,29 @@ async def test_a_link_to_a_message_older_than_the_page_brings_the_history_back_a
     await expect(page.locator("#message-2")).to_be_focused()
     await expect(page.locator("#message-2")).to_be_in_viewport()
     await _no_serious_violations(page, axe_source, "after following a link to an older message")
+    assert page.watched.errors == []  # type: ignore[attr-defined]
+    await page.context.close()
+
+
+async def test_a_link_to_a_removed_message_or_one_never_there_says_so_instead_of_nothing(
+    browser: Browser, site: list[WebProcess], demo_db: asyncpg.Connection, axe_source: str
+) -> None:
+    web = site[0]
+    _, nadia = await _person(demo_db, "nadia", "Nadia Benali")
+    tomas_id, _ = await _person(demo_db, "tomas", "Tomás Ruiz")
+    room_id = await _history_room(demo_db, tomas_id, 80)
+    await demo_db.execute("UPDATE room_messages SET state = 'hidden' WHERE room_id = $1 AND seq = 5", room_id)
+    # A notification's link to a message a leader has removed since: told so, the next one shown.
+    page = await _open_room(browser, web, nadia, PHONE, f"/c/{CMS_SLUG}/live/history#message-5")
+    note = page.locator("#jump-note")
+    await expect(note).to_have_text("That message is no longer in the room: it was removed or deleted.")
+    await expect(note).to_have_attribute("role", "status")
+    await expect(page.locator("#message-6")).to_be_focused()
+    await expect(page.locator("#message-5")).to_have_count(0)
+    # A link to a seq the room never had: told too.
+    await page.evaluate("window.location.hash = '#message-900'")
+    await expect(note).to_have_text("That message is not in the room any more, or too far back to show here.")
+    await _no_serious_violations(page, axe_source, "after a link to a removed message")
     assert page.watched.errors == []  # type: ignore[attr-defined]
     await page.context.close()
 
