@@ -116,16 +116,7 @@
   var mute = null; // {reason, until (ms, or null: until lifted)} while one is known
   var muteTimer = null;
 
-  // In the reader's language and time zone (their settings), as the server writes it on the page.
-  function endText(ms) {
-    var options = { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
-    var zone = root.getAttribute("data-time-zone");
-    try {
-      return new Date(ms).toLocaleString(document.documentElement.lang || undefined, zone ? Object.assign({ timeZone: zone }, options) : options);
-    } catch (e) { // a time zone this browser does not know
-      return new Date(ms).toLocaleString(document.documentElement.lang || undefined, options);
-    }
-  }
+  function endText(ms) { return window.kindredFormatMoment(ms, root.getAttribute("data-time-zone")); }
 
   function showMute(starting) {
     if (mute && mute.until !== null && mute.until <= Date.now()) mute = null; // it has ended

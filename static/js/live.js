@@ -860,16 +860,7 @@
     return { reason: reason || "", until: end !== null && !isNaN(end) ? end : null };
   }
 
-  // In the reader's language and time zone (their settings), as the server writes it on the page.
-  function formatEnd(ms) {
-    var options = { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
-    var zone = root.getAttribute("data-time-zone");
-    try {
-      return new Date(ms).toLocaleString(document.documentElement.lang || undefined, zone ? Object.assign({ timeZone: zone }, options) : options);
-    } catch (e) { // a time zone this browser does not know
-      return new Date(ms).toLocaleString(document.documentElement.lang || undefined, options);
-    }
-  }
+  function formatEnd(ms) { return window.kindredFormatMoment(ms, root.getAttribute("data-time-zone")); }
 
   function muteText(scope, mute) {
     var text = mute.until === null ? label("muted-" + scope + "-lifted")

@@ -75,6 +75,19 @@
   setUpMenu();
   guardOutboxes(); // before live.js reads its outbox (scripts run in order, both deferred)
 
+  // A moment (ms) as a sentence's "until …": in the page's language and the reader's time zone (their setting,
+  // as the server writes it; zone: an IANA name, or empty for the browser's own). Used by live.js and
+  // conversation.js for a mute's end.
+  window.kindredFormatMoment = function (ms, zone) {
+    var options = { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
+    var lang = document.documentElement.lang || undefined;
+    try {
+      return new Date(ms).toLocaleString(lang, zone ? Object.assign({ timeZone: zone }, options) : options);
+    } catch (e) { // a time zone this browser does not know
+      return new Date(ms).toLocaleString(lang, options);
+    }
+  };
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpCookieNotice();
     localizeTimes();
