@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from server.db import migrate
-from server.embedded import EmbeddedServices, free_port
+from server.embedded import EmbeddedRedis, EmbeddedServices, free_port
 from server.settings import Settings
 from tests.harness import (
     LiveServer,
@@ -126,6 +126,15 @@ async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the live server over real TCP."""
     async with httpx.AsyncClient(base_url=server.base_url, follow_redirects=False, timeout=10) as http:
         yield http
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis of this test alone, which the test may stop, empty and start again on the same port."""
+    redis = EmbeddedRedis(tmp_path / "redis")
+    redis.start()
+    yield redis
+    redis.stop()
 
 
 @pytest.fixture

@@ -185,6 +185,16 @@ async def create_conversation(
     return int(await db.fetchval(query, *values))
 
 
+async def member_session(
+    db: asyncpg.Connection, username: str, role: str = "member", slug: str = "test-condition"
+) -> str:
+    """A new member (or leader) of the community at slug, signed in: their session cookie's value."""
+    community = await db.fetchval("SELECT id FROM communities WHERE slug = $1", slug)
+    user_id = await create_user(db, username)
+    await add_member(db, community, user_id, role)
+    return await create_session(db, user_id)
+
+
 async def create_session(db: asyncpg.Connection, user_id: int) -> str:
     """A signed-in session for user_id; returns the cookie value (what a browser would hold)."""
     from datetime import timedelta

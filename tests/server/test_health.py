@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import asyncpg
 import httpx
-import pytest
 
 from server.embedded import EmbeddedRedis
 from server.settings import Settings
@@ -18,14 +14,6 @@ async def test_healthz_reports_both_services_ok(client: httpx.AsyncClient) -> No
     response = await client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    redis = EmbeddedRedis(tmp_path / "redis")
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 async def test_healthz_is_503_while_redis_is_stopped_and_recovers(

@@ -11,20 +11,13 @@ import pytest
 
 from server import auth
 from server.settings import Settings
-from tests.factories import add_member, create_community, create_session, create_user, csrf_from
+from tests.factories import create_community, csrf_from, member_session
 from tests.harness import WebProcess, web_processes
 from tests.live_client import LiveClient
 
 pytestmark = pytest.mark.slow
 SLUG = "test-condition"
 ROOM = f"{SLUG}/main"
-
-
-async def _session(db: asyncpg.Connection, username: str, role: str = "member") -> str:
-    community = await db.fetchval("SELECT id FROM communities WHERE slug = $1", SLUG)
-    user_id = await create_user(db, username)
-    await add_member(db, community, user_id, role)
-    return await create_session(db, user_id)
 
 
 async def _connect(web: WebProcess, settings: Settings, session: str, *, watch: bool = True) -> LiveClient:
@@ -52,10 +45,10 @@ async def community(db: asyncpg.Connection) -> int:
 async def test_a_socket_open_before_the_mute_is_refused_its_next_send_on_the_other_process(
     settings: Settings, db: asyncpg.Connection, community: int, tmp_path: Path
 ) -> None:
-    leader = await _session(db, "amara", "leader")
+    leader = await member_session(db, "amara", "leader")
     with web_processes(settings, tmp_path) as (first, second):
-        tomas = await _connect(second, settings, await _session(db, "tomas"))
-        bystander = await _connect(second, settings, await _session(db, "lucia"), watch=False)
+        tomas = await _connect(second, settings, await member_session(db, "tomas"))
+        bystander = await _connect(second, settings, await member_session(db, "lucia"), watch=False)
         amara = await _connect(first, settings, leader, watch=False)
         muted = await _post(
             first, leader, f"/c/{SLUG}/members/tomas/mute", {"duration": "1h", "reason": "Please take a breath."}
@@ -76,10 +69,10 @@ async def test_a_socket_open_before_the_mute_is_refused_its_next_send_on_the_oth
 async def test_a_mute_and_its_lifting_reach_the_muted_members_socket_on_the_other_process_and_no_one_elses(
     settings: Settings, db: asyncpg.Connection, community: int, tmp_path: Path
 ) -> None:
-    leader = await _session(db, "amara", "leader")
+    leader = await member_session(db, "amara", "leader")
     with web_processes(settings, tmp_path) as (first, second):
-        tomas = await _connect(second, settings, await _session(db, "tomas"))
-        bystander = await _connect(second, settings, await _session(db, "lucia"))
+        tomas = await _connect(second, settings, await member_session(db, "tomas"))
+        bystander = await _connect(second, settings, await member_session(db, "lucia"))
         amara = await _connect(first, settings, leader)
         heated = await tomas.say(ROOM, "You are all wrong!")
         # Muted in this room only, from the message's own menu, on the first process.
@@ -114,9 +107,9 @@ async def test_a_mute_and_its_lifting_reach_the_muted_members_socket_on_the_othe
 async def test_a_members_mute_attempt_is_refused_and_tells_no_socket_anything(
     settings: Settings, db: asyncpg.Connection, community: int, tmp_path: Path
 ) -> None:
-    member = await _session(db, "lucia")
+    member = await member_session(db, "lucia")
     with web_processes(settings, tmp_path) as (first, second):
-        tomas = await _connect(second, settings, await _session(db, "tomas"))
+        tomas = await _connect(second, settings, await member_session(db, "tomas"))
         lucia = await _connect(first, settings, member)
         said = await tomas.say(ROOM, "Hello")
         for path, data in (
@@ -140,7 +133,7 @@ async def test_a_join_answer_tells_the_mute_in_force_there_and_nothing_once_it_i
     settings: Settings, db: asyncpg.Connection, community: int, tmp_path: Path
 ) -> None:
     """For a page whose socket was down when the leader muted or unmuted its member (docs/protocol.md, joined)."""
-    leader, tomas = await _session(db, "amara", "leader"), await _session(db, "tomas")
+    leader, tomas = await member_session(db, "amara", "leader"), await member_session(db, "tomas")
     with web_processes(settings, tmp_path) as (first, second):
 
         async def joined(session: str) -> dict[str, object]:

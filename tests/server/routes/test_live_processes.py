@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -14,27 +13,12 @@ import pytest
 from channels.protocol import CloseCode
 from server.embedded import EmbeddedRedis
 from server.settings import Settings
-from tests.factories import add_member, create_community, create_session, create_user
+from tests.factories import create_community, member_session
 from tests.harness import WebProcess, web_processes
 from tests.live_client import LiveClient
 
 pytestmark = pytest.mark.slow
 ROOM = "test-condition/main"
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    redis = EmbeddedRedis(tmp_path / "redis")
-    redis.start()
-    yield redis
-    redis.stop()
-
-
-async def _session(db: asyncpg.Connection, username: str, role: str = "member") -> str:
-    community = await db.fetchval("SELECT id FROM communities WHERE slug = 'test-condition'")
-    user_id = await create_user(db, username)
-    await add_member(db, community, user_id, role)
-    return await create_session(db, user_id)
 
 
 async def _connect(web: WebProcess, settings: Settings, session: str | None) -> LiveClient:
@@ -52,11 +36,12 @@ async def test_messages_reach_every_client_on_every_process_in_the_same_order(
 ) -> None:
     with web_processes(settings, tmp_path) as (first, second):
         writers = [
-            await _connect(first, settings, await _session(db, "amara", "leader")),
-            await _connect(second, settings, await _session(db, "lucia", "leader")),
+            await _connect(first, settings, await member_session(db, "amara", "leader")),
+            await _connect(second, settings, await member_session(db, "lucia", "leader")),
         ]
         readers = [
-            await _connect(web, settings, await _session(db, f"reader{i}")) for i, web in enumerate([first, second])
+            await _connect(web, settings, await member_session(db, f"reader{i}"))
+            for i, web in enumerate([first, second])
         ]
         for client in writers + readers:
             await client.join(ROOM)
@@ -77,7 +62,7 @@ async def test_messages_reach_every_client_on_every_process_in_the_same_order(
 async def test_a_client_id_sent_concurrently_through_two_processes_makes_one_message(
     settings: Settings, db: asyncpg.Connection, community: int, tmp_path: Path
 ) -> None:
-    session = await _session(db, "lucia")
+    session = await member_session(db, "lucia")
     with web_processes(settings, tmp_path) as (first, second):
         one = await _connect(first, settings, session)
         two = await _connect(second, settings, session)
@@ -94,9 +79,9 @@ async def test_a_client_that_reconnects_to_another_process_resumes_without_gap_o
     settings: Settings, db: asyncpg.Connection, community: int, tmp_path: Path
 ) -> None:
     with web_processes(settings, tmp_path) as (first, second):
-        writer = await _connect(first, settings, await _session(db, "amara", "leader"))
+        writer = await _connect(first, settings, await member_session(db, "amara", "leader"))
         await writer.join(ROOM)
-        reader_session = await _session(db, "lucia")
+        reader_session = await member_session(db, "lucia")
         reader = await _connect(first, settings, reader_session)
         joined = await reader.join(ROOM)
         for number in range(5):
@@ -115,7 +100,7 @@ async def test_a_client_that_reconnects_to_another_process_resumes_without_gap_o
 async def test_logging_out_closes_the_sessions_sockets_on_every_process(
     settings: Settings, db: asyncpg.Connection, community: int, tmp_path: Path
 ) -> None:
-    session = await _session(db, "lucia")
+    session = await member_session(db, "lucia")
     with web_processes(settings, tmp_path) as (first, second):
         on_second = await _connect(second, settings, session)
         await on_second.join(ROOM)
@@ -134,9 +119,9 @@ async def test_presence_spans_processes_and_a_killed_process_members_expire(
     settings: Settings, db: asyncpg.Connection, community: int, tmp_path: Path
 ) -> None:
     with web_processes(settings, tmp_path, extra_env={"KINDRED_PRESENCE_TTL": "2"}) as (first, second):
-        watcher = await _connect(first, settings, await _session(db, "amara"))
+        watcher = await _connect(first, settings, await member_session(db, "amara"))
         await watcher.join(ROOM)
-        doomed = await _connect(second, settings, await _session(db, "lucia"))
+        doomed = await _connect(second, settings, await member_session(db, "lucia"))
         await doomed.join(ROOM)
         await watcher.wait_for(
             lambda f: f["type"] == "presence_change" and any(u["username"] == "lucia" for u in f["joined"])
@@ -150,7 +135,7 @@ async def test_presence_spans_processes_and_a_killed_process_members_expire(
         )
         assert "members" not in left and left["joined"] == []
         # Someone arriving now is told only Amara is here.
-        late = await _connect(first, settings, await _session(db, "carlos"))
+        late = await _connect(first, settings, await member_session(db, "carlos"))
         await late.join(ROOM)
         now = await late.wait_for(lambda f: f["type"] == "presence")
         assert [u["username"] for u in now["members"]] == ["amara", "carlos"]
@@ -161,8 +146,8 @@ async def test_with_redis_down_sends_commit_and_clients_catch_up_when_it_returns
 ) -> None:
     settings = settings.with_overrides(redis_url=private_redis.url)
     with web_processes(settings, tmp_path) as (first, second):
-        writer = await _connect(first, settings, await _session(db, "amara", "leader"))
-        reader = await _connect(second, settings, await _session(db, "lucia"))
+        writer = await _connect(first, settings, await member_session(db, "amara", "leader"))
+        reader = await _connect(second, settings, await member_session(db, "lucia"))
         epoch = (await writer.join(ROOM))["epoch"]
         await reader.join(ROOM)
         await writer.say(ROOM, "before the outage")
@@ -190,7 +175,7 @@ async def test_with_postgres_refusing_sends_get_an_error_and_nothing_is_acked_th
     settings: Settings, db: asyncpg.Connection, database_url: str, community: int, tmp_path: Path
 ) -> None:
     with web_processes(settings, tmp_path, count=1) as (web,):
-        client = await _connect(web, settings, await _session(db, "amara", "leader"))
+        client = await _connect(web, settings, await member_session(db, "amara", "leader"))
         await client.join(ROOM)
         await client.say(ROOM, "stored")
         name = database_url.rsplit("/", 1)[1]
@@ -218,9 +203,9 @@ async def test_shutdown_closes_sockets_with_1012_and_clients_resume_on_another_p
     settings: Settings, db: asyncpg.Connection, community: int, tmp_path: Path
 ) -> None:
     with web_processes(settings, tmp_path) as (first, second):
-        writer = await _connect(second, settings, await _session(db, "amara", "leader"))
+        writer = await _connect(second, settings, await member_session(db, "amara", "leader"))
         await writer.join(ROOM)
-        session = await _session(db, "lucia")
+        session = await member_session(db, "lucia")
         client = await _connect(first, settings, session)
         joined = await client.join(ROOM)
         await writer.say(ROOM, "one")
@@ -266,12 +251,12 @@ async def test_re_joining_a_room_under_load_never_sends_a_seq_twice_on_one_conne
     with web_processes(settings, tmp_path) as (first, second):
         # Leaders are not rate limited, so a few of them keep the room busy.
         writers = [
-            await _connect(web, settings, await _session(db, f"writer{i}", "leader"))
+            await _connect(web, settings, await member_session(db, f"writer{i}", "leader"))
             for i, web in enumerate([first, first, first, second, second, second])
         ]
         for writer in writers:
             await writer.join(ROOM)
-        rejoiner = await _connect(second, settings, await _session(db, "lucia"))
+        rejoiner = await _connect(second, settings, await member_session(db, "lucia"))
         epoch = (await rejoiner.join(ROOM))["epoch"]
         stop = asyncio.Event()
 
@@ -303,8 +288,8 @@ async def test_edits_deletions_and_reactions_reach_clients_on_the_other_process_
     settings: Settings, db: asyncpg.Connection, community: int, tmp_path: Path
 ) -> None:
     with web_processes(settings, tmp_path) as (first, second):
-        author = await _connect(first, settings, await _session(db, "lucia"))
-        reader = await _connect(second, settings, await _session(db, "amara"))
+        author = await _connect(first, settings, await member_session(db, "lucia"))
+        reader = await _connect(second, settings, await member_session(db, "amara"))
         await author.join(ROOM)
         joined = await reader.join(ROOM)
         await author.say(ROOM, "first")
@@ -319,7 +304,7 @@ async def test_edits_deletions_and_reactions_reach_clients_on_the_other_process_
         await author.send({"type": "delete", "room": ROOM, "seq": 2})
         assert (await reader.wait_for(lambda f: f["type"] == "remove"))["deleted"] is True
         # A client of the first process that was away since seq 2 resumes on the second and sees it all.
-        away = await _connect(second, settings, await _session(db, "omar"))
+        away = await _connect(second, settings, await member_session(db, "omar"))
         assert (await away.join(ROOM, since=2, epoch=joined["epoch"]))["type"] == "joined"
         await away.send({"type": "ping"})
         await away.wait_for(lambda f: f["type"] == "pong")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 
 from server.embedded import EmbeddedRedis
 from server.settings import Settings
-from tests.factories import add_member, create_community, create_session, create_user
+from tests.factories import create_community, member_session
 from tests.harness import WebProcess, web_processes
 from tests.live_client import Frame, LiveClient
 
@@ -21,21 +21,6 @@ pytestmark = pytest.mark.slow
 ROOM = "test-condition/main"
 HISTORY = 60  # more than the 50 messages a join without `since` is sent
 CLUSTER_ENV = {"KINDRED_REDIS_CLUSTER": "1", "KINDRED_READ_LIMIT_IP": "100000"}
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    redis = EmbeddedRedis(tmp_path / "redis")
-    redis.start()
-    yield redis
-    redis.stop()
-
-
-async def _session(db: asyncpg.Connection, username: str, role: str = "member") -> str:
-    community = await db.fetchval("SELECT id FROM communities WHERE slug = 'test-condition'")
-    user_id = await create_user(db, username)
-    await add_member(db, community, user_id, role)
-    return await create_session(db, user_id)
 
 
 async def _connect(web: WebProcess, settings: Settings, session: str) -> LiveClient:
@@ -51,9 +36,9 @@ async def test_messages_reach_members_after_redis_is_replaced_under_kept_history
     settings: Settings, db: asyncpg.Connection, tmp_path: Path, request: pytest.FixtureRequest, new_redis: str
 ) -> None:
     await create_community(db)
-    writer_session = await _session(db, "amara", "leader")
-    reader_session = await _session(db, "lucia")
-    resumer_session = await _session(db, "omar")
+    writer_session = await member_session(db, "amara", "leader")
+    reader_session = await member_session(db, "lucia")
+    resumer_session = await member_session(db, "omar")
     for folder in ("before", "after"):
         (tmp_path / folder).mkdir()
     old = EmbeddedRedis(tmp_path / "old-redis")
@@ -119,8 +104,8 @@ async def test_a_flushall_under_running_processes_loses_no_message_and_members_k
     await create_community(db)
     settings = settings.with_overrides(redis_url=private_redis.url)
     with web_processes(settings, tmp_path) as (first, second):
-        writer = await _connect(first, settings, await _session(db, "amara", "leader"))
-        reader = await _connect(second, settings, await _session(db, "lucia"))
+        writer = await _connect(first, settings, await member_session(db, "amara", "leader"))
+        reader = await _connect(second, settings, await member_session(db, "lucia"))
         await writer.join(ROOM)
         await reader.join(ROOM)
         for number in range(5):
@@ -137,7 +122,7 @@ async def test_a_flushall_under_running_processes_loses_no_message_and_members_k
             assert (await writer.say(ROOM, f"after {number}"))["seq"] == 6 + number
         await reader.wait_for(_message(10))
         assert reader.seqs(ROOM) == list(range(1, 11))
-        newcomer = await _connect(first, settings, await _session(db, "omar"))
+        newcomer = await _connect(first, settings, await member_session(db, "omar"))
         assert (await newcomer.join(ROOM))["head_seq"] == 10
         # A member's own send after the flush reaches the others, across processes.
         assert (await reader.say(ROOM, "still here"))["seq"] == 11
@@ -152,8 +137,8 @@ async def test_redis_restarted_empty_under_running_processes_members_catch_up_an
     await create_community(db)
     settings = settings.with_overrides(redis_url=private_redis.url)
     with web_processes(settings, tmp_path) as (first, second):
-        writer = await _connect(first, settings, await _session(db, "amara", "leader"))
-        reader = await _connect(second, settings, await _session(db, "lucia"))
+        writer = await _connect(first, settings, await member_session(db, "amara", "leader"))
+        reader = await _connect(second, settings, await member_session(db, "lucia"))
         epoch = (await writer.join(ROOM))["epoch"]
         await reader.join(ROOM)
         for number in range(5):
@@ -173,7 +158,7 @@ async def test_redis_restarted_empty_under_running_processes_members_catch_up_an
         assert sorted(set(reader.seqs(ROOM))) == list(range(1, 9))
         await writer.say(ROOM, "after")
         await reader.wait_for(_message(9), timeout=10)
-        newcomer = await _connect(second, settings, await _session(db, "omar"))
+        newcomer = await _connect(second, settings, await member_session(db, "omar"))
         assert (await newcomer.join(ROOM))["head_seq"] == 9
         assert (await newcomer.say(ROOM, "hello"))["seq"] == 10
         await writer.wait_for(_message(10), timeout=10)
