@@ -1280,8 +1280,13 @@
   var removableBadges = removeDialog ? (root.getAttribute("data-removable-badges") || "").split(" ") : []; // "": none
   function markRemovable(item, author) {
     var outranked = removableBadges.indexOf(author ? author.badge || "" : "") >= 0;
-    if (outranked && !(author && String(author.id) === me)) item.setAttribute("data-removable", "1");
-    else item.removeAttribute("data-removable");
+    if (outranked && !(author && String(author.id) === me)) {
+      item.setAttribute("data-removable", "1");
+      item.setAttribute("data-moderatable", "1"); // moderate.js's "Moderate" (mute, send back to review) too
+    } else {
+      item.removeAttribute("data-removable");
+      item.removeAttribute("data-moderatable");
+    }
   }
 
   // The page's Remove links work without JavaScript (the moderation page); here the menu has Remove.

@@ -202,6 +202,8 @@ async def test_a_leaders_menu_offers_remove_only_for_authors_she_outranks_sent_w
                 menu = item.locator(".message-menu")
                 await expect(menu).to_be_visible()
                 await expect(menu.get_by_role("button", name="Remove")).to_have_count(1 if name == "lucia" else 0)
+                # moderate.js's link to the message's moderation page (mute, send back) follows the same rule.
+                await expect(item.locator("a.moderate-message")).to_have_count(1 if name == "lucia" else 0)
                 await page.keyboard.press("Escape")
         assert watched.errors == []
         await amara.close()
